@@ -1,0 +1,86 @@
+// YAML → schema with defaults → frozen object. Secrets are checked at load (a missing variable
+// or file stops the start) and kept as templates where they may rotate (lanes).
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { WardenError, describeThrown } from '../errors.js';
+import { configSchema, type WardenConfig } from './schema.js';
+import { validate, type Node } from './schema-dsl.js';
+import { SecretTemplate, hasReference } from './secrets.js';
+
+export interface LoadedConfig {
+  readonly config: WardenConfig;
+  /** Directory of the configuration file: relative paths in it are taken from here. */
+  readonly baseDir: string;
+  /** Resolved secrets that do not rotate (admin token, webhook secret). */
+  readonly secrets: { readonly adminToken: string; readonly webhookSecret: string | undefined };
+  /** Lane templates by `upstream/lane`, resolved on each use so rotated files take effect. */
+  readonly lanes: ReadonlyMap<string, SecretTemplate>;
+}
+
+export function loadConfigFile(file: string, overrides: Record<string, unknown> = {}): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new WardenError('CONFIG_INVALID', `cannot read ${file}`, { cause: err });
+  }
+  return loadConfigText(text, dirname(resolve(file)), overrides);
+}
+
+export function loadConfigText(text: string, baseDir: string, overrides: Record<string, unknown> = {}): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { strict: true, uniqueKeys: true });
+  } catch (err) {
+    throw new WardenError('CONFIG_INVALID', `YAML: ${describeThrown(err).split('\n')[0]}`, { cause: err });
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw === 'object' && !Array.isArray(raw)) raw = { ...(raw as object), ...overrides };
+  const config = validate(configSchema, raw) as WardenConfig;
+  checkSecretsAreReferences(configSchema, config, '');
+  checkCrossKeys(config);
+
+  const adminToken = new SecretTemplate(config.admin.token, baseDir, 'admin.token').resolve();
+  const webhookSecret = config.step_up.webhook ? new SecretTemplate(config.step_up.webhook.secret, baseDir, 'step_up.webhook.secret').resolve() : undefined;
+  const lanes = new Map<string, SecretTemplate>();
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    for (const [laneName, lane] of Object.entries(up.lanes)) {
+      const t = new SecretTemplate(lane.value, baseDir, `upstreams.${name}.lanes.${laneName}.value`);
+      t.resolve(); // fail at start, not on the first request
+      lanes.set(`${name}/${laneName}`, t);
+    }
+  }
+  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, webhookSecret }), lanes });
+}
+
+function checkSecretsAreReferences(node: Node, value: unknown, path: string): void {
+  if (value === undefined) return;
+  if (node.kind === 'string' && node.secret && !hasReference(value as string)) {
+    throw new WardenError('CONFIG_INVALID', `${path}: a secret must come from \${env:NAME} or \${file:PATH}, not the configuration file`);
+  }
+  if (node.kind === 'object') for (const [k, c] of Object.entries(node.fields)) checkSecretsAreReferences(c, (value as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+  if (node.kind === 'map') for (const [k, v] of Object.entries(value as object)) checkSecretsAreReferences(node.of, v, `${path}.${k}`);
+  if (node.kind === 'array') (value as unknown[]).forEach((v, i) => checkSecretsAreReferences(node.of, v, `${path}[${i}]`));
+}
+
+function checkCrossKeys(config: WardenConfig): void {
+  const prefixes = new Map<string, string>();
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    const other = prefixes.get(up.prefix);
+    if (other) throw new WardenError('CONFIG_INVALID', `upstreams.${name}.prefix: ${up.prefix} is already used by upstreams.${other}`);
+    prefixes.set(up.prefix, name);
+  }
+  config.identity.issuers.forEach((iss, i) => {
+    if (!iss.jwks_url === !iss.jwks_file) throw new WardenError('CONFIG_INVALID', `identity.issuers[${i}]: set exactly one of jwks_url and jwks_file`);
+  });
+  const stages = new Set(config.tasks.stages);
+  for (const [from, tos] of Object.entries(config.tasks.transitions)) {
+    if (!stages.has(from)) throw new WardenError('CONFIG_INVALID', `tasks.transitions.${from}: not a stage in tasks.stages`);
+    for (const to of tos) if (!stages.has(to)) throw new WardenError('CONFIG_INVALID', `tasks.transitions.${from}: ${to} is not a stage in tasks.stages`);
+  }
+  if (config.identity.task_tokens.default_ttl > config.identity.task_tokens.max_ttl) {
+    throw new WardenError('CONFIG_INVALID', 'identity.task_tokens.default_ttl: exceeds max_ttl');
+  }
+}

@@ -1,0 +1,100 @@
+// One registry of coded errors (undici lib/core/errors.js, fastify lib/errors.js).
+// Each code has an HTTP status and a public message. Callers match on `err.code`; the same
+// codes label metrics and decision-log records. README's errors table is checked against this
+// registry by test/unit/errors.test.ts, so a new code cannot ship undocumented.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+  /** How an operator fixes it; rendered in the README errors table. */
+  readonly fix: string;
+}
+
+export const ERRORS = {
+  // --- configuration and start-up -------------------------------------------------------
+  CONFIG_INVALID: { status: 500, message: 'configuration is invalid', fix: 'Correct the key named in the message; `warden run --help` lists the options and docs/configuration.md every key.' },
+  CONFIG_SECRET_UNRESOLVED: { status: 500, message: 'a ${env:} or ${file:} reference could not be resolved', fix: 'Export the variable or create the file that the message names.' },
+  // --- policy ------------------------------------------------------------------------------
+  POLICY_NOT_LOADED: { status: 503, message: 'no policy is loaded', fix: 'Build the bundle (`npm run policy:build`) and check `policy.bundle`; `/ready` turns 200 once it loads.' },
+  POLICY_BUNDLE_INVALID: { status: 503, message: 'the policy bundle could not be loaded', fix: 'Rebuild the bundle with `opa build -t wasm -e warden/decision`; the last good bundle keeps serving meanwhile.' },
+  POLICY_ENTRYPOINT_MISSING: { status: 503, message: 'the policy bundle lacks the configured entrypoint', fix: 'Build with `-e <policy.entrypoint>` (default `warden/decision`).' },
+  POLICY_EVAL_FAILED: { status: 503, message: 'the policy failed to evaluate', fix: 'Run the input through `warden eval` and `opa test`; look for runtime errors such as conflicting rule values.' },
+  POLICY_RESULT_INVALID: { status: 503, message: 'the policy returned a result of the wrong shape', fix: 'Make `decision` an object `{decision: "allow"|"deny"|"step_up", ...}` as the README policy contract says.' },
+  POLICY_INPUT_TOO_LARGE: { status: 413, message: 'the policy input is too large to evaluate', fix: 'Lower the request size or raise `policy.max_memory_pages`.' },
+  // --- request -----------------------------------------------------------------------------
+  ROUTE_NOT_FOUND: { status: 404, message: 'no upstream serves this path', fix: 'Call Warden at `/<upstream prefix>/...` as `upstreams.*.prefix` configures.' },
+  PATH_INVALID: { status: 400, message: 'the request path is not acceptable', fix: 'Send a path without dot segments or encoded slashes that would leave the upstream prefix.' },
+  BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the limit', fix: 'Send a smaller body or raise `policy.max_body_bytes`.' },
+  BODY_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON', fix: 'Send well-formed JSON or a non-JSON content type.' },
+  BODY_READ_FAILED: { status: 400, message: 'the request body could not be read', fix: 'The client closed or broke the request stream; retry.' },
+  // --- identity ------------------------------------------------------------------------------
+  TOKEN_MISSING: { status: 401, message: 'a bearer token is required', fix: 'Send the task token as `Authorization: Bearer <token>` (or the header `identity.header` names).' },
+  TOKEN_INVALID: { status: 401, message: 'the token is invalid', fix: 'Use a token from `POST /v1/tasks` or a configured issuer, unexpired and signed with an allowed algorithm.' },
+  TOKEN_EXPIRED: { status: 401, message: 'the token has expired', fix: 'Create a new task or fetch a fresh token from the issuer.' },
+  TOKEN_REVOKED: { status: 401, message: 'the task of this token was revoked or has ended', fix: 'Create a new task; a revoked task never passes again.' },
+  JWKS_UNAVAILABLE: { status: 401, message: 'the signing keys of the issuer could not be fetched', fix: 'Check `identity.issuers[].jwks_url` is reachable from Warden.' },
+  // --- decisions -----------------------------------------------------------------------------
+  POLICY_DENIED: { status: 403, message: 'the policy denied this request', fix: 'Read `reason`; the task stage, risk or user role does not allow this call.' },
+  APPROVAL_REQUIRED: { status: 401, message: 'a human must approve this call first', fix: 'Wait for the approval (admin API or webhook receiver) and retry the identical call.' },
+  APPROVAL_DENIED: { status: 403, message: 'an approver denied this call', fix: 'Read `reason`; the identical call stays denied until the approval expires.' },
+  LANE_UNDEFINED: { status: 403, message: 'the policy picked a credential lane this upstream does not define', fix: 'Define the lane under `upstreams.<name>.lanes` or fix the policy.' },
+  // --- upstream ------------------------------------------------------------------------------
+  UPSTREAM_UNREACHABLE: { status: 502, message: 'the upstream could not be reached', fix: 'Check `upstreams.<name>.url` and that the service is up.' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'the upstream did not answer in time', fix: 'Raise `upstreams.<name>.timeout` or fix the slow service.' },
+  UPSTREAM_CREDENTIAL_UNAVAILABLE: { status: 503, message: 'the credential of the chosen lane is unavailable', fix: 'Check the `${env:}` or `${file:}` source of the lane.' },
+  // --- admin API -----------------------------------------------------------------------------
+  ADMIN_UNAUTHORIZED: { status: 401, message: 'the admin token is missing or wrong', fix: 'Send `Authorization: Bearer <admin.token>`.' },
+  ADMIN_NOT_FOUND: { status: 404, message: 'no such resource', fix: 'Check the id; tasks and approvals expire.' },
+  ADMIN_BAD_REQUEST: { status: 400, message: 'the request is malformed', fix: 'Read the message for the field at fault.' },
+  TASK_TRANSITION_REFUSED: { status: 409, message: 'the task cannot move to that stage', fix: 'Follow `tasks.transitions`, or revoke and create a new task.' },
+  APPROVAL_CONFLICT: { status: 409, message: 'the approval is no longer pending', fix: 'It was decided, used or expired; read it with `GET /v1/approvals/{id}`.' },
+  // --- lifecycle -----------------------------------------------------------------------------
+  SHUTTING_DOWN: { status: 503, message: 'warden is shutting down', fix: 'Retry against the replacement instance.' },
+  INTERNAL: { status: 500, message: 'internal error', fix: 'A bug: report it with the decision id from the log.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A coded error. `detail` is for logs and operators; it never goes to the agent. */
+export class WardenError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message, options);
+    this.name = 'WardenError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = detail;
+  }
+
+  /** The public body: code and fixed message only, never request data or internal text. */
+  toPublic(): { error: string; message: string } {
+    return { error: this.code, message: ERRORS[this.code].message };
+  }
+}
+
+export function isWardenError(err: unknown): err is WardenError {
+  return err instanceof WardenError;
+}
+
+/** Wrap anything thrown (opa-wasm throws strings and plain objects) into a coded error. */
+export function toWardenError(err: unknown, code: ErrorCode = 'INTERNAL'): WardenError {
+  if (err instanceof WardenError) return err;
+  return new WardenError(code, describeThrown(err), { cause: err });
+}
+
+export function describeThrown(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}
+
+export function assertNever(value: never): never {
+  throw new WardenError('INTERNAL', `unexpected kind ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,78 @@
+// The policy contract of DESIGN.md: input fields are absent when unknown, never guessed.
+
+export interface RequestInput {
+  id: string;
+  method: string;
+  upstream: string;
+  path: string;
+  query: Record<string, string[]>;
+  headers: Record<string, string>;
+  body: unknown;
+  body_digest: string;
+  content_type?: string;
+  size: number;
+}
+
+export interface McpInput {
+  method: string;
+  id?: string | number | null;
+  tool?: string;
+  arguments?: unknown;
+}
+
+export interface AgentInput {
+  id: string;
+  issuer: string;
+  claims: Record<string, unknown>;
+}
+
+export interface TaskUsage {
+  /** Calls of this task forwarded so far (before this one). */
+  calls: number;
+  /** Calls forwarded so far in the task's current stage. */
+  stage_calls: number;
+}
+
+export interface TaskInput {
+  id: string;
+  stage: string;
+  risk: string;
+  user: { id: string; [k: string]: unknown };
+  scopes: string[];
+  expires_at: string;
+  usage: TaskUsage;
+}
+
+export interface ApprovalInput {
+  id: string;
+  approver: string;
+  approved_at: string;
+}
+
+export interface PolicyInput {
+  request: RequestInput;
+  mcp?: McpInput;
+  agent?: AgentInput;
+  task?: TaskInput;
+  approval?: ApprovalInput;
+  time: { now_ns: number; rfc3339: string };
+}
+
+interface DecisionBase {
+  reason?: string;
+  risk?: string;
+  headers: Record<string, string>;
+}
+export interface AllowDecision extends DecisionBase {
+  decision: 'allow';
+  lane?: string;
+}
+export interface DenyDecision extends DecisionBase {
+  decision: 'deny';
+}
+export interface StepUpDecision extends DecisionBase {
+  decision: 'step_up';
+  approvers: string[];
+  lane?: string;
+}
+export type Decision = AllowDecision | DenyDecision | StepUpDecision;
