@@ -26,6 +26,7 @@ export const ERRORS = {
   PATH_INVALID: { status: 400, message: 'the request path is not acceptable', fix: 'Send a path without dot segments or encoded slashes that would leave the upstream prefix.' },
   BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the limit', fix: 'Send a smaller body or raise `policy.max_body_bytes`.' },
   BODY_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON', fix: 'Send well-formed JSON or a non-JSON content type.' },
+  MCP_BATCH_REFUSED: { status: 400, message: 'JSON-RPC batches are not accepted', fix: 'Send one JSON-RPC request per HTTP request, as MCP clients do.' },
   BODY_READ_FAILED: { status: 400, message: 'the request body could not be read', fix: 'The client closed or broke the request stream; retry.' },
   // --- identity ------------------------------------------------------------------------------
   TOKEN_MISSING: { status: 401, message: 'a bearer token is required', fix: 'Send the task token as `Authorization: Bearer <token>` (or the header `identity.header` names).' },

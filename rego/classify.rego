@@ -1,0 +1,95 @@
+# Request classification: request_kind is "read", "write" or "destructive", or undefined when
+# the request is not understood (unknown upstream, HTTP method, MCP method or tool), in which
+# case unknown_reason says why. Every rule here is a single else chain: one value, no conflicts.
+package warden
+
+import rego.v1
+
+default request_risk := "high"
+
+request_risk := "low" if {
+	request_kind == "read"
+} else := "medium" if {
+	request_kind == "write"
+}
+
+http_method := upper(input.request.method) if is_string(input.request.method)
+
+request_kind := k if {
+	input.request.upstream == "github"
+	k := github_kind
+} else := k if {
+	input.request.upstream == "tools"
+	k := mcp_kind
+}
+
+# --- github: a REST API -------------------------------------------------------------------
+
+github_path := lower(trim_right(input.request.path, "/")) if is_string(input.request.path)
+
+github_kind := "destructive" if {
+	http_method == "DELETE"
+} else := "destructive" if {
+	http_method == "PUT"
+	endswith(github_path, "/merge")
+} else := "write" if {
+	http_method in {"POST", "PUT", "PATCH"}
+} else := "read" if {
+	http_method in {"GET", "HEAD"}
+}
+
+# --- tools: an MCP server (JSON-RPC 2.0 over HTTP POST) -------------------------------------
+
+mcp_kind := k if {
+	http_method == "POST"
+	has_mcp
+	k := mcp_method_kind
+}
+
+mcp_method_kind := k if {
+	input.mcp.method == "tools/call"
+	k := tool_kind
+} else := "read" if {
+	input.mcp.method in data.warden.mcp.read_methods
+} else := "read" if {
+	is_string(input.mcp.method)
+	startswith(input.mcp.method, data.warden.mcp.read_notification_prefix)
+}
+
+mcp_tool := input.mcp.tool if is_string(input.mcp.tool)
+
+# Most restrictive class first, so a tool matching several patterns gets the strictest one.
+tool_kind := "destructive" if {
+	mcp_tool in data.warden.mcp.destructive_tools
+} else := "destructive" if {
+	some p in data.warden.mcp.destructive_tool_prefixes
+	startswith(mcp_tool, p)
+} else := "write" if {
+	some p in data.warden.mcp.write_tool_prefixes
+	startswith(mcp_tool, p)
+} else := "read" if {
+	some p in data.warden.mcp.read_tool_prefixes
+	startswith(mcp_tool, p)
+}
+
+# --- why a request is unclassified ----------------------------------------------------------
+
+upstream_known if input.request.upstream in {"github", "tools"}
+
+has_mcp if is_object(input.mcp)
+
+default unknown_reason := "unknown request"
+
+unknown_reason := "unknown upstream" if {
+	not upstream_known
+} else := "unknown method" if {
+	input.request.upstream == "github"
+} else := "unknown method" if {
+	http_method != "POST"
+} else := "unknown method" if {
+	not http_method
+} else := "not an MCP JSON-RPC request" if {
+	not has_mcp
+} else := "unknown MCP tool" if {
+	input.mcp.method == "tools/call"
+} else := "unknown MCP method"

@@ -1,0 +1,36 @@
+# Per-task and per-stage call caps (input.task.usage counts calls already forwarded for the
+# task / for its current stage), and the sanity check of the tunables in data.json.
+# An absent count is 0; a count that is not a number counts as over the cap (fail closed).
+package warden
+
+import rego.v1
+
+task_calls := n if {
+	n := input.task.usage.calls
+} else := 0
+
+stage_calls := n if {
+	n := input.task.usage.stage_calls
+} else := 0
+
+task_cap_reached if not is_number(task_calls)
+
+task_cap_reached if task_calls >= data.warden.limits.max_calls_per_task
+
+stage_cap_reached if not is_number(stage_calls)
+
+stage_cap_reached if stage_calls >= data.warden.limits.max_calls_per_stage
+
+data_ok if {
+	is_number(data.warden.limits.max_calls_per_task)
+	is_number(data.warden.limits.max_calls_per_stage)
+	is_array(data.warden.roles.write)
+	is_array(data.warden.roles.destructive)
+	is_array(data.warden.approvers.destructive)
+	is_array(data.warden.mcp.read_methods)
+	is_string(data.warden.mcp.read_notification_prefix)
+	is_array(data.warden.mcp.read_tool_prefixes)
+	is_array(data.warden.mcp.write_tool_prefixes)
+	is_array(data.warden.mcp.destructive_tool_prefixes)
+	is_array(data.warden.mcp.destructive_tools)
+}

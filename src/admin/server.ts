@@ -1,0 +1,73 @@
+// The admin listener: health, ready and metrics without a token; everything under /v1 behind the
+// bearer admin token, compared in constant time. Route modules throw coded errors; this file maps
+// them to answers.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { WardenError, toWardenError } from '../errors.js';
+import { bearerToken, safeEqual } from './auth.js';
+import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
+
+export interface AdminDeps {
+  readonly token: string;
+  readonly routes: readonly AdminRoute[];
+  readonly ready: () => { ready: boolean; revision?: string; reason?: string };
+  readonly metrics: () => string;
+  readonly ops: Logger;
+}
+
+const MAX_ADMIN_BODY = 256 * 1024;
+
+function send(res: ServerResponse, r: AdminResponse): void {
+  const body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  res.writeHead(r.status, { 'content-type': typeof r.body === 'string' ? 'text/plain; version=0.0.4' : 'application/json', 'cache-control': 'no-store', ...r.headers });
+  res.end(body);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ADMIN_BODY) throw new WardenError('ADMIN_BAD_REQUEST', 'body too large');
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new WardenError('ADMIN_BAD_REQUEST', 'body is not valid JSON');
+  }
+}
+
+export function createAdminServer(deps: AdminDeps): Server {
+  return createServer((req, res) => {
+    void handle(deps, req, res).catch((err: unknown) => {
+      const e = toWardenError(err);
+      if (e.code === 'INTERNAL') deps.ops.error({ err }, 'admin request failed');
+      send(res, { status: e.status, body: { error: e.code, message: e.detail ?? e.message } });
+    });
+  });
+}
+
+async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && url.pathname === '/health') return send(res, { status: 200, body: { status: 'ok' } });
+  if (method === 'GET' && url.pathname === '/ready') {
+    const r = deps.ready();
+    return send(res, { status: r.ready ? 200 : 503, body: { status: r.ready ? 'ready' : 'not_ready', revision: r.revision, reason: r.reason } });
+  }
+  if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: deps.metrics() });
+
+  const token = bearerToken(req.headers.authorization);
+  if (!token || !safeEqual(token, deps.token)) {
+    return send(res, { status: 401, body: { error: 'ADMIN_UNAUTHORIZED', message: 'the admin token is missing or wrong' }, headers: { 'www-authenticate': 'Bearer realm="warden-admin"' } });
+  }
+  const request: AdminRequest = { method, path: url.pathname, segments: url.pathname.split('/').filter(Boolean), query: url.searchParams, body: await readJson(req) };
+  for (const route of deps.routes) {
+    const answer = await route(request);
+    if (answer) return send(res, answer);
+  }
+  throw new WardenError('ADMIN_NOT_FOUND', `${method} ${url.pathname}`);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Process entry: parse arguments, load config, start, handle signals. Nothing else.
+
+import { evalCommand } from './cli/eval.js';
+import { UsageError, parseCommand } from './cli/args.js';
+import { loadConfigFile } from './config/load.js';
+import { isWardenError } from './errors.js';
+import { createOpsLogger } from './audit/ops-log.js';
+import { createSidecar } from './sidecar.js';
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = parseCommand(argv);
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(`${cmd.text}\n`);
+      return 0;
+    case 'eval': {
+      const { output, exitCode } = await evalCommand(cmd.config, cmd.input);
+      process.stdout.write(`${output}\n`);
+      return exitCode;
+    }
+    case 'run': {
+      const loaded = loadConfigFile(cmd.config, { ...(cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
+      const ops = createOpsLogger(loaded.config.decision_log.level);
+      const sidecar = await createSidecar(loaded, { ops });
+      const addrs = await sidecar.listen();
+      ops.info({ proxy: addrs.proxy, admin: addrs.admin, revision: sidecar.revision() }, 'warden listening');
+      await new Promise<void>((resolveStop) => {
+        const stop = (signal: string): void => {
+          ops.info({ signal }, 'shutting down');
+          void sidecar.close().then(resolveStop, resolveStop);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      return 0;
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) process.stderr.write(`${err.message}\n`);
+    else if (isWardenError(err)) process.stderr.write(`warden: ${err.code}: ${err.message}\n`);
+    else process.stderr.write(`warden: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = err instanceof UsageError ? 64 : 1;
+  },
+);

@@ -1,0 +1,100 @@
+// The policy engine over @open-policy-agent/opa-wasm. One compiled policy is live at a time;
+// `load()` builds a new one beside it and swaps the reference only once the new one has passed
+// every check, so a broken bundle never replaces a good one and evaluation (synchronous) never
+// sees a half-loaded policy.
+
+import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { WardenError, describeThrown } from '../errors.js';
+import { readBundle } from './bundle.js';
+import { parseDecision } from './decision.js';
+import type { Decision } from './types.js';
+
+export interface PolicySnapshot {
+  readonly revision: string;
+  readonly loadedAt: Date;
+  readonly source: string;
+}
+
+interface Live extends PolicySnapshot {
+  readonly policy: LoadedPolicy;
+  readonly entrypointId: number;
+}
+
+export interface EngineOptions {
+  readonly entrypoint: string;
+  /** Upper bound of the wasm memory, in 64 KiB pages. */
+  readonly maxMemoryPages: number;
+}
+
+const INITIAL_PAGES = 8;
+const encoder = new TextEncoder();
+
+export class PolicyEngine {
+  readonly #opts: EngineOptions;
+  #live: Live | undefined;
+
+  constructor(opts: EngineOptions) {
+    this.#opts = opts;
+  }
+
+  get snapshot(): PolicySnapshot | undefined {
+    const l = this.#live;
+    return l && { revision: l.revision, loadedAt: l.loadedAt, source: l.source };
+  }
+
+  get revision(): string | undefined {
+    return this.#live?.revision;
+  }
+
+  /** Load a bundle and make it live. Throws a coded error and keeps the old policy on failure. */
+  async load(source: string): Promise<PolicySnapshot> {
+    const bundle = readBundle(source);
+    const { entrypoint, maxMemoryPages } = this.#opts;
+    if (bundle.manifestEntrypoints.length > 0 && !bundle.manifestEntrypoints.includes(entrypoint)) {
+      throw new WardenError('POLICY_ENTRYPOINT_MISSING', `${source} declares ${bundle.manifestEntrypoints.join(', ')}, not ${entrypoint}`);
+    }
+    let policy: LoadedPolicy;
+    try {
+      const module = await WebAssembly.compile(new Uint8Array(bundle.wasm));
+      policy = await loadPolicy(module, { initial: Math.min(INITIAL_PAGES, maxMemoryPages), maximum: maxMemoryPages });
+      policy.setData(bundle.data);
+    } catch (err) {
+      throw new WardenError('POLICY_BUNDLE_INVALID', `${source}: ${describeThrown(err)}`, { cause: err });
+    }
+    const entrypoints = policy.entrypoints as Record<string, number>;
+    const entrypointId = entrypoints[entrypoint];
+    if (typeof entrypointId !== 'number') {
+      throw new WardenError('POLICY_ENTRYPOINT_MISSING', `${source} has entrypoints ${Object.keys(entrypoints).join(', ') || '(none)'}, not ${entrypoint}`);
+    }
+    this.#live = { policy, entrypointId, revision: bundle.revision, loadedAt: new Date(), source };
+    return this.snapshot!;
+  }
+
+  /**
+   * Evaluate one input. `inputJson` is the input already serialized (the caller keeps it for the
+   * decision log, so it is serialized once).
+   */
+  evaluate(inputJson: string): { decision: Decision; revision: string } {
+    const live = this.#live;
+    if (!live) throw new WardenError('POLICY_NOT_LOADED');
+    // TextEncoder.encode returns a view over its own exact-size ArrayBuffer.
+    const bytes = encoder.encode(inputJson).buffer as ArrayBuffer;
+    let raw: unknown;
+    try {
+      raw = live.policy.evaluate(bytes, live.entrypointId);
+    } catch (err) {
+      throw classifyEvalError(err);
+    }
+    return { decision: parseDecision(raw), revision: live.revision };
+  }
+}
+
+// opa-wasm throws strings (opa_abort), plain objects and RangeErrors (memory.grow past the
+// maximum). An exhausted heap is the caller's input being too large, not a broken policy.
+function classifyEvalError(err: unknown): WardenError {
+  const text = describeThrown(err);
+  if (err instanceof RangeError || /out of memory|memory size exceeded|Maximum memory|grow/i.test(text)) {
+    return new WardenError('POLICY_INPUT_TOO_LARGE', text, { cause: err });
+  }
+  return new WardenError('POLICY_EVAL_FAILED', text, { cause: err });
+}

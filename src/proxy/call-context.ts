@@ -1,0 +1,26 @@
+// Everything known about one call once it is routed, identified and read.
+
+import type { ApprovalInput, McpInput, RequestInput } from '../policy/types.js';
+import type { ReadBody } from './body.js';
+import type { Principal } from './gates.js';
+import type { Route } from './router.js';
+
+export interface CallContext {
+  readonly decisionId: string;
+  readonly signal: AbortSignal;
+  readonly route: Route;
+  /** Normalized path after the prefix: what the policy sees and what is forwarded. */
+  readonly path: string;
+  /** Canonical query string with `?`, or empty. */
+  readonly search: string;
+  readonly method: string;
+  readonly body: ReadBody;
+  readonly mcp: McpInput | undefined;
+  readonly principal: Principal;
+  readonly forwardHeaders: Record<string, string | string[]>;
+  readonly request: RequestInput;
+  /** Approval binding digest, when step-up is configured. */
+  digest?: string;
+  /** A grant for this exact call, passed to the policy as `input.approval`. */
+  approval?: ApprovalInput | undefined;
+}

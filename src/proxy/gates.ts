@@ -1,0 +1,62 @@
+// What the request path needs from the identity, task and step-up domains. The sidecar wires the
+// real implementations; the proxy depends only on these shapes.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AgentInput, ApprovalInput, McpInput, TaskInput } from '../policy/types.js';
+
+export interface Principal {
+  readonly agent: AgentInput;
+  readonly task?: TaskInput;
+}
+
+export interface IdentityGate {
+  /** Verify the caller; throws TOKEN_* coded errors. */
+  authenticate(headers: IncomingHttpHeaders): Promise<Principal>;
+}
+
+export interface UsageGate {
+  /** Count a forwarded call against the task (and its current stage). */
+  recordCall(taskId: string, stage: string): void;
+}
+
+/** The exact call an approval is bound to. */
+export interface CallBinding {
+  readonly task_id?: string;
+  readonly agent_id?: string;
+  readonly upstream: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string[]>;
+  readonly body_digest?: string;
+  readonly mcp?: { method: string; tool?: string; arguments?: unknown };
+}
+
+export interface ApprovalRequest {
+  readonly binding: CallBinding;
+  readonly digest: string;
+  readonly decision_id: string;
+  readonly reason: string | undefined;
+  readonly risk: string | undefined;
+  readonly approvers: readonly string[];
+  readonly summary: Record<string, unknown>;
+}
+
+export interface PendingApproval {
+  readonly id: string;
+  readonly status: string;
+  readonly expires_at: string;
+}
+
+export type WaitOutcome = 'approved' | 'denied' | 'expired' | 'timeout' | 'aborted';
+
+export interface StepUpGate {
+  digest(binding: CallBinding): string;
+  findGrant(digest: string): ApprovalInput | undefined;
+  findDenial(digest: string): { id: string; approver: string; reason: string } | undefined;
+  /** Single use: true for exactly one caller per approval. */
+  consume(approvalId: string): boolean;
+  request(req: ApprovalRequest): Promise<PendingApproval>;
+  wait(approvalId: string, ms: number, signal: AbortSignal): Promise<WaitOutcome>;
+}
+
+export type { McpInput };

@@ -1,0 +1,223 @@
+// The request lifecycle of DESIGN.md: receive → route → identify → build input → evaluate →
+// allow | deny | step_up → inject the lane's credential → forward → audit. The audit record is
+// written in `finally`, so no path skips it. Start from deny: only a parsed allow forwards.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { WardenConfig } from '../config/schema.js';
+import type { CredentialLanes } from '../credentials/lanes.js';
+import type { DecisionLog, DecisionRecord } from '../audit/decision-log.js';
+import type { Metrics } from '../admin/metrics.js';
+import { WardenError, assertNever, toWardenError } from '../errors.js';
+import type { PolicyEngine } from '../policy/engine.js';
+import type { Decision } from '../policy/types.js';
+import { describeBody, readRequestBody } from './body.js';
+import type { IdentityGate, StepUpGate, UsageGate } from './gates.js';
+import { planRequestHeaders } from './headers.js';
+import { mcpInput } from './mcp.js';
+import { normalizeRest, parseQuery, splitTarget } from './path.js';
+import { buildInput } from './request-input.js';
+import { sendDeny, sendError } from './respond.js';
+import type { Router } from './router.js';
+import { runStepUp } from './step-up-flow.js';
+import type { Upstreams } from './upstreams.js';
+import type { CallContext } from './call-context.js';
+
+export interface HandlerDeps {
+  readonly config: WardenConfig;
+  readonly router: Router;
+  readonly engine: PolicyEngine;
+  readonly upstreams: Upstreams;
+  readonly lanes: CredentialLanes;
+  readonly log: DecisionLog;
+  readonly metrics: Metrics;
+  readonly ops: Logger;
+  readonly identity: IdentityGate;
+  readonly usage: UsageGate | undefined;
+  readonly stepUp: StepUpGate | undefined;
+  readonly isClosing: () => boolean;
+}
+
+export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config } = deps;
+  const identityHeader = config.identity.header.toLowerCase();
+  const dropByUpstream = new Map<string, ReadonlySet<string>>();
+  for (const name of Object.keys(config.upstreams)) dropByUpstream.set(name, new Set([identityHeader, ...deps.lanes.headerNames(name)]));
+
+  return (req, res) => {
+    void handle(deps, dropByUpstream, req, res);
+  };
+}
+
+async function handle(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet<string>>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = process.hrtime.bigint();
+  const decisionId = randomUUID();
+  const aborter = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) aborter.abort();
+  });
+  const rec: DecisionRecord = { decision_id: decisionId, path: deps.config.policy.entrypoint, outcome: 'error', status: 0, duration_ms: 0, method: req.method ?? 'GET' };
+  try {
+    if (deps.isClosing()) {
+      sendError(res, new WardenError('SHUTTING_DOWN'), decisionId, { connection: 'close' });
+      rec.status = 503;
+      rec.error = 'SHUTTING_DOWN';
+      return;
+    }
+    const ctx = await prepare(deps, dropByUpstream, req, decisionId, aborter.signal, rec);
+    await decideAndAct(deps, ctx, res, rec);
+  } catch (err) {
+    const e = toWardenError(err);
+    rec.error = e.code;
+    rec.outcome = 'error';
+    if (e.code === 'INTERNAL') deps.ops.error({ err, decision_id: decisionId }, 'request failed');
+    if (!aborter.signal.aborted) {
+      sendError(res, e, decisionId);
+      rec.status = e.status;
+    }
+  } finally {
+    if (aborter.signal.aborted && !res.writableFinished) {
+      rec.outcome = 'client_abort';
+      rec.status = 499;
+    }
+    rec.duration_ms = Number(process.hrtime.bigint() - started) / 1e6;
+    deps.log.decision(rec);
+    deps.metrics.requests.inc({ decision: rec.outcome, upstream: rec.upstream ?? 'none', status: String(rec.status) });
+    if (rec.error) deps.metrics.errors.inc({ code: rec.error });
+  }
+}
+
+/** Route, identify, read the body and build the input: everything before the policy. */
+async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet<string>>, req: IncomingMessage, decisionId: string, signal: AbortSignal, rec: DecisionRecord): Promise<CallContext> {
+  const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
+  const route = deps.router.match(rawPath);
+  if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));
+  rec.upstream = route.name;
+  const path = normalizeRest(route.rest);
+  const { query, search } = parseQuery(rawQuery);
+
+  const principal = await deps.identity.authenticate(req.headers);
+  rec.agent = principal.agent.id;
+  rec.task = principal.task?.id;
+  rec.stage = principal.task?.stage;
+
+  const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, signal), req.headers['content-type']);
+  const mcp = route.upstream.mcp && body.isJson ? mcpInput(body.parsed) : undefined;
+  const headers = planRequestHeaders(req.headers, dropByUpstream.get(route.name)!);
+  const method = (req.method ?? 'GET').toUpperCase();
+  const request = {
+    id: decisionId,
+    method,
+    upstream: route.name,
+    path,
+    query,
+    headers: headers.input,
+    body: body.parsed,
+    body_digest: body.digest,
+    ...(body.contentType !== undefined && { content_type: body.contentType }),
+    size: body.raw.length,
+  };
+  return { decisionId, signal, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
+}
+
+/** Evaluate once, with an optional approval grant in the input. */
+export function evaluate(deps: HandlerDeps, ctx: CallContext, rec: DecisionRecord, approval?: CallContext['approval']): Decision {
+  const input = buildInput({ request: ctx.request, mcp: ctx.mcp, agent: ctx.principal.agent, task: ctx.principal.task, approval, nowMs: Date.now() });
+  rec.input = input;
+  const t0 = process.hrtime.bigint();
+  try {
+    const { decision, revision } = deps.engine.evaluate(JSON.stringify(input));
+    rec.revision = revision;
+    rec.result = decision;
+    return decision;
+  } finally {
+    const ns = Number(process.hrtime.bigint() - t0);
+    rec.eval_ns = ns;
+    deps.metrics.evalSeconds.observe(ns / 1e9);
+    rec.revision ??= deps.engine.revision;
+  }
+}
+
+async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord): Promise<void> {
+  const gate = deps.stepUp;
+  if (gate) {
+    ctx.digest = gate.digest(bindingOf(ctx));
+    ctx.approval = gate.findGrant(ctx.digest);
+  }
+  const decision = evaluate(deps, ctx, rec, ctx.approval);
+  if (deps.config.policy.mode === 'dry-run') {
+    rec.outcome = 'dry_run';
+    rec.lane = 'lane' in decision && decision.lane && deps.lanes.has(ctx.route.name, decision.lane) ? decision.lane : undefined;
+    await forward(deps, ctx, res, rec, decision.headers, rec.lane);
+    return;
+  }
+  switch (decision.decision) {
+    case 'allow':
+      await allow(deps, ctx, res, rec, decision);
+      return;
+    case 'deny':
+      rec.outcome = 'deny';
+      rec.status = ctx.mcp ? 200 : 403;
+      sendDeny(res, { decisionId: ctx.decisionId, code: 'POLICY_DENIED', reason: decision.reason, mcp: ctx.mcp });
+      return;
+    case 'step_up':
+      if (!gate) {
+        // No approval workflow configured: a step-up can never be satisfied, so it is a deny.
+        rec.outcome = 'deny';
+        rec.status = ctx.mcp ? 200 : 403;
+        sendDeny(res, { decisionId: ctx.decisionId, code: 'POLICY_DENIED', reason: decision.reason, mcp: ctx.mcp });
+        return;
+      }
+      await runStepUp({ deps, gate, ctx, res, rec, decision, allow });
+      return;
+    default:
+      assertNever(decision);
+  }
+}
+
+/** An allow: check the lane, spend a matching approval once, count the call, forward. */
+async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, decision: Decision & { decision: 'allow' }): Promise<void> {
+  const lanes = deps.config.upstreams[ctx.route.name]!.lanes;
+  const needsLane = Object.keys(lanes).length > 0 || decision.lane !== undefined;
+  if (needsLane && (decision.lane === undefined || !deps.lanes.has(ctx.route.name, decision.lane))) {
+    rec.outcome = 'deny';
+    rec.error = 'LANE_UNDEFINED';
+    rec.status = ctx.mcp ? 200 : 403;
+    sendDeny(res, { decisionId: ctx.decisionId, code: 'LANE_UNDEFINED', reason: undefined, mcp: ctx.mcp });
+    return;
+  }
+  if (ctx.approval) {
+    if (!deps.stepUp!.consume(ctx.approval.id)) {
+      // Another request spent the grant first: single use holds, this one is refused.
+      rec.outcome = 'deny';
+      rec.error = 'APPROVAL_CONFLICT';
+      rec.status = ctx.mcp ? 200 : 403;
+      sendDeny(res, { decisionId: ctx.decisionId, code: 'POLICY_DENIED', reason: 'approval already used', mcp: ctx.mcp });
+      return;
+    }
+    rec.approval = ctx.approval.id;
+  }
+  rec.outcome = 'allow';
+  rec.lane = decision.lane;
+  const task = ctx.principal.task;
+  if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
+  await forward(deps, ctx, res, rec, decision.headers, decision.lane);
+}
+
+async function forward(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, policyHeaders: Record<string, string>, lane: string | undefined): Promise<void> {
+  const headers: Record<string, string | string[]> = { ...ctx.forwardHeaders, ...policyHeaders, 'warden-decision-id': ctx.decisionId };
+  if (lane !== undefined) {
+    const cred = deps.lanes.resolve(ctx.route.name, lane);
+    headers[cred.header] = cred.value;
+  }
+  const status = await deps.upstreams.forward({ upstream: ctx.route.name, method: ctx.method, pathAndQuery: ctx.path + ctx.search, headers, body: ctx.body.raw, signal: ctx.signal, decisionId: ctx.decisionId }, res);
+  rec.upstream_status = status;
+  rec.status = status;
+}
+
+export function bindingOf(ctx: CallContext): Parameters<StepUpGate['digest']>[0] {
+  const base = { upstream: ctx.route.name, method: ctx.method, path: ctx.path, query: ctx.request.query, ...(ctx.principal.task && { task_id: ctx.principal.task.id }), agent_id: ctx.principal.agent.id };
+  if (ctx.mcp) return { ...base, mcp: { method: ctx.mcp.method, ...(ctx.mcp.tool !== undefined && { tool: ctx.mcp.tool }), ...(ctx.mcp.arguments !== undefined && { arguments: ctx.mcp.arguments }) } };
+  return { ...base, body_digest: ctx.body.digest };
+}

@@ -1,0 +1,71 @@
+// Path safety: the policy sees exactly the path the upstream receives. The path after the
+// upstream prefix is normalized once — percent-escapes of unreserved characters decoded (so
+// `%2e%2e` is `..`), other escapes upper-cased, duplicate slashes merged, dot segments resolved —
+// and that form is both the policy's `input.request.path` and what is forwarded. Encoded
+// slashes, backslashes, NUL and a `..` that climbs out of the prefix are refused, as Envoy's
+// `path_with_escaped_slashes_action: REJECT_REQUEST` does.
+
+import { WardenError } from '../errors.js';
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const PCT = /%([0-9A-Fa-f]{2})/g;
+// pchar of RFC 3986 plus '%' (checked separately); anything else in a raw path is refused.
+const ALLOWED_RAW = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+
+function refuse(why: string): WardenError {
+  return new WardenError('PATH_INVALID', why);
+}
+
+function normalizeSegment(seg: string): string {
+  if (/%(?![0-9A-Fa-f]{2})/.test(seg)) throw refuse('malformed percent-escape');
+  return seg.replace(PCT, (_m, hex: string) => {
+    const code = parseInt(hex, 16);
+    const ch = String.fromCharCode(code);
+    if (code === 0x2f || code === 0x5c) throw refuse('encoded slash or backslash');
+    if (code < 0x20 || code === 0x7f) throw refuse('encoded control character');
+    return UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
+  });
+}
+
+/**
+ * Normalize the part of a path after the upstream prefix (it starts with `/` or is empty).
+ * Returns the normalized path, always starting with `/`.
+ */
+export function normalizeRest(rest: string): string {
+  if (!ALLOWED_RAW.test(rest)) throw refuse('character not allowed in a path');
+  const out: string[] = [];
+  const parts = rest.split('/');
+  const trailingSlash = rest.length > 1 && rest.endsWith('/');
+  for (const raw of parts) {
+    if (raw === '') continue;
+    const seg = normalizeSegment(raw);
+    if (seg === '.') continue;
+    if (seg === '..') {
+      if (out.length === 0) throw refuse('path climbs out of its upstream prefix');
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+  }
+  const joined = `/${out.join('/')}`;
+  return trailingSlash && out.length > 0 ? `${joined}/` : joined;
+}
+
+/** Split a request target into its raw path and raw query (without `?`). */
+export function splitTarget(url: string): { rawPath: string; rawQuery: string } {
+  if (!url.startsWith('/')) throw refuse('request target must be an origin-form path');
+  const q = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if (hash !== -1) throw refuse('fragment in request target');
+  return q === -1 ? { rawPath: url, rawQuery: '' } : { rawPath: url.slice(0, q), rawQuery: url.slice(q + 1) };
+}
+
+/** Parse a query into `{k: [v]}` and its canonical serialization, which is what is forwarded. */
+export function parseQuery(rawQuery: string): { query: Record<string, string[]>; search: string } {
+  const query: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  if (rawQuery === '') return { query, search: '' };
+  const params = new URLSearchParams(rawQuery);
+  for (const [k, v] of params) (query[k] ??= []).push(v);
+  const search = params.toString();
+  return { query, search: search ? `?${search}` : '' };
+}

@@ -1,0 +1,25 @@
+// Building the policy input for one request (DESIGN.md "Policy contract"). Fields are absent when
+// unknown, never guessed; credentials never enter it.
+
+import type { AgentInput, ApprovalInput, McpInput, PolicyInput, RequestInput, TaskInput } from '../policy/types.js';
+
+export interface InputParts {
+  readonly request: RequestInput;
+  readonly mcp: McpInput | undefined;
+  readonly agent: AgentInput | undefined;
+  readonly task: TaskInput | undefined;
+  readonly approval?: ApprovalInput | undefined;
+  readonly nowMs: number;
+}
+
+export function buildInput(p: InputParts): PolicyInput {
+  const input: PolicyInput = {
+    request: p.request,
+    time: { now_ns: p.nowMs * 1_000_000, rfc3339: new Date(p.nowMs).toISOString() },
+  };
+  if (p.mcp) input.mcp = p.mcp;
+  if (p.agent) input.agent = p.agent;
+  if (p.task) input.task = p.task;
+  if (p.approval) input.approval = p.approval;
+  return input;
+}

@@ -1,0 +1,102 @@
+// A step_up decision: a denied approval for the identical call answers 403 with the approver's
+// reason; otherwise an approval is requested (or the pending one for the identical call reused),
+// and the request either waits (`step_up.hold`) or gets the RFC 9470 answer. An approval granted
+// in time re-runs the policy with `input.approval`, so the policy still has the last word.
+
+import type { ServerResponse } from 'node:http';
+import type { DecisionRecord } from '../audit/decision-log.js';
+import type { AllowDecision, Decision, StepUpDecision } from '../policy/types.js';
+import type { CallContext } from './call-context.js';
+import type { StepUpGate } from './gates.js';
+import { bindingOf, evaluate, type HandlerDeps } from './handler.js';
+import { sendDeny, sendStepUp } from './respond.js';
+
+export interface StepUpFlow {
+  readonly deps: HandlerDeps;
+  readonly gate: StepUpGate;
+  readonly ctx: CallContext;
+  readonly res: ServerResponse;
+  readonly rec: DecisionRecord;
+  readonly decision: StepUpDecision;
+  readonly allow: (deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, d: AllowDecision) => Promise<void>;
+}
+
+function summaryOf(f: StepUpFlow): Record<string, unknown> {
+  const { ctx } = f;
+  const preview = f.deps.config.step_up.body_preview_bytes;
+  return {
+    task_id: ctx.principal.task?.id,
+    agent: ctx.principal.agent.id,
+    user: ctx.principal.task?.user.id,
+    stage: ctx.principal.task?.stage,
+    upstream: ctx.route.name,
+    method: ctx.method,
+    path: ctx.path,
+    query: ctx.request.query,
+    body_digest: ctx.body.digest,
+    content_type: ctx.body.contentType,
+    size: ctx.body.raw.length,
+    ...(ctx.mcp && { mcp: { method: ctx.mcp.method, tool: ctx.mcp.tool } }),
+    ...(preview > 0 && ctx.body.raw.length > 0 && { body_preview: ctx.body.raw.subarray(0, preview).toString('utf8') }),
+  };
+}
+
+function deny(f: StepUpFlow, code: 'POLICY_DENIED' | 'APPROVAL_DENIED', reason: string | undefined, approvalId?: string): void {
+  f.rec.outcome = 'deny';
+  f.rec.approval = approvalId ?? f.rec.approval;
+  f.rec.status = f.ctx.mcp ? 200 : 403;
+  if (code === 'APPROVAL_DENIED') f.rec.error = code;
+  sendDeny(f.res, { decisionId: f.ctx.decisionId, code, reason, mcp: f.ctx.mcp });
+}
+
+async function finishWith(f: StepUpFlow, again: Decision): Promise<void> {
+  if (again.decision === 'allow') return f.allow(f.deps, f.ctx, f.res, f.rec, again);
+  deny(f, 'POLICY_DENIED', again.reason);
+}
+
+export async function runStepUp(f: StepUpFlow): Promise<void> {
+  const { gate, ctx, rec, deps } = f;
+  const digest = ctx.digest!;
+  const denial = gate.findDenial(digest);
+  if (denial) {
+    deny(f, 'APPROVAL_DENIED', denial.reason, denial.id);
+    return;
+  }
+  const approval = await gate.request({
+    binding: bindingOf(ctx),
+    digest,
+    decision_id: ctx.decisionId,
+    reason: f.decision.reason,
+    risk: f.decision.risk,
+    approvers: f.decision.approvers,
+    summary: summaryOf(f),
+  });
+  rec.approval = approval.id;
+  let status = approval.status;
+  const hold = deps.config.step_up.hold;
+  if (status === 'pending' && hold > 0) status = await gate.wait(approval.id, hold, ctx.signal);
+  if (status === 'approved') {
+    const grant = gate.findGrant(digest);
+    if (grant) {
+      ctx.approval = grant;
+      await finishWith(f, evaluate(deps, ctx, rec, grant));
+      return;
+    }
+  }
+  if (status === 'denied') {
+    const d = gate.findDenial(digest);
+    deny(f, 'APPROVAL_DENIED', d?.reason, approval.id);
+    return;
+  }
+  if (status === 'aborted') return; // the client left; the approval stays pending
+  rec.outcome = 'step_up';
+  rec.status = ctx.mcp ? 200 : 401;
+  sendStepUp(f.res, {
+    decisionId: ctx.decisionId,
+    approvalId: approval.id,
+    expiresAt: approval.expires_at,
+    reason: f.decision.reason,
+    retryAfterSeconds: Math.max(1, Math.ceil(deps.config.step_up.retry_after / 1000)),
+    mcp: ctx.mcp,
+  });
+}
