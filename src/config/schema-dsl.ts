@@ -65,8 +65,8 @@ function join(path: string, key: string | number): string {
 export function validate(node: Node, value: unknown, path = ''): unknown {
   if (value === undefined || value === null) {
     if ('def' in node && node.def !== undefined) value = structuredClone(node.def);
-    else if (node.kind === 'object') value = {};
     else if (node.optional) return undefined;
+    else if (node.kind === 'object') value = {};
     else throw fault(path, 'is required');
   }
   switch (node.kind) {

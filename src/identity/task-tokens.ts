@@ -1,0 +1,135 @@
+// Task tokens: short-lived JWTs that Warden signs for one task. The agent holds only this token;
+// the key stays with Warden. Without `key_file` a key is generated once into state_dir and
+// reused, so tokens handed out before a restart keep verifying.
+
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { SignJWT, calculateJwkThumbprint, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { WardenError } from '../errors.js';
+import type { WardenConfig } from '../config/schema.js';
+
+export type TaskTokenAlgorithm = 'EdDSA' | 'ES256';
+
+export const GENERATED_KEY_FILE = 'task-signing-key.pem';
+
+export interface TaskTokenClaims extends JWTPayload {
+  iss: string;
+  aud: string | string[];
+  sub: string;
+  tid: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  jti: string;
+}
+
+export interface TaskTokensOptions {
+  /** Directory that a relative `key_file` is taken from (the configuration file's). */
+  baseDir?: string;
+}
+
+export class TaskTokens {
+  private constructor(
+    readonly algorithm: TaskTokenAlgorithm,
+    readonly issuer: string,
+    readonly audience: string,
+    readonly kid: string,
+    private readonly privateKey: KeyObject,
+    private readonly publicKey: KeyObject,
+  ) {}
+
+  static async create(config: WardenConfig, opts: TaskTokensOptions = {}): Promise<TaskTokens> {
+    const tt = config.identity.task_tokens;
+    const privateKey = tt.key_file
+      ? loadKey(isAbsolute(tt.key_file) ? tt.key_file : resolve(opts.baseDir ?? '.', tt.key_file), tt.algorithm, 'identity.task_tokens.key_file')
+      : loadOrGenerateKey(config.state_dir, tt.algorithm);
+    const publicKey = createPublicKey(privateKey);
+    const kid = await calculateJwkThumbprint(await exportJWK(publicKey));
+    return new TaskTokens(tt.algorithm, tt.issuer, tt.audience, kid, privateKey, publicKey);
+  }
+
+  /** Signs a token for `tid`, valid from `iatSec` until `expSec` (epoch seconds). */
+  async sign(agent: string, tid: string, iatSec: number, expSec: number): Promise<string> {
+    return new SignJWT({ tid })
+      .setProtectedHeader({ alg: this.algorithm, kid: this.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(agent)
+      .setIssuedAt(iatSec)
+      .setNotBefore(iatSec)
+      .setExpirationTime(expSec)
+      .setJti(randomUUID())
+      .sign(this.privateKey);
+  }
+
+  /**
+   * Verifies signature, iss, aud, nbf and exp; throws jose's errors (the authenticator maps
+   * them to coded errors). The caller has checked the protected header already.
+   */
+  async verify(token: string, clockSkewSec: number, now?: Date): Promise<TaskTokenClaims> {
+    const { payload } = await jwtVerify(token, this.publicKey, {
+      issuer: this.issuer,
+      audience: this.audience,
+      algorithms: [this.algorithm],
+      clockTolerance: clockSkewSec,
+      requiredClaims: ['sub', 'tid', 'iat', 'nbf', 'exp', 'jti'],
+      ...(now ? { currentDate: now } : {}),
+    });
+    if (typeof payload.tid !== 'string' || payload.tid === '') throw new WardenError('TOKEN_INVALID', 'task token: tid claim is not a string');
+    return payload as TaskTokenClaims;
+  }
+
+  /** The public key as a JWK (with kid), e.g. for a fleet peer or a JWKS endpoint. */
+  async publicJwk(): Promise<JWK> {
+    return { ...(await exportJWK(this.publicKey)), kid: this.kid, alg: this.algorithm, use: 'sig' };
+  }
+}
+
+function loadKey(file: string, algorithm: TaskTokenAlgorithm, key: string): KeyObject {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new WardenError('CONFIG_INVALID', `${key}: cannot read ${file}`, { cause: err });
+  }
+  let k: KeyObject;
+  try {
+    k = createPrivateKey({ key: pem, format: 'pem' });
+  } catch (err) {
+    throw new WardenError('CONFIG_INVALID', `${key}: ${file} is not a PKCS#8 PEM private key`, { cause: err });
+  }
+  if (!fitsAlgorithm(k, algorithm)) {
+    throw new WardenError('CONFIG_INVALID', `${key}: ${file} holds a ${describeKey(k)} key, which cannot sign ${algorithm} (identity.task_tokens.algorithm)`);
+  }
+  return k;
+}
+
+function loadOrGenerateKey(stateDir: string, algorithm: TaskTokenAlgorithm): KeyObject {
+  const file = join(stateDir, GENERATED_KEY_FILE);
+  const label = `state_dir (${GENERATED_KEY_FILE})`;
+  if (existsSync(file)) return loadKey(file, algorithm, label);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const { privateKey } = algorithm === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  try {
+    // `wx`: never overwrite a key written meanwhile by another process; tokens in circulation
+    // may be signed with it.
+    writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+    return privateKey;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new WardenError('CONFIG_INVALID', `state_dir: cannot write ${file}`, { cause: err });
+    }
+  }
+  return loadKey(file, algorithm, label);
+}
+
+function fitsAlgorithm(k: KeyObject, algorithm: TaskTokenAlgorithm): boolean {
+  if (algorithm === 'EdDSA') return k.asymmetricKeyType === 'ed25519';
+  return k.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+}
+
+function describeKey(k: KeyObject): string {
+  return k.asymmetricKeyDetails?.namedCurve ? `${k.asymmetricKeyType}/${k.asymmetricKeyDetails.namedCurve}` : String(k.asymmetricKeyType ?? k.type);
+}

@@ -1,0 +1,212 @@
+// Tasks, revocations and usage counters. The proxy reads a task on every request, so reads come
+// from an in-process cache kept write-through: this process is the only writer of its state_dir.
+// A fleet sharing tasks would put a Redis-backed TaskStore behind the same interface (reads from
+// a local replica kept fresh by pub/sub, so `get` and `usage` stay synchronous on the hot path).
+
+import type { Db } from '../state/database.js';
+import type { TaskUsage } from '../policy/types.js';
+
+export interface TaskUser {
+  id: string;
+  [k: string]: unknown;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  readonly agent: string;
+  readonly user: Readonly<TaskUser>;
+  readonly stage: string;
+  readonly risk: string;
+  readonly scopes: readonly string[];
+  /** Epoch milliseconds. */
+  readonly created_at: number;
+  readonly expires_at: number;
+  readonly revoked_at?: number;
+}
+
+export interface TaskPatch {
+  stage?: string;
+  risk?: string;
+}
+
+/** Writes may return promises so that a remote store fits; reads stay synchronous (hot path). */
+export interface TaskStore {
+  create(rec: TaskRecord): void | Promise<void>;
+  get(id: string): TaskRecord | undefined;
+  /** The updated record, or undefined when the task does not exist. */
+  update(id: string, patch: TaskPatch): TaskRecord | undefined | Promise<TaskRecord | undefined>;
+  /** True when this call revoked the task; false when it was revoked already or is unknown. */
+  revoke(id: string, atMs: number): boolean | Promise<boolean>;
+  /** Counts one forwarded call of the task in `stage`, durably. */
+  recordCall(id: string, stage: string): void;
+  usage(id: string, stage: string): TaskUsage;
+  /** Deletes tasks that expired before `nowMs`; returns how many. */
+  purgeExpired(nowMs: number): number | Promise<number>;
+}
+
+interface Entry {
+  rec: TaskRecord;
+  calls: number;
+  stageCalls: Map<string, number>;
+}
+
+interface TaskRow {
+  id: string;
+  agent: string;
+  user_json: string;
+  stage: string;
+  risk: string;
+  scopes_json: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  calls: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id          TEXT PRIMARY KEY,
+  agent       TEXT NOT NULL,
+  user_json   TEXT NOT NULL,
+  stage       TEXT NOT NULL,
+  risk        TEXT NOT NULL,
+  scopes_json TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  revoked_at  INTEGER,
+  calls       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_expires_at ON tasks (expires_at);
+CREATE TABLE IF NOT EXISTS task_stage_calls (
+  task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  stage   TEXT NOT NULL,
+  calls   INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (task_id, stage)
+) WITHOUT ROWID;
+`;
+
+/** Records handed out are frozen: a caller that mutates policy input cannot corrupt the cache. */
+function freezeRecord(rec: TaskRecord): TaskRecord {
+  return Object.freeze({
+    ...rec,
+    user: Object.freeze({ ...rec.user }),
+    scopes: Object.freeze([...rec.scopes]),
+  });
+}
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly cache = new Map<string, Entry>();
+  private readonly stmt;
+  /** Both counters move in one transaction, so a crash never leaves them apart. */
+  private readonly countCall: (id: string, stage: string) => void;
+
+  constructor(private readonly db: Db) {
+    db.exec(SCHEMA);
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO tasks (id, agent, user_json, stage, risk, scopes_json, created_at, expires_at, revoked_at)
+         VALUES (@id, @agent, @user_json, @stage, @risk, @scopes_json, @created_at, @expires_at, @revoked_at)`,
+      ),
+      select: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
+      selectStages: db.prepare<[string], { stage: string; calls: number }>('SELECT stage, calls FROM task_stage_calls WHERE task_id = ?'),
+      update: db.prepare('UPDATE tasks SET stage = @stage, risk = @risk WHERE id = @id'),
+      revoke: db.prepare('UPDATE tasks SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      countTask: db.prepare('UPDATE tasks SET calls = calls + 1 WHERE id = ?'),
+      countStage: db.prepare(
+        `INSERT INTO task_stage_calls (task_id, stage, calls) VALUES (?, ?, 1)
+         ON CONFLICT (task_id, stage) DO UPDATE SET calls = calls + 1`,
+      ),
+      expired: db.prepare<[number], { id: string }>('SELECT id FROM tasks WHERE expires_at < ?'),
+      purge: db.prepare('DELETE FROM tasks WHERE expires_at < ?'),
+    };
+    const { countTask, countStage } = this.stmt;
+    this.countCall = db.transaction((id: string, stage: string) => {
+      countTask.run(id);
+      countStage.run(id, stage);
+    });
+  }
+
+  create(rec: TaskRecord): void {
+    this.stmt.insert.run({
+      id: rec.id,
+      agent: rec.agent,
+      user_json: JSON.stringify(rec.user),
+      stage: rec.stage,
+      risk: rec.risk,
+      scopes_json: JSON.stringify(rec.scopes),
+      created_at: rec.created_at,
+      expires_at: rec.expires_at,
+      revoked_at: rec.revoked_at ?? null,
+    });
+    this.cache.set(rec.id, { rec: freezeRecord(rec), calls: 0, stageCalls: new Map() });
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.entry(id)?.rec;
+  }
+
+  update(id: string, patch: TaskPatch): TaskRecord | undefined {
+    const e = this.entry(id);
+    if (!e) return undefined;
+    const next = freezeRecord({ ...e.rec, stage: patch.stage ?? e.rec.stage, risk: patch.risk ?? e.rec.risk });
+    this.stmt.update.run({ id, stage: next.stage, risk: next.risk });
+    e.rec = next;
+    return next;
+  }
+
+  revoke(id: string, atMs: number): boolean {
+    const e = this.entry(id);
+    if (!e || e.rec.revoked_at !== undefined) return false;
+    // The row is committed (WAL) before the cache says revoked, so a crash right after the
+    // admin API answered cannot bring the task back.
+    this.stmt.revoke.run(atMs, id);
+    e.rec = freezeRecord({ ...e.rec, revoked_at: atMs });
+    return true;
+  }
+
+  recordCall(id: string, stage: string): void {
+    const e = this.entry(id);
+    if (!e) return;
+    this.countCall(id, stage);
+    e.calls += 1;
+    e.stageCalls.set(stage, (e.stageCalls.get(stage) ?? 0) + 1);
+  }
+
+  usage(id: string, stage: string): TaskUsage {
+    const e = this.entry(id);
+    return { calls: e?.calls ?? 0, stage_calls: e?.stageCalls.get(stage) ?? 0 };
+  }
+
+  purgeExpired(nowMs: number): number {
+    const ids = this.db.transaction((now: number) => {
+      const expired = this.stmt.expired.all(now).map((r) => r.id);
+      this.stmt.purge.run(now);
+      return expired;
+    })(nowMs);
+    for (const id of ids) this.cache.delete(id);
+    return ids.length;
+  }
+
+  /** Cache lookup; a miss reads the row once (tasks created before a restart). */
+  private entry(id: string): Entry | undefined {
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const row = this.stmt.select.get(id);
+    if (!row) return undefined;
+    const rec: TaskRecord = {
+      id: row.id,
+      agent: row.agent,
+      user: JSON.parse(row.user_json) as TaskUser,
+      stage: row.stage,
+      risk: row.risk,
+      scopes: JSON.parse(row.scopes_json) as string[],
+      created_at: row.created_at,
+      expires_at: row.expires_at,
+      ...(row.revoked_at !== null ? { revoked_at: row.revoked_at } : {}),
+    };
+    const stageCalls = new Map(this.stmt.selectStages.all(id).map((r) => [r.stage, r.calls] as const));
+    const entry: Entry = { rec: freezeRecord(rec), calls: row.calls, stageCalls };
+    this.cache.set(id, entry);
+    return entry;
+  }
+}

@@ -1,0 +1,27 @@
+// Shared by the identity and tasks unit tests: a validated configuration and a throwaway state dir.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type WardenConfig } from '../../../src/config/schema.js';
+import { validate } from '../../../src/config/schema-dsl.js';
+
+export function tempDir(onCleanup: (fn: () => void) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-identity-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * The defaults of the schema plus `raw` (identity and tasks sections as in YAML).
+ * step_up.webhook is given because validate() currently fills an absent optional object with {}
+ * and then asks for its required keys.
+ */
+export function makeConfig(stateDir: string, raw: Record<string, unknown> = {}): WardenConfig {
+  return validate(configSchema, {
+    admin: { token: '${env:WARDEN_ADMIN_TOKEN}' },
+    step_up: { webhook: { url: 'http://127.0.0.1:9/hook', secret: '${env:WARDEN_WEBHOOK_SECRET}' } },
+    state_dir: stateDir,
+    ...raw,
+  }) as WardenConfig;
+}
