@@ -44,7 +44,7 @@ export class DecisionLog {
     const dest = opts.path === 'stdout' ? 1 : opts.path === 'stderr' ? 2 : opts.path;
     // Asynchronous writes keep the request path free of syscalls; close() flushes them.
     this.#stream = pino.destination({ dest, sync: false, minLength: 4096, mkdir: true });
-    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg', formatters: { level: () => ({}) } }, this.#stream);
+    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, this.#stream);
     this.#masks = compileMasks(opts.mask);
   }
 

@@ -10,6 +10,7 @@ import type { CallContext } from './call-context.js';
 import type { StepUpGate } from './gates.js';
 import { bindingOf, evaluate, type HandlerDeps } from './handler.js';
 import { sendDeny, sendStepUp } from './respond.js';
+import { buildSummary } from '../stepup/summary.js';
 
 export interface StepUpFlow {
   readonly deps: HandlerDeps;
@@ -23,22 +24,7 @@ export interface StepUpFlow {
 
 function summaryOf(f: StepUpFlow): Record<string, unknown> {
   const { ctx } = f;
-  const preview = f.deps.config.step_up.body_preview_bytes;
-  return {
-    task_id: ctx.principal.task?.id,
-    agent: ctx.principal.agent.id,
-    user: ctx.principal.task?.user.id,
-    stage: ctx.principal.task?.stage,
-    upstream: ctx.route.name,
-    method: ctx.method,
-    path: ctx.path,
-    query: ctx.request.query,
-    body_digest: ctx.body.digest,
-    content_type: ctx.body.contentType,
-    size: ctx.body.raw.length,
-    ...(ctx.mcp && { mcp: { method: ctx.mcp.method, tool: ctx.mcp.tool } }),
-    ...(preview > 0 && ctx.body.raw.length > 0 && { body_preview: ctx.body.raw.subarray(0, preview).toString('utf8') }),
-  };
+  return buildSummary({ request: ctx.request, mcp: ctx.mcp, task: ctx.principal.task, agent: ctx.principal.agent }, ctx.body.raw, f.deps.config.step_up.body_preview_bytes);
 }
 
 function deny(f: StepUpFlow, code: 'POLICY_DENIED' | 'APPROVAL_DENIED', reason: string | undefined, approvalId?: string): void {

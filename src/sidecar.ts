@@ -1,0 +1,151 @@
+// The composition root: wires the domains and returns `{ listen, close }`. Importing it has no
+// side effects; signals are handled in main.ts only.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { checkRoute } from './admin/check-route.js';
+import { Metrics } from './admin/metrics.js';
+import { createAdminServer } from './admin/server.js';
+import { tasksRoutes } from './admin/tasks-routes.js';
+import { approvalsRoutes } from './admin/approvals-routes.js';
+import { DecisionLog } from './audit/decision-log.js';
+import type { LoadedConfig } from './config/load.js';
+import { CredentialLanes } from './credentials/lanes.js';
+import { Authenticator } from './identity/authenticator.js';
+import { TaskTokens } from './identity/task-tokens.js';
+import { PolicyEngine } from './policy/engine.js';
+import { BundleWatcher } from './policy/watcher.js';
+import { createHandler } from './proxy/handler.js';
+import { Router } from './proxy/router.js';
+import { Upstreams } from './proxy/upstreams.js';
+import { openDatabase } from './state/database.js';
+import { stepUpGate } from './stepup/gate.js';
+import { ApprovalStore } from './stepup/approval-store.js';
+import { StepUpManager } from './stepup/manager.js';
+import { WebhookClient } from './stepup/webhook.js';
+import { TaskService } from './tasks/task-service.js';
+import { SqliteTaskStore } from './tasks/task-store.js';
+
+export interface SidecarOptions {
+  readonly ops: Logger;
+}
+
+export interface Sidecar {
+  listen(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
+  close(): Promise<void>;
+  revision(): string | undefined;
+  /** Load the bundle now (tests, SIGHUP); resolves false when it was refused. */
+  reloadPolicy(): Promise<boolean>;
+  /** Write buffered decision-log lines out now. */
+  flushLogs(): void;
+}
+
+const DRAIN_MS = 5_000;
+
+function splitHostPort(hp: string): { host: string; port: number } {
+  const i = hp.lastIndexOf(':');
+  return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+}
+
+function listenOn(server: Server, hp: string): Promise<AddressInfo> {
+  const { host, port } = splitHostPort(hp);
+  return new Promise((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, host, () => {
+      server.off('error', rej);
+      res(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions): Promise<Sidecar> {
+  const { config, baseDir } = loaded;
+  const { ops } = opts;
+  const metrics = new Metrics();
+  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask });
+  const stateDir = resolve(baseDir, config.state_dir);
+  const db = openDatabase(stateDir);
+
+  const engine = new PolicyEngine({ entrypoint: config.policy.entrypoint, maxMemoryPages: config.policy.max_memory_pages });
+  const watcher = new BundleWatcher(engine, resolve(baseDir, config.policy.bundle), {
+    loaded: (s) => {
+      metrics.bundleLoads.inc({ result: 'ok' });
+      metrics.revision(s.revision);
+      log.event('bundle.loaded', { revision: s.revision, source: s.source });
+      ops.info({ revision: s.revision }, 'policy bundle loaded');
+    },
+    failed: (err) => {
+      metrics.bundleLoads.inc({ result: 'error', code: err.code });
+      log.event('bundle.failed', { error: err.code, detail: err.detail, revision: engine.revision });
+      ops.error({ code: err.code, detail: err.detail, serving: engine.revision ?? null }, 'policy bundle refused; the last good policy keeps serving');
+    },
+  });
+  await watcher.reload();
+  if (config.policy.watch) watcher.start(config.policy.poll_interval);
+
+  const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
+  const taskStore = new SqliteTaskStore(db);
+  const tasks = new TaskService(config, taskStore, tokens, { onEvent: (e) => log.event(e.event, { ...e }) });
+  const identity = await Authenticator.create(config, taskStore, { tokens, baseDir, onWarning: (m) => ops.warn(m) });
+
+  const approvalStore = new ApprovalStore(db);
+  const webhookCfg = config.step_up.webhook;
+  const webhook = webhookCfg && loaded.secrets.webhookSecret ? new WebhookClient({ ...webhookCfg, secret: loaded.secrets.webhookSecret }, ops) : undefined;
+  const manager = new StepUpManager(config.step_up, approvalStore, webhook, (e) => {
+    metrics.approvals.inc({ event: e.event });
+    log.event(e.event, { ...e });
+  }, { logger: ops });
+  manager.start();
+  tasks.onRevoke((taskId) => manager.cancelForTask(taskId));
+
+  const upstreams = new Upstreams(config.upstreams);
+  const lanes = new CredentialLanes(config.upstreams, loaded.lanes);
+  let closing = false;
+  const handler = createHandler({
+    config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
+    usage: taskStore, stepUp: stepUpGate(manager), isClosing: () => closing,
+  });
+  const proxy = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
+  const admin = createAdminServer({
+    token: loaded.secrets.adminToken,
+    routes: [tasksRoutes(tasks), approvalsRoutes(manager), checkRoute({ engine, log, config })],
+    ready: () => (closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }),
+    metrics: () => metrics.render(),
+    ops,
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    async listen() {
+      const proxyAddr = await listenOn(proxy, config.listen);
+      const adminAddr = await listenOn(admin, config.admin.listen);
+      return { proxy: proxyAddr, admin: adminAddr };
+    },
+    revision: () => engine.revision,
+    reloadPolicy: () => watcher.reload(),
+    flushLogs: () => log.flush(),
+    close() {
+      // Safe to call twice (undici dispatchers): the second call gets the first one's promise.
+      closed ??= (async () => {
+        closing = true;
+        watcher.stop();
+        const proxyClosed = new Promise<void>((r) => proxy.close(() => r()));
+        proxy.closeIdleConnections();
+        const timer = setTimeout(() => proxy.closeAllConnections(), DRAIN_MS);
+        await proxyClosed;
+        clearTimeout(timer);
+        await new Promise<void>((r) => admin.close(() => r()));
+        admin.closeAllConnections();
+        manager.close();
+        await webhook?.close();
+        await upstreams.close();
+        identity.close?.();
+        db.close();
+        log.close();
+      })();
+      return closed;
+    },
+  };
+}

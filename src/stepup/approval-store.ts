@@ -1,0 +1,161 @@
+// Approvals in the shared SQLite database, so a pending or granted approval survives a restart.
+// Every state change is one conditional UPDATE (`WHERE status = ...`): SQLite serialises writers,
+// so decide and consume are atomic even when two requests or two processes race for them.
+
+import { WardenError } from '../errors.js';
+import type { Db } from '../state/database.js';
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired', 'cancelled'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** One approval; times are unix milliseconds. */
+export interface Approval {
+  id: string;
+  binding_digest: string;
+  task_id: string | null;
+  agent_id: string | null;
+  upstream: string;
+  method: string;
+  path: string;
+  /** What the approver was shown (see buildSummary). */
+  summary: Record<string, unknown>;
+  decision_id: string;
+  reason: string | null;
+  risk: string | null;
+  approvers: string[];
+  status: ApprovalStatus;
+  approver: string | null;
+  decision_reason: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  used_at: number | null;
+}
+
+export type NewApproval = Omit<Approval, 'status' | 'approver' | 'decision_reason' | 'decided_at' | 'used_at'>;
+
+type Row = Omit<Approval, 'summary' | 'approvers' | 'status'> & { summary: string; approvers: string; status: string };
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  binding_digest TEXT NOT NULL,
+  task_id TEXT,
+  agent_id TEXT,
+  upstream TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  decision_id TEXT NOT NULL,
+  reason TEXT,
+  risk TEXT,
+  approvers TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','approved','denied','used','expired','cancelled')),
+  approver TEXT,
+  decision_reason TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  decided_at INTEGER,
+  used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS approvals_digest ON approvals (binding_digest, created_at);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
+CREATE INDEX IF NOT EXISTS approvals_task ON approvals (task_id);
+`;
+
+function fromRow(r: Row): Approval {
+  return { ...r, summary: JSON.parse(r.summary) as Record<string, unknown>, approvers: JSON.parse(r.approvers) as string[], status: r.status as ApprovalStatus };
+}
+
+export class ApprovalStore {
+  readonly #db: Db;
+  readonly #stmts;
+
+  constructor(db: Db) {
+    this.#db = db;
+    db.exec(SCHEMA);
+    this.#stmts = {
+      insert: db.prepare(`INSERT INTO approvals (id, binding_digest, task_id, agent_id, upstream, method, path, summary, decision_id, reason, risk, approvers, status, created_at, expires_at)
+        VALUES (@id, @binding_digest, @task_id, @agent_id, @upstream, @method, @path, @summary, @decision_id, @reason, @risk, @approvers, 'pending', @created_at, @expires_at)`),
+      get: db.prepare('SELECT * FROM approvals WHERE id = ?'),
+      findLive: db.prepare(`SELECT * FROM approvals WHERE binding_digest = ? AND status IN ('pending','approved','denied') AND expires_at > ?
+        ORDER BY created_at DESC, rowid DESC LIMIT 1`),
+      listAll: db.prepare('SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      listByStatus: db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      decide: db.prepare(`UPDATE approvals SET status = @status, approver = @approver, decision_reason = @reason, decided_at = @now
+        WHERE id = @id AND status = 'pending' AND expires_at > @now`),
+      consume: db.prepare(`UPDATE approvals SET status = 'used', used_at = @now WHERE id = @id AND status = 'approved' AND expires_at > @now`),
+      cancelForTask: db.prepare(`UPDATE approvals SET status = 'cancelled', decided_at = @now
+        WHERE task_id = @task_id AND status IN ('pending','approved') RETURNING id`),
+      // Denied approvals keep their status: the denial is the record of what the human said.
+      expire: db.prepare(`UPDATE approvals SET status = 'expired' WHERE status IN ('pending','approved') AND expires_at <= ? RETURNING id`),
+    };
+  }
+
+  insert(a: NewApproval): Approval {
+    this.#stmts.insert.run({ ...a, summary: JSON.stringify(a.summary), approvers: JSON.stringify(a.approvers) });
+    return this.get(a.id)!;
+  }
+
+  get(id: string): Approval | undefined {
+    const r = this.#stmts.get.get(id) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  /** The newest unexpired pending, approved or denied approval for this call. */
+  findLive(bindingDigest: string, now: number): Approval | undefined {
+    const r = this.#stmts.findLive.get(bindingDigest, now) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  /** Find a live approval or insert `create()`, in one write transaction (no duplicate across processes). */
+  findLiveOrInsert(bindingDigest: string, now: number, create: () => NewApproval): { approval: Approval; created: boolean } {
+    const tx = this.#db.transaction(() => {
+      const live = this.findLive(bindingDigest, now);
+      return live ? { approval: live, created: false } : { approval: this.insert(create()), created: true };
+    });
+    return tx.immediate();
+  }
+
+  list({ status, limit = 500 }: { status?: ApprovalStatus; limit?: number } = {}): Approval[] {
+    const rows = (status ? this.#stmts.listByStatus.all(status, limit) : this.#stmts.listAll.all(limit)) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** pending → approved|denied, atomically; ADMIN_NOT_FOUND or APPROVAL_CONFLICT otherwise. */
+  decide(id: string, status: 'approved' | 'denied', approver: string, reason: string | undefined, now: number): Approval {
+    const { changes } = this.#stmts.decide.run({ id, status, approver, reason: reason ?? null, now });
+    const a = this.get(id);
+    if (!a) throw new WardenError('ADMIN_NOT_FOUND', `approval ${id}`);
+    if (changes !== 1) {
+      const state = a.status === 'pending' ? 'expired' : a.status;
+      throw new WardenError('APPROVAL_CONFLICT', `approval ${id} is ${state}`);
+    }
+    return a;
+  }
+
+  /** approved → used, atomically: true for exactly one caller, false once used or expired. */
+  consume(id: string, now: number): boolean {
+    return this.#stmts.consume.run({ id, now }).changes === 1;
+  }
+
+  /** Cancel the pending and approved approvals of a task; returns their ids. */
+  cancelForTask(taskId: string, now: number): string[] {
+    return (this.#stmts.cancelForTask.all({ task_id: taskId, now }) as { id: string }[]).map((r) => r.id);
+  }
+
+  /** Mark pending and approved approvals past their expiry as expired; returns their ids. */
+  expire(now: number): string[] {
+    return (this.#stmts.expire.all(now) as { id: string }[]).map((r) => r.id);
+  }
+}
+
+/** The JSON form of an approval for the admin API and step-up answers: RFC 3339 times, no nulls. */
+export function approvalView(a: Approval): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (v === null) continue;
+    out[k] = k.endsWith('_at') && typeof v === 'number' ? new Date(v).toISOString() : v;
+  }
+  return out;
+}

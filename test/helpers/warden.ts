@@ -1,0 +1,141 @@
+// Starts a real Warden (in process, or as a child process) on port 0 with a generated YAML
+// configuration, a temp state dir and a decision log file the test can parse.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { loadConfigFile } from '../../src/config/load.js';
+import { createSidecar, type Sidecar } from '../../src/sidecar.js';
+import { EXAMPLE_BUNDLE } from './policy.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+process.env.WARDEN_TEST_ADMIN_TOKEN = ADMIN_TOKEN;
+
+export interface WardenHandle {
+  proxyUrl: string;
+  adminUrl: string;
+  dir: string;
+  configFile: string;
+  bundle: string;
+  logFile: string;
+  sidecar?: Sidecar;
+  child?: ChildProcess;
+  /** Decision log lines so far (flushes first when in process). */
+  log(): Record<string, unknown>[];
+  decisions(): Record<string, unknown>[];
+  close(): Promise<void>;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Create a task and return its token. */
+  task(fields?: Record<string, unknown>): Promise<{ task_id: string; token: string; expires_at: string }>;
+}
+
+export interface WardenOptions {
+  /** Merged over the generated configuration (top-level keys replace). */
+  config?: Record<string, unknown>;
+  upstreams?: Record<string, Record<string, unknown>>;
+  /** Bundle to copy into the temp dir (default: the example policy). */
+  bundle?: string | null;
+  /** Reuse this directory (restart tests). */
+  dir?: string;
+  child?: boolean;
+}
+
+export function writeConfig(opts: WardenOptions): { dir: string; configFile: string; bundle: string; logFile: string } {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'warden-test-'));
+  const bundle = join(dir, 'bundle.tar.gz');
+  if (opts.bundle !== null && !existsSync(bundle)) copyFileSync(opts.bundle ?? EXAMPLE_BUNDLE, bundle);
+  const logFile = join(dir, 'decisions.log');
+  const config = {
+    listen: '127.0.0.1:0',
+    state_dir: join(dir, 'state'),
+    admin: { listen: '127.0.0.1:0', token: '${env:WARDEN_TEST_ADMIN_TOKEN}' },
+    policy: { bundle, poll_interval: '100ms' },
+    upstreams: opts.upstreams ?? {},
+    decision_log: { path: logFile, level: 'silent' },
+    ...opts.config,
+  };
+  const configFile = join(dir, 'warden.yaml');
+  writeFileSync(configFile, stringify(config));
+  return { dir, configFile, bundle, logFile };
+}
+
+function parseLines(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandle> {
+  const files = writeConfig(opts);
+  let proxyUrl: string;
+  let adminUrl: string;
+  let sidecar: Sidecar | undefined;
+  let child: ChildProcess | undefined;
+  if (opts.child) {
+    ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile));
+  } else {
+    const loaded = loadConfigFile(files.configFile);
+    sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }) });
+    const addrs = await sidecar.listen();
+    proxyUrl = `http://127.0.0.1:${addrs.proxy.port}`;
+    adminUrl = `http://127.0.0.1:${addrs.admin.port}`;
+  }
+  const admin = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(adminUrl + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const handle: WardenHandle = {
+    ...files,
+    proxyUrl,
+    adminUrl,
+    sidecar,
+    child,
+    log: () => {
+      sidecar?.flushLogs();
+      return parseLines(files.logFile);
+    },
+    decisions: () => handle.log().filter((l) => l.type === 'decision'),
+    admin,
+    async task(fields = {}) {
+      const r = await admin('POST', '/v1/tasks', { agent: 'agent-1', user: { id: 'alice', roles: ['developer'] }, stage: 'execute', risk: 'low', scopes: ['github:write', 'tools:write'], ttl: '10m', ...fields });
+      if (r.status !== 201) throw new Error(`task creation failed: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    async close() {
+      if (sidecar) await sidecar.close();
+      if (child && child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child!.once('exit', r));
+      }
+    },
+  };
+  return handle;
+}
+
+const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
+
+/** Start `warden run` as a child process; resolves once it logs its listening addresses. */
+export async function spawnWarden(configFile: string): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  let err = '';
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`warden did not start: ${err}`)), 20_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      for (const line of err.split('\n')) {
+        if (!line.includes('warden listening')) continue;
+        const rec = JSON.parse(line) as { proxy: { port: number }; admin: { port: number } };
+        clearTimeout(timer);
+        res({ child, proxyUrl: `http://127.0.0.1:${rec.proxy.port}`, adminUrl: `http://127.0.0.1:${rec.admin.port}` });
+        return;
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`warden exited ${code}: ${err}`));
+    });
+  });
+}

@@ -1,0 +1,162 @@
+// The enforcement path end to end: a running Warden, real upstreams on port 0, the compiled
+// example policy, task tokens from the admin API.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startWarden, type WardenHandle } from '../helpers/warden.js';
+
+process.env.TEST_GH_READ = 'gh-read-secret-value';
+process.env.TEST_GH_WRITE = 'gh-write-secret-value';
+process.env.TEST_GH_ESC = 'gh-escalation-secret-value';
+
+let github: TestUpstream;
+let tools: TestUpstream;
+let w: WardenHandle;
+let token: string;
+
+function lanes() {
+  return {
+    read: { header: 'authorization', value: 'Bearer ${env:TEST_GH_READ}' },
+    write: { header: 'authorization', value: 'Bearer ${env:TEST_GH_WRITE}' },
+    escalation: { header: 'authorization', value: 'Bearer ${env:TEST_GH_ESC}' },
+  };
+}
+
+beforeAll(async () => {
+  github = await startUpstream();
+  tools = await startUpstream();
+  github.on('/slow', () => undefined); // never answers
+  w = await startWarden({
+    upstreams: {
+      github: { prefix: '/github', url: github.url, timeout: '300ms', lanes: lanes() },
+      tools: { prefix: '/tools', url: tools.url, lanes: lanes() },
+    },
+  });
+  token = (await w.task()).token;
+});
+afterAll(async () => {
+  await w?.close();
+  await github?.close();
+  await tools?.close();
+});
+
+const auth = () => ({ authorization: `Bearer ${token}` });
+
+describe('proxy', () => {
+  it('allows a read, injects the read lane and strips the task token', async () => {
+    const res = await fetch(`${w.proxyUrl}/github/repos/acme/app/issues?state=open`, { headers: auth() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('warden-decision-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const seen = github.seen.at(-1)!;
+    expect(seen.url).toBe('/repos/acme/app/issues?state=open');
+    expect(seen.headers.authorization).toBe('Bearer gh-read-secret-value');
+    expect(seen.headers['x-warden-stage']).toBe('execute');
+  });
+
+  it('forwards a write with the write lane and the body', async () => {
+    const res = await fetch(`${w.proxyUrl}/github/repos/acme/app/issues`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ title: 'bug' }) });
+    expect(res.status).toBe(200);
+    const seen = github.seen.at(-1)!;
+    expect(seen.headers.authorization).toBe('Bearer gh-write-secret-value');
+    expect(JSON.parse(seen.body)).toEqual({ title: 'bug' });
+  });
+
+  it('denies a write outside the execute stage with 403 and never forwards it', async () => {
+    const t = await w.task({ stage: 'plan' });
+    const before = github.seen.length;
+    const res = await fetch(`${w.proxyUrl}/github/repos/acme/app/issues`, { method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(403);
+    const body = await res.json();
+    expect(body.error).toBe('POLICY_DENIED');
+    expect(body.decision_id).toBe(res.headers.get('warden-decision-id'));
+    expect(body.reason).toMatch(/execute/);
+    expect(github.seen.length).toBe(before);
+  });
+
+  it('answers a destructive call with the RFC 9470 step-up challenge', async () => {
+    const t = await w.task({ user: { id: 'bob', roles: ['maintainer'] } });
+    const res = await fetch(`${w.proxyUrl}/github/repos/acme/app`, { method: 'DELETE', headers: { authorization: `Bearer ${t.token}` } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_user_authentication"/);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = await res.json();
+    expect(body.error).toBe('approval_required');
+    expect(body.approval_id).toBeTruthy();
+    expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
+  });
+
+  it('answers an MCP deny as HTTP 200 with a JSON-RPC error keeping the id', async () => {
+    const t = await w.task({ stage: 'plan' });
+    const before = tools.seen.length;
+    const res = await fetch(`${w.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 'call-7', method: 'tools/call', params: { name: 'create_issue', arguments: { title: 'x' } } }) });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: 'call-7', error: { code: -32001, data: { error: 'POLICY_DENIED' } } });
+    expect(tools.seen.length).toBe(before);
+  });
+
+  it('allows an MCP read tool and fills input.mcp', async () => {
+    const res = await fetch(`${w.proxyUrl}/tools/mcp`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_code', arguments: { q: 'x' } } }) });
+    expect(res.status).toBe(200);
+    const id = res.headers.get('warden-decision-id');
+    const line = w.decisions().find((d) => d.decision_id === id)!;
+    expect((line.input as any).mcp).toEqual({ method: 'tools/call', id: 1, tool: 'search_code', arguments: { q: 'x' } });
+    expect(line.lane).toBe('read');
+  });
+
+  it('404s a path no upstream serves', async () => {
+    const res = await fetch(`${w.proxyUrl}/nowhere/x`, { headers: auth() });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toBe('ROUTE_NOT_FOUND');
+  });
+
+  it('413s a body over the limit and 400s bad JSON, forwarding neither', async () => {
+    const before = github.seen.length;
+    const big = await fetch(`${w.proxyUrl}/github/repos/acme/app/issues`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ x: 'a'.repeat(1_100_000) }) });
+    expect(big.status).toBe(413);
+    const bad = await fetch(`${w.proxyUrl}/github/repos/acme/app/issues`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{"title": ' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toBe('BODY_INVALID_JSON');
+    expect(github.seen.length).toBe(before);
+  });
+
+  it('maps an unreachable upstream to 502 and a slow one to 504', async () => {
+    // The same policy and upstream name, pointed at a port nobody listens on.
+    const gone = await startUpstream();
+    await gone.close();
+    const w2 = await startWarden({ upstreams: { github: { prefix: '/github', url: gone.url, lanes: lanes() } } });
+    try {
+      const t = await w2.task();
+      const dead = await fetch(`${w2.proxyUrl}/github/repos/x`, { headers: { authorization: `Bearer ${t.token}` } });
+      expect(dead.status).toBe(502);
+      expect((await dead.json()).error).toBe('UPSTREAM_UNREACHABLE');
+    } finally {
+      await w2.close();
+    }
+    const slow = await fetch(`${w.proxyUrl}/github/slow`, { headers: auth() });
+    expect(slow.status).toBe(504);
+    expect((await slow.json()).error).toBe('UPSTREAM_TIMEOUT');
+  });
+
+  it('401s a request without a token with the RFC 6750 challenge', async () => {
+    const res = await fetch(`${w.proxyUrl}/github/repos/acme/app`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="warden"');
+    const bad = await fetch(`${w.proxyUrl}/github/repos/acme/app`, { headers: { authorization: 'Bearer abc.def.ghi' } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+  });
+
+  it('writes exactly one decision log line per request', async () => {
+    const ids: string[] = [];
+    for (const path of ['/github/repos/a', '/nowhere', '/github/../x', '/github/slow']) {
+      const res = await fetch(w.proxyUrl + path, { headers: auth() });
+      ids.push(res.headers.get('warden-decision-id')!);
+      await res.arrayBuffer();
+    }
+    const lines = w.decisions();
+    for (const id of ids) expect(lines.filter((l) => l.decision_id === id)).toHaveLength(1);
+    const all = lines.map((l) => l.decision_id);
+    expect(new Set(all).size).toBe(all.length);
+  });
+});

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { ApprovalStore, approvalView, type NewApproval } from '../../../src/stepup/approval-store.js';
+import { openDatabase, type Db } from '../../../src/state/database.js';
+import { onTestFinished } from 'vitest';
+import { tempStateDir } from './fixtures.js';
+
+const T0 = 1_750_000_000_000;
+
+function open(dir: string): { db: Db; store: ApprovalStore } {
+  const db = openDatabase(dir);
+  onTestFinished(() => {
+    if (db.open) db.close();
+  });
+  return { db, store: new ApprovalStore(db) };
+}
+
+function approval(id: string, over: Partial<NewApproval> = {}): NewApproval {
+  return {
+    id,
+    binding_digest: 'sha256:d1',
+    task_id: 'task-1',
+    agent_id: 'agent-1',
+    upstream: 'github',
+    method: 'POST',
+    path: '/x',
+    summary: { upstream: 'github', method: 'POST', path: '/x', query: {}, body_digest: 'sha256:b', size: 0 },
+    decision_id: 'dec-1',
+    reason: 'merge to main',
+    risk: 'high',
+    approvers: ['release-managers'],
+    created_at: T0,
+    expires_at: T0 + 60_000,
+    ...over,
+  };
+}
+
+describe('ApprovalStore', () => {
+  it('inserts pending and reads back the JSON columns', () => {
+    const { store } = open(tempStateDir());
+    const a = store.insert(approval('a1'));
+    expect(a).toMatchObject({ id: 'a1', status: 'pending', approvers: ['release-managers'], approver: null, used_at: null });
+    expect(a.summary.path).toBe('/x');
+    expect(store.get('nope')).toBeUndefined();
+    expect(approvalView(a)).toMatchObject({ id: 'a1', expires_at: new Date(T0 + 60_000).toISOString() });
+    expect(approvalView(a)).not.toHaveProperty('approver');
+  });
+
+  it('decides only from pending, once', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('a1'));
+    const a = store.decide('a1', 'approved', 'alice', 'ok', T0 + 1);
+    expect(a).toMatchObject({ status: 'approved', approver: 'alice', decision_reason: 'ok', decided_at: T0 + 1 });
+    expect(() => store.decide('a1', 'denied', 'bob', 'no', T0 + 2)).toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
+    expect(() => store.decide('zz', 'denied', 'bob', 'no', T0 + 2)).toThrow(expect.objectContaining({ code: 'ADMIN_NOT_FOUND' }));
+    expect(store.get('a1')!.approver).toBe('alice');
+  });
+
+  it('refuses to decide a pending approval past its expiry', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('a1'));
+    expect(() => store.decide('a1', 'approved', 'alice', undefined, T0 + 60_000)).toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
+  });
+
+  it('consumes an approved approval exactly once', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('a1'));
+    expect(store.consume('a1', T0 + 1)).toBe(false); // pending is not consumable
+    store.decide('a1', 'approved', 'alice', undefined, T0 + 1);
+    const results = Array.from({ length: 20 }, () => store.consume('a1', T0 + 2));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(store.get('a1')).toMatchObject({ status: 'used', used_at: T0 + 2 });
+  });
+
+  it('consume is single use across two connections to the same file', () => {
+    const dir = tempStateDir();
+    const one = open(dir).store;
+    const two = open(dir).store;
+    one.insert(approval('a1'));
+    one.decide('a1', 'approved', 'alice', undefined, T0 + 1);
+    expect([one.consume('a1', T0 + 2), two.consume('a1', T0 + 2)].filter(Boolean)).toHaveLength(1);
+  });
+
+  it('does not consume an expired grant', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('a1'));
+    store.decide('a1', 'approved', 'alice', undefined, T0 + 1);
+    expect(store.consume('a1', T0 + 60_000)).toBe(false);
+  });
+
+  it('findLive returns the newest live approval of the digest', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('old', { created_at: T0 - 10, expires_at: T0 + 5 }));
+    store.insert(approval('new', { created_at: T0 }));
+    store.insert(approval('other', { binding_digest: 'sha256:d2' }));
+    expect(store.findLive('sha256:d1', T0)!.id).toBe('new');
+    store.decide('new', 'denied', 'bob', 'no', T0 + 1);
+    expect(store.findLive('sha256:d1', T0 + 1)!.status).toBe('denied');
+    expect(store.findLive('sha256:d1', T0 + 60_000)).toBeUndefined();
+  });
+
+  it('findLiveOrInsert inserts once', () => {
+    const { store } = open(tempStateDir());
+    const first = store.findLiveOrInsert('sha256:d1', T0, () => approval('a1'));
+    const second = store.findLiveOrInsert('sha256:d1', T0, () => approval('a2'));
+    expect([first.created, second.created]).toEqual([true, false]);
+    expect(second.approval.id).toBe('a1');
+  });
+
+  it('expires due pending and approved approvals, keeps denials', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('p'));
+    store.insert(approval('a'));
+    store.insert(approval('d'));
+    store.insert(approval('later', { expires_at: T0 + 120_000 }));
+    store.decide('a', 'approved', 'alice', undefined, T0 + 1);
+    store.decide('d', 'denied', 'bob', 'no', T0 + 1);
+    expect(store.expire(T0 + 59_999)).toEqual([]);
+    expect(store.expire(T0 + 60_000).sort()).toEqual(['a', 'p']);
+    expect(store.get('d')!.status).toBe('denied');
+    expect(store.list({ status: 'expired' }).map((x) => x.id).sort()).toEqual(['a', 'p']);
+    expect(store.list({ status: 'pending' }).map((x) => x.id)).toEqual(['later']);
+    expect(store.list()).toHaveLength(4);
+  });
+
+  it('cancels the pending and approved approvals of a task', () => {
+    const { store } = open(tempStateDir());
+    store.insert(approval('p'));
+    store.insert(approval('a'));
+    store.insert(approval('u'));
+    store.insert(approval('other', { task_id: 'task-2' }));
+    store.decide('a', 'approved', 'alice', undefined, T0 + 1);
+    store.decide('u', 'approved', 'alice', undefined, T0 + 1);
+    store.consume('u', T0 + 2);
+    expect(store.cancelForTask('task-1', T0 + 3).sort()).toEqual(['a', 'p']);
+    expect(store.get('u')!.status).toBe('used');
+    expect(store.get('other')!.status).toBe('pending');
+  });
+
+  it('survives closing and reopening the database file', () => {
+    const dir = tempStateDir();
+    const first = open(dir);
+    first.store.insert(approval('p'));
+    first.store.insert(approval('a'));
+    first.store.decide('a', 'approved', 'alice', 'ok', T0 + 1);
+    first.db.close();
+    const { store } = open(dir);
+    expect(store.get('p')!.status).toBe('pending');
+    expect(store.get('a')).toMatchObject({ status: 'approved', approver: 'alice' });
+    expect(store.consume('a', T0 + 2)).toBe(true);
+  });
+});
