@@ -52,10 +52,11 @@ export function writeConfig(opts: WardenOptions): { dir: string; configFile: str
     listen: '127.0.0.1:0',
     state_dir: join(dir, 'state'),
     admin: { listen: '127.0.0.1:0', token: '${env:WARDEN_TEST_ADMIN_TOKEN}' },
-    policy: { bundle, poll_interval: '100ms' },
     upstreams: opts.upstreams ?? {},
-    decision_log: { path: logFile, level: 'silent' },
     ...opts.config,
+    // Nested keys a test sets are merged over the harness's own.
+    policy: { bundle, poll_interval: '100ms', ...(opts.config?.policy as object | undefined) },
+    decision_log: { path: logFile, level: 'silent', ...(opts.config?.decision_log as object | undefined) },
   };
   const configFile = join(dir, 'warden.yaml');
   writeFileSync(configFile, stringify(config));

@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigText } from '../../../src/config/load.js';
+import { configReference } from '../../../src/config/reference.js';
+import { parseDuration } from '../../../src/config/schema-dsl.js';
+
+process.env.UNIT_ADMIN_TOKEN = 'unit-admin-token-0123456789';
+const MINIMAL = "admin: { token: '${env:UNIT_ADMIN_TOKEN}' }\n";
+
+function load(yaml: string) {
+  return loadConfigText(yaml, tmpdir());
+}
+
+function fault(yaml: string): string {
+  try {
+    load(yaml);
+  } catch (err) {
+    return `${(err as { code: string }).code}: ${(err as Error).message}`;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  it('fills every default (a changed default is a visible decision)', () => {
+    const { config } = load(MINIMAL);
+    expect(config).toEqual({
+      listen: '127.0.0.1:8080',
+      state_dir: '.warden',
+      admin: { listen: '127.0.0.1:8181', token: '${env:UNIT_ADMIN_TOKEN}' },
+      policy: { bundle: 'bundles/warden.tar.gz', entrypoint: 'warden/decision', mode: 'enforce', max_body_bytes: 1048576, max_memory_pages: 512, watch: true, poll_interval: 1000 },
+      upstreams: {},
+      identity: {
+        header: 'authorization',
+        clock_skew: 30000,
+        task_tokens: { algorithm: 'EdDSA', issuer: 'warden', audience: 'warden', default_ttl: 900000, max_ttl: 28800000 },
+        issuers: [],
+      },
+      tasks: { stages: ['plan', 'execute', 'review', 'done'], risks: ['low', 'medium', 'high'], transitions: {} },
+      step_up: { hold: 0, ttl: 600000, retry_after: 5000, body_preview_bytes: 0 },
+      decision_log: { path: 'stdout', mask: [], level: 'info' },
+    });
+  });
+
+  it('resolves the admin token but never keeps it in the config object', () => {
+    const loaded = load(MINIMAL);
+    expect(loaded.secrets.adminToken).toBe('unit-admin-token-0123456789');
+    expect(JSON.stringify(loaded.config)).not.toContain('unit-admin-token');
+  });
+
+  it.each([
+    ['an unknown top-level key', `${MINIMAL}listen_addr: x\n`, /listen_addr: unknown key/],
+    ['an unknown nested key', `${MINIMAL}policy: { bundel: x }\n`, /policy\.bundel: unknown key/],
+    ['a wrong enum', `${MINIMAL}policy: { mode: audit }\n`, /policy\.mode: expected one of enforce, dry-run/],
+    ['a bad duration', `${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x', timeout: soon } }\n`, /upstreams\.gh\.timeout: expected a duration/],
+    ['a missing required key', `${MINIMAL}upstreams: { gh: { prefix: /gh } }\n`, /upstreams\.gh\.url: is required/],
+    ['a literal secret', "admin: { token: 'literal-token-0123456789' }\n", /admin\.token: a secret must come from/],
+    ['a literal lane secret', `${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x', lanes: { read: { header: authorization, value: 'Bearer abc' } } } }\n`, /lanes\.read\.value: a secret must come from/],
+    ['an unset variable', "admin: { token: '${env:NOPE_NOT_SET_1}' }\n", /CONFIG_SECRET_UNRESOLVED.*NOPE_NOT_SET_1/],
+    ['a missing secret file', "admin: { token: '${file:/nonexistent/token}' }\n", /CONFIG_SECRET_UNRESOLVED.*\/nonexistent\/token/],
+    ['a duplicate prefix', `${MINIMAL}upstreams: { a: { prefix: /x, url: 'http://a' }, b: { prefix: /x, url: 'http://b' } }\n`, /upstreams\.b\.prefix: \/x is already used/],
+    ['a transition to an unknown stage', `${MINIMAL}tasks: { transitions: { plan: [ship] } }\n`, /tasks\.transitions\.plan: ship is not a stage/],
+    ['broken YAML', 'admin: [\n', /CONFIG_INVALID: .*YAML/],
+    ['a duplicate YAML key', `${MINIMAL}listen: a:1\nlisten: b:2\n`, /YAML/],
+    ['a short admin token', "admin: { token: '${env:UNIT_SHORT}' }\n", /at least 16/],
+  ])('refuses %s and names the key', (_name, yaml, pattern) => {
+    process.env.UNIT_SHORT = 'short';
+    expect(fault(yaml)).toMatch(pattern);
+  });
+
+  it('reads ${file:} secrets relative to the configuration file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'token'), 'file-admin-token-0123456789\n');
+    const loaded = loadConfigText("admin: { token: '${file:token}' }\n", dir);
+    expect(loaded.secrets.adminToken).toBe('file-admin-token-0123456789');
+  });
+
+  it.each([['500ms', 500], ['30s', 30000], ['10m', 600000], ['1h', 3600000], ['1.5s', 1500], [250, 250]])('parses the duration %s', (text, ms) => {
+    expect(parseDuration(text, 'x')).toBe(ms);
+  });
+
+  it('keeps docs/configuration.md equal to the schema', () => {
+    const doc = readFileSync(resolve(import.meta.dirname, '../../../docs/configuration.md'), 'utf8');
+    expect(doc).toBe(configReference());
+  });
+});
