@@ -132,9 +132,12 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         closing = true;
         watcher.stop();
         const proxyClosed = new Promise<void>((r) => proxy.close(() => r()));
-        proxy.closeIdleConnections();
+        // Keep-alive sockets turn idle as their in-flight requests finish: close them as they do,
+        // and cut whatever is still open after the drain time.
+        const idle = setInterval(() => proxy.closeIdleConnections(), 25);
         const timer = setTimeout(() => proxy.closeAllConnections(), DRAIN_MS);
         await proxyClosed;
+        clearInterval(idle);
         clearTimeout(timer);
         await new Promise<void>((r) => admin.close(() => r()));
         admin.closeAllConnections();

@@ -56,7 +56,7 @@ export function writeConfig(opts: WardenOptions): { dir: string; configFile: str
     ...opts.config,
     // Nested keys a test sets are merged over the harness's own.
     policy: { bundle, poll_interval: '100ms', ...(opts.config?.policy as object | undefined) },
-    decision_log: { path: logFile, level: 'silent', ...(opts.config?.decision_log as object | undefined) },
+    decision_log: { path: logFile, level: 'info', ...(opts.config?.decision_log as object | undefined) },
   };
   const configFile = join(dir, 'warden.yaml');
   writeFileSync(configFile, stringify(config));

@@ -1,0 +1,87 @@
+// The command line in child processes: `warden eval`, `--help`, a refused configuration, and
+// `warden run` shutting down on SIGTERM with every decision line flushed (pino's exit tests).
+
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { startUpstream } from '../helpers/upstream.js';
+import { spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
+
+const run = promisify(execFile);
+const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
+
+async function warden(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: process.env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const TASK = { id: 't1', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['maintainer'] }, scopes: ['github:write'], expires_at: '2030-01-01T00:00:00Z', usage: { calls: 0, stage_calls: 0 } };
+
+describe('warden command line', () => {
+  it('prints help for each command', async () => {
+    expect((await warden(['--help'])).stdout).toMatch(/Commands:\n\s+run/);
+    expect((await warden(['run', '--help'])).stdout).toMatch(/--admin-listen HOST:PORT/);
+    expect((await warden(['eval', '--help'])).stdout).toMatch(/--input FILE/);
+    const bad = await warden(['frobnicate']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('evaluates one input with `warden eval` and exits by decision', async () => {
+    const { dir, configFile } = writeConfig({});
+    const input = (method: string) => {
+      const f = join(dir, `${method}.json`);
+      writeFileSync(f, JSON.stringify({ request: { method, upstream: 'github', path: '/repos/a/b/issues', query: {}, headers: {}, body: null }, task: TASK }));
+      return f;
+    };
+    const allow = await warden(['eval', '--config', configFile, '--input', input('GET')]);
+    expect(allow.code).toBe(0);
+    expect(JSON.parse(allow.stdout).result).toMatchObject({ decision: 'allow', lane: 'read' });
+    const del = await warden(['eval', '--config', configFile, '--input', input('DELETE')]);
+    expect(del.code).toBe(3);
+    expect(JSON.parse(del.stdout).result.decision).toBe('step_up');
+  });
+
+  it('refuses a bad configuration naming the key', async () => {
+    const { dir } = writeConfig({});
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, "admin: { token: '${env:WARDEN_TEST_ADMIN_TOKEN}' }\npolicy: { mode: audit }\n");
+    const res = await warden(['run', '--config', file]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/CONFIG_INVALID: configuration is invalid: policy\.mode: expected one of enforce, dry-run/);
+  });
+
+  it('shuts down on SIGTERM: in-flight requests finish and every decision line is flushed', async () => {
+    const upstream = await startUpstream();
+    upstream.on('/slow', (_req, res) => setTimeout(() => res.end('done'), 300));
+    const { configFile, logFile } = writeConfig({ upstreams: { github: { prefix: '/github', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:WARDEN_TEST_ADMIN_TOKEN}' } } } } });
+    const { child, proxyUrl, adminUrl } = await spawnWarden(configFile);
+    try {
+      const created = await fetch(`${adminUrl}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'a', user: { id: 'u', roles: [] }, stage: 'plan', risk: 'low' }) });
+      const { token } = await created.json();
+      const quick = await Promise.all(Array.from({ length: 20 }, () => fetch(`${proxyUrl}/github/repos/a`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));
+      expect(quick.every((s) => s === 200)).toBe(true);
+      const slow = fetch(`${proxyUrl}/github/slow`, { headers: { authorization: `Bearer ${token}` } });
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      const res = await slow;
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('done');
+      const code = await new Promise((r) => child.once('exit', r));
+      expect(code).toBe(0);
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      expect(lines.filter((l) => l.type === 'decision')).toHaveLength(21);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await upstream.close();
+    }
+  });
+});
+
