@@ -26,7 +26,7 @@ async function createTask(): Promise<{ task_id: string; token: string }> {
       const res = await fetch('http://127.0.0.1:8181/v1/tasks', {
         method: 'POST',
         headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ agent: 'demo-agent', user: { id: 'alice', roles: ['developer'] }, stage: 'execute', risk: 'low', scopes: ['github:write', 'tools:write'], ttl: '1h' }),
+        body: JSON.stringify({ agent: 'demo-agent', user: { id: 'alice', roles: ['maintainer'] }, stage: 'execute', risk: 'low', scopes: ['github:write', 'tools:write'], ttl: '1h' }),
       });
       if (res.status === 201) return (await res.json()) as { task_id: string; token: string };
     } catch {
@@ -40,7 +40,7 @@ async function createTask(): Promise<{ task_id: string; token: string }> {
 const task = await createTask();
 process.stderr.write(`
 Warden is up: proxy http://127.0.0.1:8080, admin http://127.0.0.1:8181 (token in examples/secrets/admin-token)
-Demo task ${task.task_id} (stage execute, user alice, role developer). Try:
+Demo task ${task.task_id} (stage execute, user alice, role maintainer). Try:
 
   T=${task.token}
   curl -s -H "authorization: Bearer $T" http://127.0.0.1:8080/github/repos/acme/app/issues          # allow, lane read

@@ -42,8 +42,10 @@ export class DecisionLog {
   constructor(opts: DecisionLogOptions) {
     this.#toStd = opts.path === 'stdout' || opts.path === 'stderr';
     const dest = opts.path === 'stdout' ? 1 : opts.path === 'stderr' ? 2 : opts.path;
-    // Asynchronous writes keep the request path free of syscalls; close() flushes them.
-    this.#stream = pino.destination({ dest, sync: false, minLength: 4096, mkdir: true });
+    // Asynchronous writes keep the request path free of blocking syscalls; with minLength 0 each
+    // line goes out as soon as the previous write completes, so a crash loses at most the lines of
+    // one in-flight write. close() flushes synchronously.
+    this.#stream = pino.destination({ dest, sync: false, minLength: 0, mkdir: true });
     this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, this.#stream);
     this.#masks = compileMasks(opts.mask);
   }
