@@ -43,6 +43,9 @@ export interface Sidecar {
 }
 
 const DRAIN_MS = 5_000;
+/** Ended tasks stay readable (GET /v1/tasks/{id}) this long before housekeeping removes them. */
+const TASK_RETENTION_MS = 24 * 3_600_000;
+const HOUSEKEEPING_MS = 10 * 60_000;
 
 function splitHostPort(hp: string): { host: string; port: number } {
   const i = hp.lastIndexOf(':');
@@ -88,6 +91,14 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
   const taskStore = new SqliteTaskStore(db);
   const tasks = new TaskService(config, taskStore, tokens, { onEvent: (e) => log.event(e.event, { ...e }) });
+  const housekeeping = setInterval(() => {
+    try {
+      taskStore.purgeExpired(Date.now() - TASK_RETENTION_MS);
+    } catch (err) {
+      ops.warn({ err }, 'task housekeeping failed');
+    }
+  }, HOUSEKEEPING_MS);
+  housekeeping.unref();
   const identity = await Authenticator.create(config, taskStore, { tokens, baseDir, onWarning: (m) => ops.warn(m) });
 
   const approvalStore = new ApprovalStore(db);
@@ -131,6 +142,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
       closed ??= (async () => {
         closing = true;
         watcher.stop();
+        clearInterval(housekeeping);
         const proxyClosed = new Promise<void>((r) => proxy.close(() => r()));
         // Keep-alive sockets turn idle as their in-flight requests finish: close them as they do,
         // and cut whatever is still open after the drain time.
