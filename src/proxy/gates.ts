@@ -39,6 +39,8 @@ export interface ApprovalRequest {
   readonly risk: string | undefined;
   readonly approvers: readonly string[];
   readonly summary: Record<string, unknown>;
+  /** The task's expiry (unix ms): an approval never outlives its task. */
+  readonly not_after?: number;
 }
 
 export interface PendingApproval {

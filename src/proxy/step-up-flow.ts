@@ -56,6 +56,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
     risk: f.decision.risk,
     approvers: f.decision.approvers,
     summary: summaryOf(f),
+    ...(ctx.principal.task && { not_after: Date.parse(ctx.principal.task.expires_at) }),
   });
   rec.approval = approval.id;
   let status = approval.status;
@@ -68,6 +69,11 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
       await finishWith(f, evaluate(deps, ctx, rec, grant));
       return;
     }
+    // An identical call that waited on the same approval spent it first (single use). Refuse this
+    // duplicate as allow() refuses a lost consume, rather than a challenge naming a spent approval.
+    rec.error = 'APPROVAL_CONFLICT';
+    deny(f, 'POLICY_DENIED', 'approval already used', approval.id);
+    return;
   }
   if (status === 'denied') {
     const d = gate.findDenial(digest);

@@ -36,6 +36,8 @@ export interface StepUpRequest {
   approvers: readonly string[];
   /** What the approver is shown: build it with buildSummary (masks query secrets, cuts the preview). */
   summary: Readonly<Record<string, unknown>>;
+  /** Unix ms after which the approval cannot outlive its task: an expiring task ends its approvals. */
+  not_after?: number;
 }
 
 export interface StepUpManagerOptions {
@@ -227,7 +229,7 @@ export class StepUpManager {
       risk: p.risk ?? null,
       approvers: [...p.approvers],
       created_at: now,
-      expires_at: now + this.#config.ttl,
+      expires_at: Math.min(now + this.#config.ttl, p.not_after ?? Number.POSITIVE_INFINITY),
     };
   }
 

@@ -107,7 +107,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     },
     async close() {
       if (sidecar) await sidecar.close();
-      if (child && child.exitCode === null) {
+      if (child && child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child!.once('exit', r));
       }

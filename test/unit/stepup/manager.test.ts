@@ -37,6 +37,14 @@ function params(b: HttpCallBinding = httpBinding()) {
 const accept = (): Answer => ({ status: 202 });
 
 describe('StepUpManager.request', () => {
+  it('never lets an approval outlive its task', async () => {
+    const { manager, clock } = setup({ ttl: 600_000 });
+    const soon = await manager.request({ ...params(), not_after: clock.now + 5_000 });
+    expect(soon.expires_at).toBe(clock.now + 5_000);
+    const other = await manager.request({ ...params(httpBinding({ path: '/other' })), not_after: clock.now + 3_600_000 });
+    expect(other.expires_at).toBe(clock.now + 600_000);
+  });
+
   it('turns 20 concurrent identical calls into one approval and one webhook', async () => {
     const r = await startReceiver(() => ({ status: 202, delayMs: 50 }));
     const { manager, events } = setup({ webhookUrl: r.url });
