@@ -17,7 +17,7 @@ import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
 import { PolicyEngine } from './policy/engine.js';
 import { BundleWatcher } from './policy/watcher.js';
-import { createHandler } from './proxy/handler.js';
+import { InflightCounter, createHandler } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { Upstreams } from './proxy/upstreams.js';
 import { openDatabase } from './state/database.js';
@@ -40,6 +40,8 @@ export interface Sidecar {
   reloadPolicy(): Promise<boolean>;
   /** Write buffered decision-log lines out now. */
   flushLogs(): void;
+  /** Resolves once every request that started has written its decision-log line. */
+  idle(): Promise<void>;
 }
 
 const DRAIN_MS = 5_000;
@@ -114,7 +116,9 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const upstreams = new Upstreams(config.upstreams);
   const lanes = new CredentialLanes(config.upstreams, loaded.lanes);
   let closing = false;
+  const inflight = new InflightCounter();
   const handler = createHandler({
+    inflight,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
     usage: taskStore, stepUp: stepUpGate(manager), isClosing: () => closing,
   });
@@ -137,6 +141,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     revision: () => engine.revision,
     reloadPolicy: () => watcher.reload(),
     flushLogs: () => log.flush(),
+    idle: () => inflight.idle(),
     close() {
       // Safe to call twice (undici dispatchers): the second call gets the first one's promise.
       closed ??= (async () => {
@@ -151,6 +156,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         await proxyClosed;
         clearInterval(idle);
         clearTimeout(timer);
+        // A closed socket can still have its audit record in flight: wait for it (bounded).
+        await Promise.race([inflight.idle(), new Promise((r) => setTimeout(r, DRAIN_MS).unref())]);
         await new Promise<void>((r) => admin.close(() => r()));
         admin.closeAllConnections();
         manager.close();

@@ -37,6 +37,26 @@ export interface HandlerDeps {
   readonly usage: UsageGate | undefined;
   readonly stepUp: StepUpGate | undefined;
   readonly isClosing: () => boolean;
+  /** Requests not yet audited; close() and tests wait for it to reach zero. */
+  readonly inflight: InflightCounter;
+}
+
+export class InflightCounter {
+  #count = 0;
+  #idle: (() => void)[] = [];
+  get count(): number {
+    return this.#count;
+  }
+  enter(): void {
+    this.#count++;
+  }
+  leave(): void {
+    if (--this.#count === 0) for (const r of this.#idle.splice(0)) r();
+  }
+  /** Resolves once every request that started has written its audit record. */
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
+  }
 }
 
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -52,6 +72,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
 async function handle(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet<string>>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = process.hrtime.bigint();
+  deps.inflight.enter();
   const decisionId = randomUUID();
   const aborter = new AbortController();
   res.on('close', () => {
@@ -85,6 +106,7 @@ async function handle(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet
     deps.log.decision(rec);
     deps.metrics.requests.inc({ decision: rec.outcome, upstream: rec.upstream ?? 'none', status: String(rec.status) });
     if (rec.error) deps.metrics.errors.inc({ code: rec.error });
+    deps.inflight.leave();
   }
 }
 
@@ -103,7 +125,9 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
   rec.stage = principal.task?.stage;
 
   const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, signal), req.headers['content-type']);
-  const mcp = route.upstream.mcp && body.isJson ? mcpInput(body.parsed) : undefined;
+  // An MCP server may read a JSON-RPC body whatever its Content-Type, so the policy must see it
+  // as one too: otherwise `text/plain` would hide the tool (and a batch) from the policy.
+  const mcp = route.upstream.mcp ? mcpInput(body.isJson ? body.parsed : parseJsonOrUndefined(body.raw)) : undefined;
   const headers = planRequestHeaders(req.headers, dropByUpstream.get(route.name)!);
   const method = (req.method ?? 'GET').toUpperCase();
   const request = {
@@ -119,6 +143,15 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
     size: body.raw.length,
   };
   return { decisionId, signal, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
+}
+
+function parseJsonOrUndefined(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Evaluate once, with an optional approval grant in the input. */

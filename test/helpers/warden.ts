@@ -23,9 +23,9 @@ export interface WardenHandle {
   logFile: string;
   sidecar?: Sidecar;
   child?: ChildProcess;
-  /** Decision log lines so far (flushes first when in process). */
-  log(): Record<string, unknown>[];
-  decisions(): Record<string, unknown>[];
+  /** Decision log lines so far: waits until every request so far has been audited, then flushes. */
+  log(): Promise<Record<string, unknown>[]>;
+  decisions(): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Create a task and return its token. */
@@ -94,11 +94,16 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     adminUrl,
     sidecar,
     child,
-    log: () => {
-      sidecar?.flushLogs();
+    async log() {
+      if (sidecar) {
+        await sidecar.idle();
+        sidecar.flushLogs();
+      } else {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       return parseLines(files.logFile);
     },
-    decisions: () => handle.log().filter((l) => l.type === 'decision'),
+    decisions: async () => (await handle.log()).filter((l) => l.type === 'decision'),
     admin,
     async task(fields = {}) {
       const r = await admin('POST', '/v1/tasks', { agent: 'agent-1', user: { id: 'alice', roles: ['developer'] }, stage: 'execute', risk: 'low', scopes: ['github:write', 'tools:write'], ttl: '10m', ...fields });

@@ -102,11 +102,11 @@ describe('policy lifecycle', () => {
     const good = w.sidecar!.revision();
     writeFileSync(join(w.dir, 'broken'), 'this is not a gzip file');
     renameSync(join(w.dir, 'broken'), w.bundle);
-    await waitFor(async () => w.log().some((l) => l.event === 'bundle.failed'));
+    await waitFor(async () => (await w.log()).some((l) => l.event === 'bundle.failed'));
     expect(w.sidecar!.revision()).toBe(good);
     const res = await fetch(`${w.proxyUrl}/api/still`, { headers: { authorization: `Bearer ${t.token}` } });
     expect(res.status).toBe(200);
-    const failed = w.log().find((l) => l.event === 'bundle.failed')!;
+    const failed = (await w.log()).find((l) => l.event === 'bundle.failed')!;
     expect(failed.error).toBe('POLICY_BUNDLE_INVALID');
     const metrics = await (await fetch(`${w.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/warden_bundle_loads_total\{code="POLICY_BUNDLE_INVALID",result="error"\} 1/);
@@ -120,7 +120,7 @@ describe('policy lifecycle', () => {
     const ok = await w.sidecar!.reloadPolicy();
     expect(ok).toBe(true);
     swapBundle(w, other);
-    await waitFor(async () => w.log().some((l) => l.event === 'bundle.failed' && l.error === 'POLICY_ENTRYPOINT_MISSING'));
+    await waitFor(async () => (await w.log()).some((l) => l.event === 'bundle.failed' && l.error === 'POLICY_ENTRYPOINT_MISSING'));
     expect((await fetch(`${w.adminUrl}/ready`)).status).toBe(200);
   });
 
@@ -130,7 +130,7 @@ describe('policy lifecycle', () => {
     const res = await fetch(`${w.proxyUrl}/api/dry`, { headers: { authorization: `Bearer ${t.token}` } });
     expect(res.status).toBe(200);
     expect(upstream.seen.some((s) => s.url === '/dry')).toBe(true);
-    const line = w.decisions().find((d) => d.decision_id === res.headers.get('warden-decision-id'))!;
+    const line = (await w.decisions()).find((d) => d.decision_id === res.headers.get('warden-decision-id'))!;
     expect(line.outcome).toBe('dry_run');
     expect(line.result).toMatchObject({ decision: 'deny', reason: 'v2' });
   });
@@ -145,7 +145,7 @@ describe('policy lifecycle', () => {
     expect(metrics).toContain(`warden_bundle_info{revision="${ready.revision}"} 1`);
     const t = await w.task();
     const res = await fetch(`${w.proxyUrl}/api/x`, { headers: { authorization: `Bearer ${t.token}` } });
-    const line = w.decisions().find((d) => d.decision_id === res.headers.get('warden-decision-id'))!;
+    const line = (await w.decisions()).find((d) => d.decision_id === res.headers.get('warden-decision-id'))!;
     expect(line.bundles).toEqual({ warden: { revision: ready.revision } });
     expect(metrics).toMatch(/warden_policy_eval_duration_seconds_count \d+/);
   });

@@ -99,7 +99,7 @@ describe('proxy', () => {
     const res = await fetch(`${w.proxyUrl}/tools/mcp`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_code', arguments: { q: 'x' } } }) });
     expect(res.status).toBe(200);
     const id = res.headers.get('warden-decision-id');
-    const line = w.decisions().find((d) => d.decision_id === id)!;
+    const line = (await w.decisions()).find((d) => d.decision_id === id)!;
     expect((line.input as any).mcp).toEqual({ method: 'tools/call', id: 1, tool: 'search_code', arguments: { q: 'x' } });
     expect(line.lane).toBe('read');
   });
@@ -154,7 +154,7 @@ describe('proxy', () => {
       ids.push(res.headers.get('warden-decision-id')!);
       await res.arrayBuffer();
     }
-    const lines = w.decisions();
+    const lines = (await w.decisions());
     for (const id of ids) expect(lines.filter((l) => l.decision_id === id)).toHaveLength(1);
     const all = lines.map((l) => l.decision_id);
     expect(new Set(all).size).toBe(all.length);

@@ -107,7 +107,7 @@ it('a restart between request and approval keeps the pending approval; the retry
 
   // A clean stop flushes the decision log: one line per request of the second process.
   await w2.close();
-  const log = w2.log();
+  const log = (await w2.log());
   for (const r of [again, retry, third]) expect(log.filter((l) => l.type === 'decision' && l.decision_id === r.id)).toHaveLength(1);
   expect(log.find((l) => l.decision_id === retry.id)).toMatchObject({ outcome: 'allow', approval: id, lane: 'escalation' });
   const ev = log.filter((l) => l.type === 'event' && l.approval_id === id).map((l) => [l.event, l.approver]);

@@ -137,8 +137,8 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
 async function lines(wd: WardenHandle, answers: Answer[]): Promise<Record<string, any>[]> {
   for (const a of answers) expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
   const ids = new Set(answers.map((a) => a.id));
-  const found = await until('decision lines', () => {
-    const ls = wd.decisions().filter((l) => ids.has(l.decision_id as string));
+  const found = await until('decision lines', async () => {
+    const ls = (await wd.decisions()).filter((l) => ids.has(l.decision_id as string));
     return ls.length >= ids.size ? ls : undefined;
   });
   for (const a of answers) expect(found.filter((l) => l.decision_id === a.id)).toHaveLength(1);
@@ -153,8 +153,8 @@ const RANK: Record<string, number> = { 'approval.requested': 0, 'approval.approv
  * asynchronous write can still be running when flushSync appends the rest).
  */
 async function events(wd: WardenHandle, approvalId: string, n: number): Promise<[string, unknown][]> {
-  const found = await until(`${n} events of ${approvalId}`, () => {
-    const ls = wd.log().filter((l) => l.type === 'event' && l.approval_id === approvalId);
+  const found = await until(`${n} events of ${approvalId}`, async () => {
+    const ls = (await wd.log()).filter((l) => l.type === 'event' && l.approval_id === approvalId);
     return ls.length >= n ? ls : undefined;
   });
   return found.map((l) => [l.event as string, l.approver] as [string, unknown]).sort((a, b) => (RANK[a[0]] ?? 9) - (RANK[b[0]] ?? 9));
@@ -325,7 +325,7 @@ describe('step-up approvals', () => {
       await sleep(100);
       req.destroy();
       expect(await gone).toBeInstanceOf(Error);
-      const abortLine = await until('the client_abort line', () => wShortHold.decisions().find((l) => l.outcome === 'client_abort' && l.task === t.task_id));
+      const abortLine = await until('the client_abort line', async () => (await wShortHold.decisions()).find((l) => l.outcome === 'client_abort' && l.task === t.task_id));
       expect(abortLine).toMatchObject({ status: 499, approval: id });
       expect((await wShortHold.admin('GET', `/v1/approvals/${id}`)).body.status).toBe('pending');
 
@@ -387,7 +387,7 @@ describe('step-up approvals', () => {
     const ls = await lines(w, answers);
     expect(ls[0]).toMatchObject({ outcome: 'step_up', approval: id });
     for (const l of ls.slice(1)) expect(l).toMatchObject({ outcome: 'deny', status: 403, error: 'APPROVAL_DENIED', approval: id });
-    const ev = await until('the approval.denied event', () => w.log().find((l) => l.type === 'event' && l.event === 'approval.denied' && l.approval_id === id));
+    const ev = await until('the approval.denied event', async () => (await w.log()).find((l) => l.type === 'event' && l.event === 'approval.denied' && l.approval_id === id));
     expect(ev).toMatchObject({ approver: 'carol', reason: 'main is protected', task_id: t.task_id });
   });
 

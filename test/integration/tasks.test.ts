@@ -56,7 +56,7 @@ const post = (token: string, path = '/github/repos/acme/app/issues') =>
 async function decisionFor(h: WardenHandle, id: string | null): Promise<Record<string, any>> {
   const deadline = Date.now() + 3000;
   for (;;) {
-    const line = h.decisions().find((d) => d.decision_id === id);
+    const line = (await h.decisions()).find((d) => d.decision_id === id);
     if (line) return line as Record<string, any>;
     if (Date.now() > deadline) throw new Error(`no decision log line for ${id}`);
     await new Promise((r) => setTimeout(r, 20));
