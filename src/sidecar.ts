@@ -38,8 +38,8 @@ export interface Sidecar {
   revision(): string | undefined;
   /** Load the bundle now (tests, SIGHUP); resolves false when it was refused. */
   reloadPolicy(): Promise<boolean>;
-  /** Write buffered decision-log lines out now. */
-  flushLogs(): void;
+  /** Resolves once every decision-log line written so far is in its file. */
+  flushLogs(): Promise<void>;
   /** Resolves once every request that started has written its decision-log line. */
   idle(): Promise<void>;
 }
@@ -69,7 +69,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const { config, baseDir } = loaded;
   const { ops } = opts;
   const metrics = new Metrics();
-  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask });
+  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes });
   const stateDir = resolve(baseDir, config.state_dir);
   const db = openDatabase(stateDir);
 
@@ -140,7 +140,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     },
     revision: () => engine.revision,
     reloadPolicy: () => watcher.reload(),
-    flushLogs: () => log.flush(),
+    flushLogs: () => log.settled(),
     idle: () => inflight.idle(),
     close() {
       // Safe to call twice (undici dispatchers): the second call gets the first one's promise.
@@ -165,7 +165,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         await upstreams.close();
         identity.close?.();
         db.close();
-        log.close();
+        await log.close();
       })();
       return closed;
     },

@@ -90,10 +90,11 @@ export class PolicyEngine {
 }
 
 // opa-wasm throws strings (opa_abort), plain objects and RangeErrors (memory.grow past the
-// maximum). An exhausted heap is the caller's input being too large, not a broken policy.
+// maximum; `opa_malloc: failed` when the heap inside the module runs out). An exhausted heap is
+// the caller's input being too large, not a broken policy.
 function classifyEvalError(err: unknown): WardenError {
   const text = describeThrown(err);
-  if (err instanceof RangeError || /out of memory|memory size exceeded|Maximum memory|grow/i.test(text)) {
+  if (err instanceof RangeError || /out of memory|memory size exceeded|Maximum memory|opa_malloc/i.test(text)) {
     return new WardenError('POLICY_INPUT_TOO_LARGE', text, { cause: err });
   }
   return new WardenError('POLICY_EVAL_FAILED', text, { cause: err });

@@ -65,7 +65,10 @@ export function writeConfig(opts: WardenOptions): { dir: string; configFile: str
 
 function parseLines(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const text = readFileSync(file, 'utf8');
+  // An asynchronous write may be under way: only complete lines count.
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  return complete.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandle> {
@@ -97,7 +100,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     async log() {
       if (sidecar) {
         await sidecar.idle();
-        sidecar.flushLogs();
+        await sidecar.flushLogs();
       } else {
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -39,7 +39,7 @@ describe('configuration', () => {
       },
       tasks: { stages: ['plan', 'execute', 'review', 'done'], risks: ['low', 'medium', 'high'], transitions: {} },
       step_up: { hold: 0, ttl: 600000, retry_after: 5000, body_preview_bytes: 0 },
-      decision_log: { path: 'stdout', mask: [], level: 'info' },
+      decision_log: { path: 'stdout', mask: [], max_body_bytes: 65536, level: 'info' },
     });
   });
 

@@ -1,0 +1,215 @@
+// Hop-by-hop and `Connection` header smuggling, in both directions (src/proxy/headers.ts,
+// fastify-reply-from's rule): a header named in `Connection` belongs to this hop only, so an agent
+// that lists `x-secret-hop` there must not get it through, and an upstream's hop-by-hop answer
+// headers must not reach the agent.
+//
+// Each test fails if its defence goes: drop `listed.has(name)` from planRequestHeaders and
+// `x-secret-hop` reaches the upstream; drop HOP_BY_HOP and `te`/`upgrade`/`proxy-authorization`
+// do; drop the `Connection` parsing in cleanResponseHeaders and `x-resp-hop` reaches the agent.
+// The CL.TE test fails if the proxy listener is created with `insecureHTTPParser`.
+
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startWarden, type WardenHandle } from '../helpers/warden.js';
+
+process.env.SEC_HOP_READ = 'sec-hop-read-secret';
+process.env.SEC_HOP_WRITE = 'sec-hop-write-secret';
+
+let github: TestUpstream;
+let w: WardenHandle;
+let token: string;
+
+beforeAll(async () => {
+  github = await startUpstream();
+  github.on('/resp-hop', (_req, res) => {
+    res.setHeader('connection', 'keep-alive, x-resp-hop, X-Other-Hop');
+    res.setHeader('x-resp-hop', '1');
+    res.setHeader('x-other-hop', '1');
+    res.setHeader('keep-alive', 'timeout=7, max=3');
+    res.setHeader('proxy-authenticate', 'Basic realm="upstream"');
+    res.setHeader('trailer', 'x-checksum');
+    res.setHeader('x-kept', 'yes');
+    res.end('ok');
+  });
+  w = await startWarden({
+    upstreams: {
+      github: {
+        prefix: '/github',
+        url: github.url,
+        lanes: {
+          read: { header: 'authorization', value: 'Bearer ${env:SEC_HOP_READ}' },
+          write: { header: 'authorization', value: 'Bearer ${env:SEC_HOP_WRITE}' },
+        },
+      },
+    },
+  });
+  token = (await w.task()).token;
+});
+afterAll(async () => {
+  await w?.close();
+  await github?.close();
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function send(target: string, opts: { method?: string; headers?: Record<string, string>; body?: string; chunked?: boolean } = {}): Promise<RawAnswer> {
+  const u = new URL(w.proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path: target, method: opts.method ?? 'GET', agent: false, headers: { authorization: `Bearer ${token}`, ...opts.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    if (opts.body !== undefined) {
+      // Two writes so that a chunked request really is sent in chunks.
+      const half = Math.floor(opts.body.length / 2);
+      req.write(opts.body.slice(0, half));
+      req.write(opts.body.slice(half));
+    }
+    req.end();
+  });
+}
+
+/** Write bytes on a fresh socket and collect whatever comes back until the peer closes. */
+function rawSocket(bytes: string): Promise<string> {
+  const u = new URL(w.proxyUrl);
+  return new Promise((resolve) => {
+    const sock = connect(Number(u.port), u.hostname, () => sock.write(bytes));
+    let out = '';
+    sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    sock.on('error', () => undefined);
+    sock.on('close', () => resolve(out));
+    sock.setTimeout(2_000, () => sock.destroy());
+  });
+}
+
+/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
+async function settledDecisions(): Promise<Record<string, unknown>[]> {
+  try {
+    return await w.decisions();
+  } catch (err) {
+    if (err instanceof SyntaxError) return [];
+    throw err;
+  }
+}
+
+/** The decision line of one request; it is written once the upstream's answer is fully relayed. */
+async function decisionFor(id: unknown): Promise<Record<string, any>> {
+  expect(typeof id).toBe('string');
+  for (let i = 0; i < 100; i++) {
+    const line = (await settledDecisions()).find((d) => d.decision_id === id);
+    if (line) return line as Record<string, any>;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no decision line for ${String(id)}`);
+}
+
+function lastSeen() {
+  return github.seen.at(-1)!;
+}
+
+describe('hop-by-hop and Connection header smuggling', () => {
+  it('drops a header the agent names in Connection (Connection: close, x-secret-hop)', async () => {
+    const res = await send('/github/repos/a', { headers: { connection: 'close, x-secret-hop, X-Other-Secret', 'x-secret-hop': '1', 'x-other-secret': '1', 'x-visible': 'yes' } });
+    expect(res.status).toBe(200);
+    const seen = lastSeen();
+    expect(seen.headers['x-visible']).toBe('yes'); // control: an ordinary header does pass
+    expect(seen.headers['x-secret-hop']).toBeUndefined();
+    expect(seen.headers['x-other-secret']).toBeUndefined();
+  });
+
+  it('does not forward the agent\'s keep-alive, te, trailer and proxy-connection headers', async () => {
+    // Raw bytes: node's client refuses to write a Trailer header on a request without a chunked body.
+    const before = github.seen.length;
+    const out = await rawSocket(
+      `GET /github/repos/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: keep-alive, close\r\n` +
+        `Keep-Alive: timeout=999, max=999\r\nTE: trailers, deflate\r\nTrailer: x-late\r\nProxy-Connection: keep-alive\r\nX-Visible: yes\r\n\r\n`,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    expect(github.seen.length).toBe(before + 1);
+    const seen = lastSeen();
+    expect(seen.headers['x-visible']).toBe('yes');
+    expect(seen.headers['keep-alive']).toBeUndefined();
+    expect(seen.headers.te).toBeUndefined();
+    expect(seen.headers.trailer).toBeUndefined();
+    expect(seen.headers['proxy-connection']).toBeUndefined();
+  });
+
+  it('does not forward an Upgrade request (no protocol switch through the proxy)', async () => {
+    const res = await send('/github/repos/c', { headers: { connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    expect(res.status).toBe(200);
+    const seen = lastSeen();
+    expect(seen.headers.upgrade).toBeUndefined();
+    expect(String(seen.headers.connection ?? '')).not.toMatch(/upgrade/i);
+  });
+
+  it('does not forward an Upgrade header that Connection does not name (h2c smuggling)', async () => {
+    const res = await send('/github/repos/c2', { headers: { connection: 'keep-alive', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
+    expect(res.status).toBe(200);
+    const seen = lastSeen();
+    expect(seen.headers.upgrade).toBeUndefined();
+    expect(seen.headers['http2-settings']).toBeUndefined();
+  });
+
+  it('does not forward the agent\'s proxy-authorization', async () => {
+    const res = await send('/github/repos/d', { headers: { 'proxy-authorization': 'Basic YWdlbnQ6c2VjcmV0' } });
+    expect(res.status).toBe(200);
+    expect(lastSeen().headers['proxy-authorization']).toBeUndefined();
+    const line = await decisionFor(res.headers['warden-decision-id']);
+    expect(line.input.request.headers['proxy-authorization']).toBeUndefined();
+  });
+
+  it('re-frames a chunked request body: the upstream gets the exact body with a Content-Length, not the agent\'s transfer-encoding', async () => {
+    const body = JSON.stringify({ title: 'x'.repeat(300) });
+    const res = await send('/github/repos/acme/app/issues', { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body });
+    expect(res.status, res.body).toBe(200);
+    const seen = lastSeen();
+    expect(seen.headers['transfer-encoding']).toBeUndefined();
+    expect(seen.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+    expect(seen.body).toBe(body);
+  });
+
+  it('refuses a request carrying both Content-Length and Transfer-Encoding (CL.TE smuggling)', async () => {
+    const before = github.seen.length;
+    const smuggled = 'GET /github/repos/smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+    const chunkedBody = `0\r\n\r\n${smuggled}`;
+    const out = await rawSocket(
+      `POST /github/repos/acme/app/issues HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\n` +
+        `Content-Length: ${chunkedBody.length}\r\nTransfer-Encoding: chunked\r\n\r\n${chunkedBody}`,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    expect(github.seen.length).toBe(before);
+    expect(github.seen.some((s) => s.url.includes('smuggled'))).toBe(false);
+  });
+
+  it('refuses an obfuscated Transfer-Encoding value (TE.TE smuggling)', async () => {
+    const before = github.seen.length;
+    const out = await rawSocket(
+      `POST /github/repos/acme/app/issues HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\n` +
+        `Transfer-Encoding: chunked\r\nTransfer-Encoding: x-identity\r\nContent-Length: 4\r\n\r\n0\r\n\r\n`,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    expect(github.seen.length).toBe(before);
+  });
+
+  it('drops the upstream\'s Connection-named and hop-by-hop response headers before the agent', async () => {
+    const res = await send('/github/resp-hop');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('ok');
+    expect(res.headers['x-kept']).toBe('yes'); // control: an ordinary header does come back
+    expect(res.headers['x-resp-hop']).toBeUndefined();
+    expect(res.headers['x-other-hop']).toBeUndefined();
+    expect(res.headers['proxy-authenticate']).toBeUndefined();
+    expect(res.headers.trailer).toBeUndefined();
+    // Warden's own listener may announce its keep-alive; the upstream's value must not come through.
+    expect(String(res.headers['keep-alive'] ?? '')).not.toMatch(/max=3|timeout=7/);
+    expect(String(res.headers.connection ?? '')).not.toMatch(/x-resp-hop|x-other-hop/i);
+  });
+});

@@ -1,0 +1,27 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DecisionLog, TRUNCATED } from '../../../src/audit/decision-log.js';
+
+function lines(file: string): Record<string, any>[] {
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('DecisionLog', () => {
+  it('writes OPA field names, masks paths and truncates large bodies', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dlog-')), 'd.log');
+    const log = new DecisionLog({ path: file, mask: ['input.request.body.password'], maxBodyBytes: 10 });
+    const base = { decision_id: 'd1', path: 'warden/decision', outcome: 'allow' as const, status: 200, duration_ms: 1, revision: 'r1', eval_ns: 1234 };
+    log.decision({ ...base, input: { request: { size: 5, body: { password: 'hunter2', user: 'u' } } } });
+    log.decision({ ...base, decision_id: 'd2', input: { request: { size: 11, body: { password: 'hunter2', blob: 'x'.repeat(11) } } } });
+    log.event('task.created', { task_id: 't' });
+    await log.close();
+    const [a, b, c] = lines(file);
+    expect(a).toMatchObject({ type: 'decision', decision_id: 'd1', path: 'warden/decision', bundles: { warden: { revision: 'r1' } }, metrics: { timer_rego_eval_ns: 1234 }, input: { request: { body: { password: '**REDACTED**', user: 'u' } } } });
+    expect(typeof a!.timestamp === 'string' || typeof a!.time === 'string').toBe(true);
+    expect(b!.input.request.body).toBe(TRUNCATED);
+    expect(JSON.stringify([a, b])).not.toContain('hunter2');
+    expect(c).toMatchObject({ type: 'event', event: 'task.created', task_id: 't' });
+  });
+});
