@@ -3,6 +3,9 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AgentInput, ApprovalInput, McpInput, TaskInput } from '../policy/types.js';
+import type { CallBinding } from '../stepup/binding.js';
+
+export type { CallBinding };
 
 export interface Principal {
   readonly agent: AgentInput;
@@ -17,18 +20,6 @@ export interface IdentityGate {
 export interface UsageGate {
   /** Count a forwarded call against the task (and its current stage). */
   recordCall(taskId: string, stage: string): void;
-}
-
-/** The exact call an approval is bound to. */
-export interface CallBinding {
-  readonly task_id?: string;
-  readonly agent_id?: string;
-  readonly upstream: string;
-  readonly method: string;
-  readonly path: string;
-  readonly query: Record<string, string[]>;
-  readonly body_digest?: string;
-  readonly mcp?: { method: string; tool?: string; arguments?: unknown };
 }
 
 export interface ApprovalRequest {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
+import type { CallBinding } from '../../../src/stepup/binding.js';
 import { verifySignature } from '../../../src/stepup/signature.js';
 import type { RequestSummary } from '../../../src/stepup/summary.js';
 
@@ -73,15 +74,7 @@ export async function closedPortUrl(): Promise<string> {
 }
 
 /** An HTTP binding with the fields tests set always present. */
-export interface HttpCallBinding {
-  task_id?: string;
-  agent_id?: string;
-  upstream: string;
-  method: string;
-  path: string;
-  query: Record<string, string[]>;
-  body_digest: string;
-}
+export type HttpCallBinding = Omit<CallBinding, 'mcp' | 'query' | 'body_digest'> & { query: Record<string, string[]>; body_digest: string };
 
 export function httpBinding(over: Partial<HttpCallBinding> = {}): HttpCallBinding {
   return {
