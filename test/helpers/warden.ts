@@ -26,6 +26,14 @@ export interface WardenHandle {
   /** Decision log lines so far: waits until every request so far has been audited, then flushes. */
   log(): Promise<Record<string, unknown>[]>;
   decisions(): Promise<Record<string, unknown>[]>;
+  /**
+   * The decision lines of one request (by its `warden-decision-id`), polled until at least one is
+   * on disk: a line is written once the answer is out, and a line in an in-flight write is not on
+   * disk until that write completes, even after a flush. [] if none came within `timeoutMs`.
+   */
+  decisionLines(id: unknown, timeoutMs?: number): Promise<Record<string, any>[]>;
+  /** The decision line of one request, polled as decisionLines; throws if none came within `timeoutMs`. */
+  decisionFor(id: unknown, timeoutMs?: number): Promise<Record<string, any>>;
   close(): Promise<void>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Create a task and return its token. */
@@ -44,7 +52,7 @@ export interface WardenOptions {
 }
 
 export function writeConfig(opts: WardenOptions): { dir: string; configFile: string; bundle: string; logFile: string } {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'warden-test-'));
+  const dir = opts.dir ?? tempDir();
   const bundle = join(dir, 'bundle.tar.gz');
   if (opts.bundle !== null && !existsSync(bundle)) copyFileSync(opts.bundle ?? EXAMPLE_BUNDLE, bundle);
   const logFile = join(dir, 'decisions.log');
@@ -69,6 +77,19 @@ function parseLines(file: string): Record<string, unknown>[] {
   // An asynchronous write may be under way: only complete lines count.
   const complete = text.slice(0, text.lastIndexOf('\n') + 1);
   return complete.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** How long decisionLines/decisionFor wait for a request's line by default. */
+const DECISION_WAIT_MS = 3000;
+
+/** The decision lines so far; [] while a line is half on disk (the log is written asynchronously). */
+async function settledDecisions(handle: WardenHandle): Promise<Record<string, unknown>[]> {
+  try {
+    return await handle.decisions();
+  } catch (err) {
+    if (err instanceof SyntaxError) return [];
+    throw err;
+  }
 }
 
 export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandle> {
@@ -107,6 +128,20 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
       return parseLines(files.logFile);
     },
     decisions: async () => (await handle.log()).filter((l) => l.type === 'decision'),
+    async decisionLines(id, timeoutMs = DECISION_WAIT_MS) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const lines = (await settledDecisions(handle)).filter((d) => d.decision_id === id);
+        if (lines.length > 0) return lines as Record<string, any>[];
+        if (Date.now() > deadline) return [];
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async decisionFor(id, timeoutMs) {
+      const [line] = await handle.decisionLines(id, timeoutMs);
+      if (!line) throw new Error(`no decision log line for ${String(id)}`);
+      return line;
+    },
     admin,
     async task(fields = {}) {
       const r = await admin('POST', '/v1/tasks', { agent: 'agent-1', user: { id: 'alice', roles: ['developer'] }, stage: 'execute', risk: 'low', scopes: ['github:write', 'tools:write'], ttl: '10m', ...fields });
@@ -126,9 +161,28 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
 
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
 
+/** The node arguments that run the `warden` command line from source with `args`. */
+export function wardenArgv(args: string[]): string[] {
+  return ['--import', 'tsx', MAIN, ...args];
+}
+
+/** A fresh temporary directory (a Warden's state dir, kept across restarts). */
+export function tempDir(prefix = 'warden-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** SIGKILL a child-process Warden (no shutdown hook runs); resolves with the signal once it has exited. */
+export function killWarden(w: WardenHandle): Promise<NodeJS.Signals | null> {
+  const child = w.child;
+  if (!child) throw new Error('killWarden: this Warden runs in process, not as a child process');
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+  child.kill('SIGKILL');
+  return exited;
+}
+
 /** Start `warden run` as a child process; resolves once it logs its listening addresses. */
 export async function spawnWarden(configFile: string): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const child = spawn(process.execPath, wardenArgv(['run', '--config', configFile]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let err = '';
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`warden did not start: ${err}`)), 20_000);

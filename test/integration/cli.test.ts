@@ -3,18 +3,18 @@
 
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { bearerLanes } from '../helpers/lanes.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
+import { spawnWarden, wardenArgv, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
 
 const run = promisify(execFile);
-const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
 
 async function warden(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: process.env });
+    const { stdout, stderr } = await run(process.execPath, wardenArgv(args), { env: process.env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -61,7 +61,7 @@ describe('warden command line', () => {
   it('shuts down on SIGTERM: in-flight requests finish and every decision line is flushed', async () => {
     const upstream = await startUpstream();
     upstream.on('/slow', (_req, res) => setTimeout(() => res.end('done'), 300));
-    const { configFile, logFile } = writeConfig({ upstreams: { github: { prefix: '/github', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:WARDEN_TEST_ADMIN_TOKEN}' } } } } });
+    const { configFile, logFile } = writeConfig({ upstreams: { github: { prefix: '/github', url: upstream.url, lanes: bearerLanes({ read: 'WARDEN_TEST_ADMIN_TOKEN' }) } } });
     const { child, proxyUrl, adminUrl } = await spawnWarden(configFile);
     try {
       const created = await fetch(`${adminUrl}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'a', user: { id: 'u', roles: [] }, stage: 'plan', risk: 'low' }) });

@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSigningKey, signJwt, startJwksServer, type JwksServer, type SigningKey } from '../helpers/jwks-server.js';
+import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   oidcJwks = await startJwksServer([oidcKey]);
   w = await startWarden({
     bundle: await compilePolicy(POLICY),
-    upstreams: { api: { prefix: '/api', url: up.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:TEST_ID_READ}' } } } },
+    upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_ID_READ' }) } },
     config: {
       identity: {
         issuers: [
@@ -58,17 +59,6 @@ afterAll(async () => {
   await oidcJwks?.close();
 });
 
-/** The decision log line of a request. It is written once the answer is out, so wait for it. */
-async function decisionFor(h: WardenHandle, id: string | null): Promise<Record<string, any>> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const line = (await h.decisions()).find((d) => d.decision_id === id);
-    if (line) return line as Record<string, any>;
-    if (Date.now() > deadline) throw new Error(`no decision log line for ${id}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function svid(key: SigningKey, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return signJwt(key, { iss: SPIRE, aud: 'warden', sub: SVID_SUB, iat: now, exp: now + 300, ...claims }, header);
@@ -80,7 +70,7 @@ async function expectPasses(token: string): Promise<Record<string, any>> {
   const res = await call(token);
   const text = await res.text();
   expect(res.status, text).toBe(200);
-  const line = await decisionFor(w, res.headers.get('warden-decision-id'));
+  const line = await w.decisionFor(res.headers.get('warden-decision-id'));
   expect(line.outcome).toBe('allow');
   return line;
 }

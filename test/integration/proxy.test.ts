@@ -2,6 +2,7 @@
 // example policy, task tokens from the admin API.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
 
@@ -15,11 +16,7 @@ let w: WardenHandle;
 let token: string;
 
 function lanes() {
-  return {
-    read: { header: 'authorization', value: 'Bearer ${env:TEST_GH_READ}' },
-    write: { header: 'authorization', value: 'Bearer ${env:TEST_GH_WRITE}' },
-    escalation: { header: 'authorization', value: 'Bearer ${env:TEST_GH_ESC}' },
-  };
+  return bearerLanes({ read: 'TEST_GH_READ', write: 'TEST_GH_WRITE', escalation: 'TEST_GH_ESC' });
 }
 
 beforeAll(async () => {

@@ -4,18 +4,18 @@
 // every operational log line and every webhook delivery is searched for each secret, for the
 // admin token and for the task tokens. A rotated ${file:...} secret reaches the upstream at once.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { createSidecar, type Sidecar } from '../../src/sidecar.js';
+import { bearerLanes, headerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { ADMIN_TOKEN, writeConfig } from '../helpers/warden.js';
+import { ADMIN_TOKEN, tempDir, writeConfig } from '../helpers/warden.js';
 
 const ENV_SECRETS = {
   TEST_SEC_GH_READ: 'S3CR3T-env-github-read-7f1c2a',
@@ -53,7 +53,7 @@ const fixed = (_req: IncomingMessage, res: ServerResponse): void => {
 };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'warden-secrets-'));
+  dir = tempDir('warden-secrets-');
   secretFile = join(dir, 'github-write.secret');
   writeFileSync(secretFile, `${FILE_SECRET_V1}\n`, { mode: 0o600 });
   github = await startUpstream();
@@ -82,20 +82,12 @@ beforeAll(async () => {
       github: {
         prefix: '/github',
         url: github.url,
-        lanes: {
-          read: { header: 'authorization', value: 'Bearer ${env:TEST_SEC_GH_READ}' },
-          write: { header: 'authorization', value: `Bearer \${file:${secretFile}}` },
-          escalation: { header: 'authorization', value: 'Bearer ${env:TEST_SEC_GH_ESC}' },
-        },
+        lanes: bearerLanes({ read: 'TEST_SEC_GH_READ', write: { file: secretFile }, escalation: 'TEST_SEC_GH_ESC' }),
       },
       tools: {
         prefix: '/tools',
         url: tools.url,
-        lanes: {
-          read: { header: 'x-api-key', value: '${env:TEST_SEC_TOOLS_READ}' },
-          write: { header: 'x-api-key', value: '${env:TEST_SEC_TOOLS_WRITE}' },
-          escalation: { header: 'x-api-key', value: '${env:TEST_SEC_TOOLS_WRITE}' },
-        },
+        lanes: headerLanes('x-api-key', { read: 'TEST_SEC_TOOLS_READ', write: 'TEST_SEC_TOOLS_WRITE', escalation: 'TEST_SEC_TOOLS_WRITE' }),
       },
     },
     config: {

@@ -2,12 +2,11 @@
 // between the step-up answer and the approval, and a new process on the same dir still knows the
 // pending approval, takes the decision through its admin API and lets the identical retry pass.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bearerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { killWarden, startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec-step-up-restart-0123456789';
@@ -40,11 +39,7 @@ function options(dir: string) {
       github: {
         prefix: '/github',
         url: gh.url,
-        lanes: {
-          read: { header: 'authorization', value: 'Bearer ${env:TEST_SUR_GH_READ}' },
-          write: { header: 'authorization', value: 'Bearer ${env:TEST_SUR_GH_WRITE}' },
-          escalation: { header: 'authorization', value: 'Bearer ${env:TEST_SUR_GH_ESC}' },
-        },
+        lanes: bearerLanes({ read: 'TEST_SUR_GH_READ', write: 'TEST_SUR_GH_WRITE', escalation: 'TEST_SUR_GH_ESC' }),
       },
     },
     config: {
@@ -61,7 +56,7 @@ async function del(w: WardenHandle, token: string, path: string) {
 }
 
 it('a restart between request and approval keeps the pending approval; the retry passes after it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-step-up-restart-'));
+  const dir = tempDir('warden-step-up-restart-');
   const w1 = await startWarden(options(dir));
   started.push(w1);
   const t = await w1.task({ user: { id: 'dana', roles: ['maintainer'] }, stage: 'execute', scopes: ['github:write', 'tools:write'] });
@@ -73,9 +68,7 @@ it('a restart between request and approval keeps the pending approval; the retry
   const id = first.body.approval_id as string;
   expect(hook.forApproval(id)).toHaveLength(1);
 
-  const exited = new Promise((r) => w1.child!.once('exit', r));
-  w1.child!.kill('SIGKILL');
-  await exited;
+  await killWarden(w1);
 
   const w2 = await startWarden(options(dir));
   started.push(w2);

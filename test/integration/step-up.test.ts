@@ -5,6 +5,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/stepup/signature.js';
+import { bearerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { ADMIN_TOKEN, startWarden, type WardenHandle } from '../helpers/warden.js';
 import { accept, approveAt, denyAt, fail, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -34,11 +35,7 @@ let wHold: WardenHandle;
 let wShort: WardenHandle;
 
 function upstreams() {
-  const lanes = (p: string) => ({
-    read: { header: 'authorization', value: `Bearer \${env:TEST_SU_${p}_READ}` },
-    write: { header: 'authorization', value: `Bearer \${env:TEST_SU_${p}_WRITE}` },
-    escalation: { header: 'authorization', value: `Bearer \${env:TEST_SU_${p}_ESC}` },
-  });
+  const lanes = (p: string) => bearerLanes({ read: `TEST_SU_${p}_READ`, write: `TEST_SU_${p}_WRITE`, escalation: `TEST_SU_${p}_ESC` });
   return {
     github: { prefix: '/github', url: gh.url, lanes: lanes('GH') },
     tools: { prefix: '/tools', url: tools.url, mcp: true, lanes: lanes('TOOLS') },

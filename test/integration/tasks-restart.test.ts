@@ -2,12 +2,10 @@
 // shutdown hook runs) and started again on the same state directory. A revoked task stays
 // revoked, a live one keeps working with the token handed out before the crash.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { killWarden, startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
 
 process.env.TEST_RESTART_READ = 'restart-read-secret';
 
@@ -24,11 +22,11 @@ afterAll(async () => {
 
 describe('restart', () => {
   it('a revoked task stays refused and a live one still works after kill -9', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'warden-restart-'));
+    const dir = tempDir('warden-restart-');
     const opts = {
       child: true,
       dir,
-      upstreams: { github: { prefix: '/github', url: github.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:TEST_RESTART_READ}' } } } },
+      upstreams: { github: { prefix: '/github', url: github.url, lanes: bearerLanes({ read: 'TEST_RESTART_READ' }) } },
     };
     const get = async (w: WardenHandle, token: string) => {
       const res = await fetch(`${w.proxyUrl}/github/repos/acme/app`, { headers: { authorization: `Bearer ${token}` } });
@@ -51,10 +49,7 @@ describe('restart', () => {
     expect((await first.admin('PATCH', `/v1/tasks/${live.task_id}`, { stage: 'execute' })).status).toBe(200);
 
     // Kill right after the admin API answered: nothing gets a chance to flush.
-    const child = first.child!;
-    const exited = new Promise((r) => child.once('exit', (_code, signal) => r(signal)));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    expect(await killWarden(first)).toBe('SIGKILL');
     // Gone already: WardenHandle.close() would wait for an exit that has happened (exitCode stays null after a signal).
     handles.splice(handles.indexOf(first), 1);
     await expect(fetch(`${first.proxyUrl}/github/repos/acme/app`)).rejects.toThrow();

@@ -3,24 +3,20 @@
 // test generates and configures as identity.task_tokens.key_file, so the test can sign tokens
 // with Warden's own key (expired, not yet valid, wrong aud, ...) for a real task id.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, base64url, exportPKCS8, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
 
 process.env.TEST_TASKS_READ = 'tasks-read-secret';
 process.env.TEST_TASKS_WRITE = 'tasks-write-secret';
 process.env.TEST_TASKS_ESC = 'tasks-escalation-secret';
 
-const lanes = {
-  read: { header: 'authorization', value: 'Bearer ${env:TEST_TASKS_READ}' },
-  write: { header: 'authorization', value: 'Bearer ${env:TEST_TASKS_WRITE}' },
-  escalation: { header: 'authorization', value: 'Bearer ${env:TEST_TASKS_ESC}' },
-};
+const lanes = bearerLanes({ read: 'TEST_TASKS_READ', write: 'TEST_TASKS_WRITE', escalation: 'TEST_TASKS_ESC' });
 
 let github: TestUpstream;
 let w: WardenHandle;
@@ -28,7 +24,7 @@ let signingKey: CryptoKey;
 
 beforeAll(async () => {
   github = await startUpstream();
-  const dir = mkdtempSync(join(tmpdir(), 'warden-tasks-'));
+  const dir = tempDir('warden-tasks-');
   const pair = await generateKeyPair('EdDSA', { extractable: true });
   signingKey = pair.privateKey;
   const keyFile = join(dir, 'task-key.pem');
@@ -51,17 +47,6 @@ const get = (token: string, path = '/github/repos/acme/app', headers: Record<str
   fetch(`${w.proxyUrl}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
 const post = (token: string, path = '/github/repos/acme/app/issues') =>
   fetch(`${w.proxyUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x' }) });
-
-/** The decision log line of a request. It is written once the answer is out, so wait for it. */
-async function decisionFor(h: WardenHandle, id: string | null): Promise<Record<string, any>> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const line = (await h.decisions()).find((d) => d.decision_id === id);
-    if (line) return line as Record<string, any>;
-    if (Date.now() > deadline) throw new Error(`no decision log line for ${id}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A task token for `tid` signed with Warden's own key, with the claims and header the test picks. */
 function mint(tid: string, claims: JWTPayload = {}, opts: { key?: CryptoKey; alg?: string } = {}): Promise<string> {
@@ -99,7 +84,7 @@ describe('task tokens', () => {
     expect(seen.headers['x-warden-stage']).toBe('execute');
     expect(JSON.stringify(seen.headers)).not.toContain(t.token);
 
-    const line = await decisionFor(w, res.headers.get('warden-decision-id'));
+    const line = await w.decisionFor(res.headers.get('warden-decision-id'));
     expect(line).toMatchObject({ outcome: 'allow', lane: 'read', agent: 'agent-1', task: t.task_id, stage: 'execute', status: 200 });
     const input = line.input as any;
     expect(input.agent).toMatchObject({ id: 'agent-1', issuer: 'warden', claims: { sub: 'agent-1', tid: t.task_id, iss: 'warden', aud: 'warden' } });
@@ -184,7 +169,7 @@ describe('task tokens', () => {
     expect(del.body).toMatchObject({ task_id: t.task_id, revoked_at: expect.any(String) });
     const res = await expectRefused(t.token);
     expect((await w.admin('GET', `/v1/tasks/${t.task_id}`)).body.status).toBe('revoked');
-    const line = await decisionFor(w, res.headers.get('warden-decision-id'));
+    const line = await w.decisionFor(res.headers.get('warden-decision-id'));
     expect(line).toMatchObject({ outcome: 'error', error: 'TOKEN_REVOKED', status: 401 });
     // A new token minted for the revoked task id is refused too.
     await expectRefused(await mint(t.task_id));
@@ -209,7 +194,7 @@ describe('task tokens', () => {
     expect(allowed.status).toBe(200);
     expect(github.seen.length).toBe(before + 1);
     expect(github.seen.at(-1)!.headers.authorization).toBe('Bearer tasks-write-secret');
-    const line = await decisionFor(w, allowed.headers.get('warden-decision-id'));
+    const line = await w.decisionFor(allowed.headers.get('warden-decision-id'));
     expect(line).toMatchObject({ stage: 'execute', lane: 'write' });
     expect((line.input as any).task.stage).toBe('execute');
 
@@ -274,7 +259,7 @@ decision := {"decision": "deny", "reason": "call cap reached", "lane": "", "head
     }
     expect(statuses).toEqual([200, 200, 403, 403]);
     expect(up.seen.filter((s) => s.url === '/items')).toHaveLength(2);
-    const usage = await Promise.all(ids.map(async (id) => (await decisionFor(w2, id)).input.task.usage));
+    const usage = await Promise.all(ids.map(async (id) => (await w2.decisionFor(id)).input.task.usage));
     // Denied calls are not counted: only forwarded calls are.
     expect(usage).toEqual([{ calls: 0, stage_calls: 0 }, { calls: 1, stage_calls: 1 }, { calls: 2, stage_calls: 2 }, { calls: 2, stage_calls: 2 }]);
     expect((await w2.admin('GET', `/v1/tasks/${t.task_id}`)).body.usage).toEqual({ calls: 2, stage_calls: 2 });
@@ -288,7 +273,7 @@ decision := {"decision": "deny", "reason": "call cap reached", "lane": "", "head
     const call = async () => {
       const res = await fetch(`${w2.proxyUrl}/api/items`, { headers: { authorization: `Bearer ${t.token}` } });
       await res.arrayBuffer();
-      return { status: res.status, usage: (await decisionFor(w2, res.headers.get('warden-decision-id'))).input.task.usage };
+      return { status: res.status, usage: (await w2.decisionFor(res.headers.get('warden-decision-id'))).input.task.usage };
     };
     expect(await call()).toEqual({ status: 200, usage: { calls: 0, stage_calls: 0 } });
     expect((await w2.admin('PATCH', `/v1/tasks/${t.task_id}`, { stage: 'review' })).status).toBe(200);

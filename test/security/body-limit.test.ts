@@ -7,11 +7,13 @@
 // body of any size is buffered and forwarded. The at-the-limit control shows that the same call
 // is forwarded when it fits, so a 413 is the limit's doing and not the policy's.
 
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { bearerLanes } from '../helpers/lanes.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import { rawRequest, type RawAnswer } from '../helpers/raw-http.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 process.env.SEC_BODY_READ = 'sec-body-read-secret';
 process.env.SEC_BODY_WRITE = 'sec-body-write-secret';
@@ -22,56 +24,25 @@ let w: WardenHandle;
 let token: string;
 
 beforeAll(async () => {
-  github = await startUpstream();
-  w = await startWarden({
+  ({ upstream: github, w, token } = await startProxyPair({
+    name: 'github',
+    upstream: { lanes: bearerLanes({ read: 'SEC_BODY_READ', write: 'SEC_BODY_WRITE' }) },
     config: { policy: { max_body_bytes: LIMIT } },
-    upstreams: {
-      github: {
-        prefix: '/github',
-        url: github.url,
-        lanes: {
-          read: { header: 'authorization', value: 'Bearer ${env:SEC_BODY_READ}' },
-          write: { header: 'authorization', value: 'Bearer ${env:SEC_BODY_WRITE}' },
-        },
-      },
-    },
-  });
-  token = (await w.task()).token;
+  }));
 });
-afterAll(async () => {
-  await w?.close();
-  await github?.close();
-});
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+afterAll(() => closeAll(w, github));
 
 /** POST a JSON body in `parts` writes; with `chunked` no Content-Length is sent. */
-function post(body: string, opts: { chunked: boolean; parts?: number }): Promise<Answer> {
-  const u = new URL(w.proxyUrl);
+function post(body: string, opts: { chunked: boolean; parts?: number }): Promise<RawAnswer> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   if (opts.chunked) headers['transfer-encoding'] = 'chunked';
   else headers['content-length'] = String(Buffer.byteLength(body));
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = request({ host: u.hostname, port: u.port, path: '/github/repos/acme/app/issues', method: 'POST', agent: false, headers }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    // Warden may answer 413 and close while the rest of the body is still being written.
-    req.on('error', (err) => {
-      if (!answered) reject(err);
-    });
-    const parts = opts.parts ?? 1;
-    const size = Math.ceil(body.length / parts);
-    for (let i = 0; i < body.length; i += size) req.write(body.slice(i, i + size));
-    req.end();
-  });
+  const parts = opts.parts ?? 1;
+  const size = Math.ceil(body.length / parts);
+  const chunks: string[] = [];
+  for (let i = 0; i < body.length; i += size) chunks.push(body.slice(i, i + size));
+  // Warden may answer 413 and close while the rest of the body is still being written.
+  return rawRequest(w.proxyUrl, '/github/repos/acme/app/issues', { method: 'POST', headers, chunks, ignoreErrorsOnceAnswered: true });
 }
 
 function jsonOfSize(n: number): string {
@@ -79,36 +50,13 @@ function jsonOfSize(n: number): string {
   return JSON.stringify({ title: 'x'.repeat(n - shell.length) });
 }
 
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
-}
-
-/**
- * The decision lines of one request. Polled: the log is written asynchronously and a line in an
- * in-flight write is not on disk until that write completes, even after a flush.
- */
-async function decisionLines(id: unknown): Promise<Record<string, any>[]> {
-  expect(typeof id).toBe('string');
-  for (let i = 0; i < 100; i++) {
-    const lines = (await settledDecisions()).filter((d) => d.decision_id === id);
-    if (lines.length > 0) return lines as Record<string, any>[];
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return [];
-}
-
-async function expectRefused413(res: Answer, before: number): Promise<void> {
+async function expectRefused413(res: RawAnswer, before: number): Promise<void> {
   expect(res.status).toBe(413);
   expect(JSON.parse(res.body).error).toBe('BODY_TOO_LARGE');
   expect(github.seen.length).toBe(before);
   const id = res.headers['warden-decision-id'];
-  const lines = await decisionLines(id);
+  expect(typeof id).toBe('string');
+  const lines = await w.decisionLines(id);
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ error: 'BODY_TOO_LARGE', status: 413 });
 }

@@ -11,8 +11,10 @@
 // spread before the agent's, the agent's values would win.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { lane } from '../helpers/lanes.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 process.env.SEC_HDR_READ = 'sec-hdr-read-secret';
 process.env.SEC_HDR_WRITE = 'sec-hdr-write-secret';
@@ -22,49 +24,21 @@ let w: WardenHandle;
 let task: { task_id: string; token: string };
 
 beforeAll(async () => {
-  github = await startUpstream();
+  ({ upstream: github, w, task } = await startProxyPair({
+    name: 'github',
+    upstream: { lanes: { read: lane('x-gh-read', 'SEC_HDR_READ'), write: lane('x-gh-write', 'SEC_HDR_WRITE') } },
+  }));
   github.on('/forged-answer', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', 'warden-approval': 'granted', 'warden-decision-id': 'forged-by-upstream', 'x-kept': 'yes' });
     res.end('ok');
   });
-  w = await startWarden({
-    upstreams: {
-      github: {
-        prefix: '/github',
-        url: github.url,
-        lanes: {
-          read: { header: 'x-gh-read', value: '${env:SEC_HDR_READ}' },
-          write: { header: 'x-gh-write', value: '${env:SEC_HDR_WRITE}' },
-        },
-      },
-    },
-  });
-  task = await w.task();
 });
-afterAll(async () => {
-  await w?.close();
-  await github?.close();
-});
-
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
-}
+afterAll(() => closeAll(w, github));
 
 async function decisionFor(res: Response): Promise<Record<string, any>> {
   const id = res.headers.get('warden-decision-id');
   expect(id).toBeTruthy();
-  for (let i = 0; i < 100; i++) {
-    const line = (await settledDecisions()).find((d) => d.decision_id === id);
-    if (line) return line as Record<string, any>;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no decision line for ${id}`);
+  return w.decisionFor(id);
 }
 
 describe('agent-sent warden-* and credential headers', () => {

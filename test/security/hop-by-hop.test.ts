@@ -8,11 +8,12 @@
 // do; drop the `Connection` parsing in cleanResponseHeaders and `x-resp-hop` reaches the agent.
 // The CL.TE test fails if the proxy listener is created with `insecureHTTPParser`.
 
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { bearerLanes } from '../helpers/lanes.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import { rawRequest, rawSocket, type RawAnswer } from '../helpers/raw-http.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 process.env.SEC_HOP_READ = 'sec-hop-read-secret';
 process.env.SEC_HOP_WRITE = 'sec-hop-write-secret';
@@ -22,7 +23,10 @@ let w: WardenHandle;
 let token: string;
 
 beforeAll(async () => {
-  github = await startUpstream();
+  ({ upstream: github, w, token } = await startProxyPair({
+    name: 'github',
+    upstream: { lanes: bearerLanes({ read: 'SEC_HOP_READ', write: 'SEC_HOP_WRITE' }) },
+  }));
   github.on('/resp-hop', (_req, res) => {
     res.setHeader('connection', 'keep-alive, x-resp-hop, X-Other-Hop');
     res.setHeader('x-resp-hop', '1');
@@ -33,82 +37,20 @@ beforeAll(async () => {
     res.setHeader('x-kept', 'yes');
     res.end('ok');
   });
-  w = await startWarden({
-    upstreams: {
-      github: {
-        prefix: '/github',
-        url: github.url,
-        lanes: {
-          read: { header: 'authorization', value: 'Bearer ${env:SEC_HOP_READ}' },
-          write: { header: 'authorization', value: 'Bearer ${env:SEC_HOP_WRITE}' },
-        },
-      },
-    },
-  });
-  token = (await w.task()).token;
 });
-afterAll(async () => {
-  await w?.close();
-  await github?.close();
-});
+afterAll(() => closeAll(w, github));
 
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(target: string, opts: { method?: string; headers?: Record<string, string>; body?: string; chunked?: boolean } = {}): Promise<RawAnswer> {
-  const u = new URL(w.proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: target, method: opts.method ?? 'GET', agent: false, headers: { authorization: `Bearer ${token}`, ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    if (opts.body !== undefined) {
-      // Two writes so that a chunked request really is sent in chunks.
-      const half = Math.floor(opts.body.length / 2);
-      req.write(opts.body.slice(0, half));
-      req.write(opts.body.slice(half));
-    }
-    req.end();
-  });
-}
-
-/** Write bytes on a fresh socket and collect whatever comes back until the peer closes. */
-function rawSocket(bytes: string): Promise<string> {
-  const u = new URL(w.proxyUrl);
-  return new Promise((resolve) => {
-    const sock = connect(Number(u.port), u.hostname, () => sock.write(bytes));
-    let out = '';
-    sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    sock.on('error', () => undefined);
-    sock.on('close', () => resolve(out));
-    sock.setTimeout(2_000, () => sock.destroy());
-  });
-}
-
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
+function send(target: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawAnswer> {
+  // Two writes so that a chunked request really is sent in chunks.
+  const half = Math.floor((opts.body ?? '').length / 2);
+  const chunks = opts.body === undefined ? [] : [opts.body.slice(0, half), opts.body.slice(half)];
+  return rawRequest(w.proxyUrl, target, { method: opts.method ?? 'GET', headers: { authorization: `Bearer ${token}`, ...opts.headers }, chunks });
 }
 
 /** The decision line of one request; it is written once the upstream's answer is fully relayed. */
 async function decisionFor(id: unknown): Promise<Record<string, any>> {
   expect(typeof id).toBe('string');
-  for (let i = 0; i < 100; i++) {
-    const line = (await settledDecisions()).find((d) => d.decision_id === id);
-    if (line) return line as Record<string, any>;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no decision line for ${String(id)}`);
+  return w.decisionFor(id);
 }
 
 function lastSeen() {
@@ -129,6 +71,7 @@ describe('hop-by-hop and Connection header smuggling', () => {
     // Raw bytes: node's client refuses to write a Trailer header on a request without a chunked body.
     const before = github.seen.length;
     const out = await rawSocket(
+      w.proxyUrl,
       `GET /github/repos/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: keep-alive, close\r\n` +
         `Keep-Alive: timeout=999, max=999\r\nTE: trailers, deflate\r\nTrailer: x-late\r\nProxy-Connection: keep-alive\r\nX-Visible: yes\r\n\r\n`,
     );
@@ -181,6 +124,7 @@ describe('hop-by-hop and Connection header smuggling', () => {
     const smuggled = 'GET /github/repos/smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
     const chunkedBody = `0\r\n\r\n${smuggled}`;
     const out = await rawSocket(
+      w.proxyUrl,
       `POST /github/repos/acme/app/issues HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\n` +
         `Content-Length: ${chunkedBody.length}\r\nTransfer-Encoding: chunked\r\n\r\n${chunkedBody}`,
     );
@@ -192,6 +136,7 @@ describe('hop-by-hop and Connection header smuggling', () => {
   it('refuses an obfuscated Transfer-Encoding value (TE.TE smuggling)', async () => {
     const before = github.seen.length;
     const out = await rawSocket(
+      w.proxyUrl,
       `POST /github/repos/acme/app/issues HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\n` +
         `Transfer-Encoding: chunked\r\nTransfer-Encoding: x-identity\r\nContent-Length: 4\r\n\r\n0\r\n\r\n`,
     );

@@ -11,8 +11,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../helpers/policy.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 const REGO = `
 package warden
@@ -30,38 +31,14 @@ let token: string;
 
 beforeAll(async () => {
   const bundle = await compilePolicy(REGO);
-  tools = await startUpstream();
-  w = await startWarden({ bundle, upstreams: { tools: { prefix: '/tools', url: tools.url, mcp: true } } });
-  token = (await w.task()).token;
+  ({ upstream: tools, w, token } = await startProxyPair({ name: 'tools', upstream: { mcp: true }, bundle }));
 });
-afterAll(async () => {
-  await w?.close();
-  await tools?.close();
-});
+afterAll(() => closeAll(w, tools));
 
 const call = (id: number, name: string, args: unknown = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
 async function post(body: string, contentType = 'application/json'): Promise<Response> {
   return fetch(`${w.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body });
-}
-
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
-}
-
-async function decisionLines(id: string | null): Promise<Record<string, any>[]> {
-  for (let i = 0; i < 100; i++) {
-    const lines = (await settledDecisions()).filter((d) => d.decision_id === id);
-    if (lines.length > 0) return lines as Record<string, any>[];
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return [];
 }
 
 async function expectBatchRefused(body: string, contentType = 'application/json'): Promise<void> {
@@ -70,7 +47,7 @@ async function expectBatchRefused(body: string, contentType = 'application/json'
   expect(res.status).toBe(400);
   expect(((await res.json()) as { error: string }).error).toBe('MCP_BATCH_REFUSED');
   expect(tools.seen.length).toBe(before);
-  const lines = await decisionLines(res.headers.get('warden-decision-id'));
+  const lines = await w.decisionLines(res.headers.get('warden-decision-id'));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ outcome: 'error', error: 'MCP_BATCH_REFUSED', status: 400 });
 }

@@ -9,10 +9,12 @@
 // sent; and the decision-log comparison fails if the input path is computed apart from the
 // forwarded one.
 
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { bearerLanes } from '../helpers/lanes.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import { rawRequest, type RawAnswer } from '../helpers/raw-http.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 process.env.SEC_PATH_READ = 'sec-path-read-secret';
 
@@ -21,60 +23,20 @@ let w: WardenHandle;
 let token: string;
 
 beforeAll(async () => {
-  github = await startUpstream();
-  w = await startWarden({
-    upstreams: { github: { prefix: '/github', url: github.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:SEC_PATH_READ}' } } } },
-  });
-  token = (await w.task()).token;
+  ({ upstream: github, w, token } = await startProxyPair({ name: 'github', upstream: { lanes: bearerLanes({ read: 'SEC_PATH_READ' }) } }));
 });
-afterAll(async () => {
-  await w?.close();
-  await github?.close();
-});
-
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+afterAll(() => closeAll(w, github));
 
 /** GET with a literal request target, as a hostile client would write it on the wire. */
-function rawGet(target: string): Promise<RawAnswer> {
-  const u = new URL(w.proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: target, method: 'GET', agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
-}
+const rawGet = (target: string): Promise<RawAnswer> => rawRequest(w.proxyUrl, target, { headers: { authorization: `Bearer ${token}` } });
 
 /** The one decision line of a request; it is written once the upstream's answer is fully relayed. */
 async function decisionOf(res: RawAnswer): Promise<Record<string, any>> {
   const id = res.headers['warden-decision-id'];
   expect(typeof id).toBe('string');
-  for (let i = 0; i < 100; i++) {
-    const lines = (await settledDecisions()).filter((d) => d.decision_id === id);
-    if (lines.length > 0) {
-      expect(lines).toHaveLength(1);
-      return lines[0] as Record<string, any>;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no decision line for ${String(id)}`);
+  const lines = await w.decisionLines(id);
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
 }
 
 /** The request is refused 400 PATH_INVALID, never reaches the upstream, and is logged. */

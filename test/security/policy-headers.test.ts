@@ -10,8 +10,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../helpers/policy.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 const REGO = `
 package warden
@@ -38,38 +39,9 @@ let token: string;
 
 beforeAll(async () => {
   const bundle = await compilePolicy(REGO);
-  api = await startUpstream();
-  w = await startWarden({ bundle, upstreams: { api: { prefix: '/api', url: api.url } } });
-  token = (await w.task()).token;
+  ({ upstream: api, w, token } = await startProxyPair({ name: 'api', bundle }));
 });
-afterAll(async () => {
-  await w?.close();
-  await api?.close();
-});
-
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
-}
-
-/**
- * The decision lines of one request. Polled: the log is written asynchronously and a line in an
- * in-flight write is not on disk until that write completes, even after a flush.
- */
-async function decisionLines(id: unknown): Promise<Record<string, any>[]> {
-  expect(typeof id).toBe('string');
-  for (let i = 0; i < 100; i++) {
-    const lines = (await settledDecisions()).filter((d) => d.decision_id === id);
-    if (lines.length > 0) return lines as Record<string, any>[];
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return [];
-}
+afterAll(() => closeAll(w, api));
 
 async function expectInvalid(path: string): Promise<void> {
   const before = api.seen.length;
@@ -78,7 +50,8 @@ async function expectInvalid(path: string): Promise<void> {
   const body = (await res.json()) as { error: string; decision_id: string };
   expect(body.error).toBe('POLICY_RESULT_INVALID');
   expect(api.seen.length, `${path} reached the upstream`).toBe(before);
-  const lines = await decisionLines(body.decision_id);
+  expect(typeof body.decision_id).toBe('string');
+  const lines = await w.decisionLines(body.decision_id);
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ outcome: 'error', error: 'POLICY_RESULT_INVALID', status: 503 });
 }

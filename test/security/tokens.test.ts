@@ -9,8 +9,10 @@
 // would let `alg: none` through. The control shows the same call passes with the real token.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { bearerLanes } from '../helpers/lanes.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 process.env.SEC_TOK_READ = 'sec-tok-read-secret';
 
@@ -20,15 +22,10 @@ let task: { task_id: string; token: string };
 let other: { task_id: string; token: string };
 
 beforeAll(async () => {
-  github = await startUpstream();
-  w = await startWarden({ upstreams: { github: { prefix: '/github', url: github.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:SEC_TOK_READ}' } } } } });
-  task = await w.task();
+  ({ upstream: github, w, task } = await startProxyPair({ name: 'github', upstream: { lanes: bearerLanes({ read: 'SEC_TOK_READ' }) } }));
   other = await w.task({ agent: 'agent-2', user: { id: 'mallory', roles: ['developer'] } });
 });
-afterAll(async () => {
-  await w?.close();
-  await github?.close();
-});
+afterAll(() => closeAll(w, github));
 
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 const decode = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;

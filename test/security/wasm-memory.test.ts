@@ -10,8 +10,10 @@
 // evaluation leaves the policy instance unusable.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { bearerLanes } from '../helpers/lanes.js';
+import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
+import type { TestUpstream } from '../helpers/upstream.js';
+import type { WardenHandle } from '../helpers/warden.js';
 
 process.env.SEC_MEM_READ = 'sec-mem-read-secret';
 process.env.SEC_MEM_WRITE = 'sec-mem-write-secret';
@@ -21,53 +23,16 @@ let w: WardenHandle;
 let token: string;
 
 beforeAll(async () => {
-  github = await startUpstream();
-  w = await startWarden({
+  ({ upstream: github, w, token } = await startProxyPair({
+    name: 'github',
+    upstream: { lanes: bearerLanes({ read: 'SEC_MEM_READ', write: 'SEC_MEM_WRITE' }) },
     config: { policy: { max_memory_pages: 16, max_body_bytes: 4 * 1024 * 1024 } },
-    upstreams: {
-      github: {
-        prefix: '/github',
-        url: github.url,
-        lanes: {
-          read: { header: 'authorization', value: 'Bearer ${env:SEC_MEM_READ}' },
-          write: { header: 'authorization', value: 'Bearer ${env:SEC_MEM_WRITE}' },
-        },
-      },
-    },
-  });
-  token = (await w.task()).token;
+  }));
 });
-afterAll(async () => {
-  await w?.close();
-  await github?.close();
-});
+afterAll(() => closeAll(w, github));
 
 async function post(body: string): Promise<Response> {
   return fetch(`${w.proxyUrl}/github/repos/acme/app/issues`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-}
-
-/** The decision log so far; [] while a line is half on disk (the log is written asynchronously). */
-async function settledDecisions(): Promise<Record<string, unknown>[]> {
-  try {
-    return await w.decisions();
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
-}
-
-/**
- * The decision lines of one request. Polled: the log is written asynchronously and a line in an
- * in-flight write is not on disk until that write completes, even after a flush.
- */
-async function decisionLines(id: unknown): Promise<Record<string, any>[]> {
-  expect(typeof id).toBe('string');
-  for (let i = 0; i < 100; i++) {
-    const lines = (await settledDecisions()).filter((d) => d.decision_id === id);
-    if (lines.length > 0) return lines as Record<string, any>[];
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return [];
 }
 
 async function expectFailsClosed(res: Response, before: number): Promise<void> {
@@ -78,7 +43,8 @@ async function expectFailsClosed(res: Response, before: number): Promise<void> {
   expect(body.message).not.toMatch(/memory|grow|wasm|abort/i);
   expect(github.seen.length).toBe(before);
   const id = res.headers.get('warden-decision-id');
-  const lines = await decisionLines(id);
+  expect(typeof id).toBe('string');
+  const lines = await w.decisionLines(id);
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ outcome: 'error', error: body.error, status: res.status });
 }
