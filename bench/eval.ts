@@ -1,0 +1,93 @@
+// Policy evaluation alone, in-process with the project's PolicyEngine: p50/p99 of
+// engine.evaluate() for a typical input (the GET of the proxy rounds) and for an MCP tools/call
+// input, after a warm-up. Also the same with JSON.stringify of the input included, since the
+// handler serializes the input on every request. Run in its own process by run.ts.
+// Usage: eval.ts --bundle FILE [--n 20000]
+
+import { PolicyEngine } from '../src/policy/engine.js';
+import { percentile } from './stats.js';
+
+export interface EvalFigures {
+  name: string;
+  n: number;
+  p50Us: number;
+  p99Us: number;
+  meanUs: number;
+  decision: string;
+}
+
+const arg = (name: string, def?: string): string => {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? process.argv[i + 1] : def;
+  if (v === undefined) throw new Error(`missing ${name}`);
+  return v;
+};
+
+const now = Date.now();
+const agent = {
+  id: 'bench', issuer: 'warden',
+  claims: { iss: 'warden', sub: 'bench', aud: 'warden', tid: 'task-0b6f5c1e', jti: 'c8d2a1f0-6f55-4f8e-9d0a-0d1f2e3c4b5a', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 3600 },
+};
+const task = {
+  id: 'task-0b6f5c1e', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['developer'] }, scopes: ['github:write'],
+  expires_at: new Date(now + 3_600_000).toISOString(), usage: { calls: 42, stage_calls: 42 },
+};
+const time = { now_ns: now * 1_000_000, rfc3339: new Date(now).toISOString() };
+const EMPTY_DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export const getInput = {
+  request: {
+    id: '6f1c3f5e-8d47-4b7e-a1e4-9b8f0c2d3e4f', method: 'GET', upstream: 'github', path: '/repos/acme/app/issues',
+    query: { state: ['open'], per_page: ['50'] }, headers: { accept: 'application/vnd.github+json', 'user-agent': 'bench-agent/1.0', 'x-github-api-version': '2022-11-28' },
+    body: null, body_digest: EMPTY_DIGEST, size: 0,
+  },
+  agent, task, time,
+};
+
+const mcpBody = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'search_code', arguments: { query: 'repo:acme/app PolicyEngine', per_page: 20 } } };
+export const mcpInputDoc = {
+  request: {
+    id: '7a2d4e6f-1b3c-4d5e-8f9a-0b1c2d3e4f5a', method: 'POST', upstream: 'tools', path: '/mcp', query: {},
+    headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'user-agent': 'bench-agent/1.0' },
+    body: mcpBody, body_digest: 'sha256:5d1c0a0b7c9e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a', content_type: 'application/json', size: JSON.stringify(mcpBody).length,
+  },
+  mcp: { method: 'tools/call', id: 7, tool: 'search_code', arguments: mcpBody.params.arguments },
+  agent, task, time,
+};
+
+function measure(name: string, n: number, fn: () => string): EvalFigures {
+  for (let i = 0; i < 2000; i++) fn();
+  const samples = new Float64Array(n);
+  let decision = '';
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    decision = fn();
+    samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  samples.sort();
+  let sum = 0;
+  for (const v of samples) sum += v;
+  return { name, n, p50Us: percentile(samples, 0.5), p99Us: percentile(samples, 0.99), meanUs: sum / n, decision };
+}
+
+async function main(): Promise<void> {
+  const engine = new PolicyEngine({ entrypoint: 'warden/decision', maxMemoryPages: 512 });
+  await engine.load(arg('--bundle'));
+  const n = Number(arg('--n', '20000'));
+  const getJson = JSON.stringify(getInput);
+  const mcpJson = JSON.stringify(mcpInputDoc);
+  const figures = [
+    measure('GET input: evaluate', n, () => engine.evaluate(getJson).decision.decision),
+    measure('GET input: JSON.stringify + evaluate', n, () => engine.evaluate(JSON.stringify(getInput)).decision.decision),
+    measure('MCP tools/call input: evaluate', n, () => engine.evaluate(mcpJson).decision.decision),
+  ];
+  process.send?.({ type: 'ready', figures, inputBytes: { get: getJson.length, mcp: mcpJson.length } });
+  if (!process.send) console.log(JSON.stringify(figures, null, 2));
+}
+
+if (process.argv.includes('--bundle')) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,159 @@
+// Child processes of the benchmark: every system under test, the upstream and the load generator
+// run in their own process. Node children get tsx and the usage preload (servers/usage-ipc.ts);
+// other processes (OPA) are measured from /proc.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { UsageReport } from './servers/usage-ipc.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const USAGE_PRELOAD = fileURLToPath(new URL('./servers/usage-ipc.ts', import.meta.url));
+
+export interface Usage {
+  cpuUs: number;
+  rss: number;
+  peakRss: number;
+  maxRss: number;
+  /** Node processes only. */
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
+}
+
+export interface Proc {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** stderr so far (last 64 KiB), for error reports. */
+  stderr(): string;
+  usage(reset?: boolean): Promise<Usage>;
+  stop(): Promise<void>;
+}
+
+let askId = 0;
+
+export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean } = {}): Proc {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? (['ipc'] as const) : [])],
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-65536);
+  });
+  child.stdout!.resume();
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  const proc: Proc = {
+    name,
+    child,
+    stderr: () => err,
+    usage(reset = false) {
+      if (opts.ipc) return askUsage(child, reset);
+      return Promise.resolve(procUsage(child.pid!));
+    },
+    async stop() {
+      if (exited) return;
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      if (child.connected) child.disconnect();
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 8_000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+  return proc;
+}
+
+/** A Node child with tsx and the usage preload. */
+export function spawnNode(name: string, script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
+  return spawnProc(name, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', '--import', USAGE_PRELOAD, script, ...args], { ...opts, ipc: true });
+}
+
+function askUsage(child: ChildProcess, reset: boolean): Promise<Usage> {
+  const id = ++askId;
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMsg);
+      rej(new Error(`no usage answer from pid ${child.pid}`));
+    }, 10_000);
+    const onMsg = (m: unknown): void => {
+      const r = m as UsageReport;
+      if (r?.type !== 'usage' || r.id !== id) return;
+      clearTimeout(timer);
+      child.off('message', onMsg);
+      res({ cpuUs: r.cpuUs, rss: r.rss, peakRss: r.peakRss, maxRss: r.maxRss, heapUsed: r.heapUsed, heapTotal: r.heapTotal, external: r.external });
+    };
+    child.on('message', onMsg);
+    child.send({ type: 'usage', id, reset });
+  });
+}
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** CPU and memory of any process from /proc (10 ms CPU resolution). */
+export function procUsage(pid: number): Usage {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  const rss = kb('VmRSS');
+  return { cpuUs: (ticks * 1e6) / CLK_TCK, rss, peakRss: rss, maxRss: kb('VmHWM') };
+}
+
+/** Resolve with the child's `{type: 'ready', ...}` IPC message. */
+export function readyMessage<T extends object>(proc: Proc, timeoutMs = 30_000): Promise<T> {
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`${proc.name} not ready after ${timeoutMs} ms:\n${proc.stderr()}`)), timeoutMs);
+    proc.child.on('message', (m: unknown) => {
+      if ((m as { type?: string })?.type === 'ready') {
+        clearTimeout(t);
+        res(m as T);
+      }
+    });
+    proc.child.once('exit', (code) => {
+      clearTimeout(t);
+      rej(new Error(`${proc.name} exited (${code}) before ready:\n${proc.stderr()}`));
+    });
+  });
+}
+
+/** Resolve with the first stderr match of `re`. */
+export function stderrMatch(proc: Proc, re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  return new Promise((res, rej) => {
+    const check = (): boolean => {
+      const m = re.exec(proc.stderr());
+      if (m) {
+        clearTimeout(t);
+        proc.child.stderr!.off('data', check);
+        res(m);
+        return true;
+      }
+      return false;
+    };
+    const t = setTimeout(() => rej(new Error(`${proc.name}: no ${re} on stderr after ${timeoutMs} ms:\n${proc.stderr()}`)), timeoutMs);
+    proc.child.once('exit', (code) => {
+      clearTimeout(t);
+      rej(new Error(`${proc.name} exited (${code}):\n${proc.stderr()}`));
+    });
+    if (!check()) proc.child.stderr!.on('data', check);
+  });
+}
+
+export async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error(`${url} not answering after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

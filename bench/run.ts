@@ -1,0 +1,353 @@
+// `npm run bench`: Warden against the bare proxy limit and the Envoy + OPA style (issue 5).
+// Every system, the upstream and the load generator run in their own process; systems are
+// interleaved (order rotated each repetition) in short rounds so machine noise hits all alike,
+// and the medians of the repetitions are reported. Writes bench/RESULTS.md.
+//
+// Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
+//        --soak SECONDS (60; the 5-minute check is --soak 300)  --no-profile  --out FILE
+//        --profile-only (just the CPU profile of Warden, printed)  --keep-profile FILE (.cpuprofile copy)
+
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureOpa } from '../scripts/opa.mjs';
+import type { EvalFigures } from './eval.js';
+import type { LoadJob, LoadResult } from './load.js';
+import { ROOT, readyMessage, spawnNode, type Proc, type Usage } from './procs.js';
+import { inclusiveTime, selfTimeByFile, topSelfTime } from './profile.js';
+import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type RoundFigures, type SystemSummary, type Target } from './report.js';
+import { OPA_PROXY_TOKEN, bundleLoads, startHttpProxy, startOpaStyle, startUndiciProxy, startUpstream, startWarden, type Started } from './systems.js';
+import { createWorkspace, type Workspace } from './warden-config.js';
+
+function flag(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number`);
+  return v;
+}
+
+const REPS = flag('--reps', 3);
+const SAT_MS = flag('--sat', 5000);
+const FIXED_MS = flag('--fixed', 4000);
+const RATE = flag('--rate', 500);
+const CONNECTIONS = flag('--connections', 32);
+const SOAK_S = flag('--soak', 60);
+const WARMUP_MS = 1000;
+const PROFILE = !process.argv.includes('--no-profile');
+const KEEP_PROFILE = (() => {
+  const i = process.argv.indexOf('--keep-profile');
+  return i >= 0 ? path.resolve(process.argv[i + 1]!) : undefined;
+})();
+const OUT = (() => {
+  const i = process.argv.indexOf('--out');
+  return i >= 0 ? path.resolve(process.argv[i + 1]!) : path.join(ROOT, 'bench', 'RESULTS.md');
+})();
+
+const GET_PATH = '/repos/acme/app/issues';
+const MCP_BODY = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'search_code', arguments: { query: 'repo:acme/app PolicyEngine', per_page: 20 } } });
+const BASE_HEADERS = { accept: 'application/vnd.github+json', 'user-agent': 'bench-agent/1.0' };
+const MCP_HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'user-agent': 'bench-agent/1.0' };
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+const sleep = (msDelay: number): Promise<void> => new Promise((r) => setTimeout(r, msDelay));
+
+// ---- load generator -------------------------------------------------------------------------
+
+let loadProc: Proc;
+let jobId = 0;
+
+type Request = Pick<LoadJob, 'origin' | 'path' | 'method' | 'headers' | 'body'>;
+
+function load(req: Request, mode: 'closed' | 'open', durationMs: number): Promise<LoadResult> {
+  const id = ++jobId;
+  const job: LoadJob = { type: 'job', id, ...req, mode, durationMs, connections: mode === 'closed' ? CONNECTIONS : 64, ...(mode === 'open' && { rate: RATE }) };
+  return new Promise((res, rej) => {
+    const onMsg = (m: unknown): void => {
+      const r = m as LoadResult & { failed?: string };
+      if (r?.type !== 'result' || r.id !== id) return;
+      loadProc.child.off('message', onMsg);
+      if (r.failed) rej(new Error(`load generator: ${r.failed}`));
+      else res(r);
+    };
+    loadProc.child.on('message', onMsg);
+    loadProc.child.send(job);
+  });
+}
+
+// ---- systems and rounds ---------------------------------------------------------------------
+
+interface Variant {
+  key: string;
+  label: string;
+  req: Request;
+  /** Processes whose CPU and memory count (none for direct). */
+  procs: Proc[];
+  rounds: RoundFigures[];
+  idleRssMb?: number;
+}
+
+async function usageOf(procs: Proc[], reset = false): Promise<Usage[]> {
+  return Promise.all(procs.map((p) => p.usage(reset)));
+}
+
+async function round(v: Variant): Promise<void> {
+  await load(v.req, 'closed', WARMUP_MS);
+  const before = await usageOf(v.procs, true);
+  const sat = await load(v.req, 'closed', SAT_MS);
+  const afterSat = await usageOf(v.procs);
+  const fixed = await load(v.req, 'open', FIXED_MS);
+  const afterFixed = await usageOf(v.procs);
+  const cpu = v.procs.length ? afterSat.reduce((a, u, i) => a + u.cpuUs - before[i]!.cpuUs, 0) / Math.max(1, sat.requests) : undefined;
+  const peak = v.procs.length ? afterSat.reduce((a, u, i) => a + Math.max(u.peakRss, afterFixed[i]!.peakRss), 0) / 2 ** 20 : undefined;
+  const failed = sat.non2xx + sat.errors + fixed.non2xx + fixed.errors;
+  v.rounds.push({
+    rps: sat.rps, satP50Us: sat.p50Us, satP99Us: sat.p99Us, fixedP50Us: fixed.p50Us, fixedP99Us: fixed.p99Us,
+    cpuUsPerReq: cpu, peakRssMb: peak, failed, requests: sat.requests + fixed.requests,
+  });
+  const firstErr = sat.firstError ?? fixed.firstError;
+  log(`${v.label.padEnd(34)} ${num(sat.rps).padStart(6)} req/s  p99 ${ms(sat.p99Us)} ms  fixed p99 ${ms(fixed.p99Us)} ms  cpu ${cpu === undefined ? '—' : num(cpu)} µs/req` +
+    (failed ? `  FAILED ${failed} ${JSON.stringify({ ...sat.statuses })} ${firstErr ?? ''}` : ''));
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+function machine(): { cpu: string; cores: number; memGb: string; kernel: string } {
+  const info = readFileSync('/proc/cpuinfo', 'utf8');
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  return { cpu, cores: os.cpus().length, memGb: (os.totalmem() / 2 ** 30).toFixed(1), kernel: os.release() };
+}
+
+function pkgVersion(name: string): string {
+  return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** One saturation round of the GET against a Warden started under `node --cpu-prof`. */
+async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Promise<string> {
+  log('CPU profile of Warden (node --cpu-prof) during one saturation round');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'warden-prof-'));
+  const pw = await startWarden(config, ws, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  procs.push(...pw.procs);
+  const req: Request = { origin: pw.origin, path: `/github${GET_PATH}`, method: 'GET', headers: { ...BASE_HEADERS, authorization: `Bearer ${pw.token}` } };
+  await load(req, 'closed', WARMUP_MS);
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  const pr = await load(req, 'closed', SAT_MS);
+  const win = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+  await pw.procs[0]!.stop();
+  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
+  let section: string;
+  if (file) {
+    const full = path.join(dir, file);
+    if (KEEP_PROFILE) await copyFile(full, KEEP_PROFILE);
+    const { top, busyMs, totalMs, windowed } = topSelfTime(full, ROOT, 15, win);
+    const files = selfTimeByFile(full, ROOT, 10, win);
+    const incl = inclusiveTime(full, ROOT, (where) => where.startsWith('src/'), 20, windowed ? win : undefined);
+    const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+    section = `## Where Warden spends its CPU\n\n` +
+      `\`node --cpu-prof\` on Warden during one ${SAT_MS / 1000} s saturation round of the GET (${num(pr.rps)} req/s under the profiler); ` +
+      `${windowed ? 'samples of the round only' : 'whole process lifetime (start-up included)'}: busy ${(busyMs / 1000).toFixed(1)} s of ${(totalMs / 1000).toFixed(1)} s. Self time, top functions (\`nm/\` = node_modules):\n\n` +
+      table(['function', 'where', 'self ms', 'share of busy'], top.map((t) => [`\`${t.fn}\``, t.where || '(native)', num(t.ms), pct(t.share)])) +
+      `\n\nSelf time by file:\n\n` + table(['file', 'share of busy'], files.map((f) => [f.file, pct(f.share)])) +
+      `\n\nNative functions by their nearest JavaScript caller (self time):\n\n` + table(['native', 'called from', 'share of busy'], incl.nativeCallers.map((c) => [`\`${c.native}\``, c.caller, pct(c.share)])) +
+      `\n\nInclusive time (self + callees) of Warden's own functions:\n\n` + table(['function', 'where', 'share of busy'], incl.top.map((t) => [`\`${t.fn}\``, t.where, pct(t.share)])) + '\n';
+  } else {
+    section = `## Where Warden spends its CPU\n\nNo profile was written (Warden did not exit cleanly on SIGTERM):\n\n\`\`\`\n${pw.procs[0]!.stderr().slice(-2000)}\n\`\`\`\n`;
+  }
+  await rm(dir, { recursive: true, force: true });
+  return section;
+}
+
+/** `--profile-only`: just the CPU profile of Warden under load, printed. */
+async function profileOnly(): Promise<void> {
+  const procs: Proc[] = [];
+  const ws = await createWorkspace();
+  try {
+    const upstream = await startUpstream();
+    procs.push(...upstream.procs);
+    loadProc = spawnNode('load', 'bench/load.ts', []);
+    procs.push(loadProc);
+    await readyMessage(loadProc);
+    process.stdout.write(await profileWarden(await ws.configFor(upstream.origin), ws, procs));
+  } finally {
+    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
+    await ws.remove();
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const loadAtStart = os.loadavg()[0]!;
+  const procs: Proc[] = [];
+  const ws = await createWorkspace();
+  const opaBin = await ensureOpa({ quiet: true });
+  const opaVersion = /^Version:\s*(\S+)/m.exec(execFileSync(opaBin, ['version'], { encoding: 'utf8' }))?.[1] ?? '?';
+  const sections: string[] = [];
+  const targets: Target[] = [];
+  try {
+    // Policy evaluation alone, first, on a quiet machine.
+    log('policy evaluation alone (in-process PolicyEngine)');
+    const evalProc = spawnNode('eval', 'bench/eval.ts', ['--bundle', ws.bundle, '--n', '20000']);
+    const evalRes = await readyMessage<{ figures: EvalFigures[]; inputBytes: { get: number; mcp: number } }>(evalProc, 120_000);
+    await evalProc.stop();
+
+    log('starting upstream, load generator and systems');
+    const upstream = await startUpstream();
+    procs.push(...upstream.procs);
+    loadProc = spawnNode('load', 'bench/load.ts', []);
+    procs.push(loadProc);
+    await readyMessage(loadProc);
+    const undiciP = await startUndiciProxy(upstream.origin);
+    procs.push(...undiciP.procs);
+    const httpP = await startHttpProxy(upstream.origin);
+    procs.push(...httpP.procs);
+    const opaP = await startOpaStyle(upstream.origin, ws);
+    procs.push(...opaP.procs);
+    const config = await ws.configFor(upstream.origin);
+    const warden = await startWarden(config, ws);
+    procs.push(...warden.procs);
+
+    const bearer = (t: string): Record<string, string> => ({ ...BASE_HEADERS, authorization: `Bearer ${t}` });
+    const get = (s: Started, token: string, p = `/github${GET_PATH}`): Request => ({ origin: s.origin, path: p, method: 'GET', headers: bearer(token) });
+    const mcp = (s: Started, token: string): Request => ({ origin: s.origin, path: '/tools/mcp', method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: MCP_BODY });
+    const mk = (key: string, label: string, req: Request, s?: Started): Variant => ({ key, label, req, procs: s?.procs ?? [], rounds: [] });
+    const main5 = [
+      mk('direct', '(1) direct to upstream', get(upstream, 'not-checked', GET_PATH)),
+      mk('undici', '(2) bare undici proxy', get(undiciP, 'not-checked'), undiciP),
+      mk('http-proxy', '(3) bare http-proxy', get(httpP, 'not-checked'), httpP),
+      mk('warden', '(4) Warden', get(warden, warden.token), warden),
+      mk('opa', '(5) Envoy+OPA style (proxy + opa)', get(opaP, OPA_PROXY_TOKEN), opaP),
+    ];
+    const mcpVariants = [
+      mk('warden-mcp', 'Warden, MCP tools/call POST', mcp(warden, warden.token), warden),
+      mk('undici-mcp', 'bare undici proxy, MCP POST', mcp(undiciP, 'not-checked'), undiciP),
+    ];
+    const all = [...main5, ...mcpVariants];
+
+    // Sanity: one request each must succeed before any figure is taken.
+    for (const v of all) {
+      const r = await load(v.req, 'closed', 200);
+      if (r.ok === 0) throw new Error(`${v.label}: no successful request (${JSON.stringify(r.statuses)} ${r.firstError ?? ''})\n${v.procs.map((p) => p.stderr()).join('\n')}`);
+    }
+    await sleep(500);
+    for (const v of all) if (v.procs.length) v.idleRssMb = (await usageOf(v.procs)).reduce((a, u) => a + u.rss, 0) / 2 ** 20;
+
+    for (let rep = 0; rep < REPS; rep++) {
+      log(`repetition ${rep + 1}/${REPS}`);
+      const order = all.map((_, i) => all[(i + rep * 3) % all.length]!);
+      for (const v of order) await round(v);
+    }
+
+    // Hot reload under load: swap the bundle file 5 times during one saturation round.
+    log('hot reload under load');
+    const loadsBefore = await bundleLoads(warden.admin);
+    const wv = main5[3]!;
+    const reloadJob = load(wv.req, 'closed', 5000);
+    for (let i = 0; i < 5; i++) {
+      await sleep(850);
+      const tmp = `${ws.bundle}.tmp`;
+      await copyFile(ws.variants[i % 2]!, tmp);
+      await rename(tmp, ws.bundle); // atomic replace, as a deploy would do
+    }
+    const reload = await reloadJob;
+    await sleep(600);
+    const loadsAfter = await bundleLoads(warden.admin);
+    const reloads = loadsAfter.ok - loadsBefore.ok;
+    const reloadFailed = reload.non2xx + reload.errors;
+    log(`reload: ${reloads} loads, ${reloadFailed} failed of ${reload.requests} (${JSON.stringify(reload.statuses)})`);
+
+    // RSS growth under a longer Warden run.
+    log(`soak: Warden at saturation for ${SOAK_S} s`);
+    const samples: Array<{ t: number; rss: number }> = [];
+    const soakStart = Date.now();
+    const soakJob = load(wv.req, 'closed', SOAK_S * 1000);
+    let soakDone = false;
+    void soakJob.finally(() => {
+      soakDone = true;
+    });
+    while (!soakDone) {
+      const u = await warden.procs[0]!.usage();
+      samples.push({ t: (Date.now() - soakStart) / 1000, rss: u.rss });
+      await sleep(1000);
+    }
+    const soak = await soakJob;
+    const win = Math.min(60, SOAK_S / 3);
+    const inWin = (from: number, to: number): number[] => samples.filter((s) => s.t >= from && s.t < to).map((s) => s.rss / 2 ** 20);
+    const first = inWin(0, win);
+    const last = inWin(SOAK_S - win, SOAK_S + 5);
+    const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+    const soakPeak = Math.max(...samples.map((s) => s.rss / 2 ** 20));
+    log(`soak: rss first ${win.toFixed(0)} s mean ${mean(first).toFixed(1)} MB, last ${win.toFixed(0)} s mean ${mean(last).toFixed(1)} MB, peak ${soakPeak.toFixed(1)} MB, ${num(soak.rps)} req/s`);
+
+    const lifetime = await warden.procs[0]!.usage();
+    await warden.procs[0]!.stop();
+
+    // CPU profile of Warden under load.
+    const profileSection = PROFILE ? await profileWarden(config, ws, procs) : '';
+
+    // ---- figures, targets, report ----
+    const sum: SystemSummary[] = all.map((v) => ({ key: v.key, label: v.label, rounds: v.rounds, idleRssMb: v.idleRssMb }));
+    const m = Object.fromEntries(sum.map((s) => [s.key, medians(s)]));
+    const w = m.warden!;
+    const vsUndici = w.rps / m.undici!.rps;
+    const vsOpa = w.rps / m.opa!.rps;
+    const evalGet = evalRes.figures[0]!;
+    const addedP99 = w.fixedP99Us - m.direct!.fixedP99Us;
+    const wardenPeak = Math.max(w.peakRssMb, m['warden-mcp']!.peakRssMb, soakPeak);
+    const growth = mean(last) - mean(first);
+    targets.push(
+      { name: 'Warden throughput ≥ 0.75 × bare undici proxy (2)', met: vsUndici >= 0.75, figure: `${vsUndici.toFixed(2)} × (${num(w.rps)} vs ${num(m.undici!.rps)} req/s)` },
+      { name: 'Warden throughput ≥ 2 × Envoy+OPA style (5)', met: vsOpa >= 2, figure: `${vsOpa.toFixed(2)} × (${num(w.rps)} vs ${num(m.opa!.rps)} req/s)` },
+      { name: 'policy evaluation p99 ≤ 50 µs (typical input)', met: evalGet.p99Us <= 50, figure: `p99 ${evalGet.p99Us.toFixed(1)} µs, p50 ${evalGet.p50Us.toFixed(1)} µs` },
+      { name: `added p99 latency over direct at ${RATE} req/s ≤ 1 ms`, met: addedP99 <= 1000, figure: `+${ms(addedP99)} ms (${ms(w.fixedP99Us)} vs ${ms(m.direct!.fixedP99Us)} ms)` },
+      { name: 'Warden peak RSS under load ≤ 100 MB', met: wardenPeak <= 100, figure: `${wardenPeak.toFixed(1)} MB sampled (kernel lifetime maxRSS ${(lifetime.maxRss / 2 ** 20).toFixed(1)} MB, incl. start-up under tsx)` },
+      { name: `no RSS growth (soak ${SOAK_S} s${SOAK_S < 300 ? '; the 5-minute check is `--soak 300`' : ''})`, met: growth <= Math.max(5, mean(first) * 0.1), figure: `first ${win.toFixed(0)} s ${mean(first).toFixed(1)} MB → last ${win.toFixed(0)} s ${mean(last).toFixed(1)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB)` },
+      { name: 'zero failed requests across a hot reload under load', met: reloadFailed === 0 && reloads >= 5, figure: `${reloadFailed} failed of ${reload.requests}; ${reloads} bundle loads seen` },
+    );
+
+    const mach = machine();
+    const mcpCost = (a: string, b: string): string => `${num(m[a]!.rps)} vs ${num(m[b]!.rps)} req/s (${((m[a]!.rps / m[b]!.rps - 1) * 100).toFixed(0)} %), p99 at ${RATE}/s ${ms(m[a]!.fixedP99Us)} vs ${ms(m[b]!.fixedP99Us)} ms, CPU ${num(m[a]!.cpuUsPerReq)} vs ${num(m[b]!.cpuUsPerReq)} µs/req`;
+    sections.push(
+      `# Warden benchmark results\n\nWritten by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString()}; the run took ${((Date.now() - t0) / 60000).toFixed(1)} min.\n`,
+      `## Machine and versions\n\n` + table(['', ''], [
+        ['CPU', `${mach.cpu}, ${mach.cores} cores`], ['memory', `${mach.memGb} GiB`], ['kernel', mach.kernel],
+        ['Node', process.version], ['undici', pkgVersion('undici')], ['http-proxy', pkgVersion('http-proxy')], ['opa-wasm', pkgVersion('@open-policy-agent/opa-wasm')], ['OPA', opaVersion],
+      ]) + '\n',
+      `## Method\n\n` +
+        `- Upstream, load generator and each system under test run in their own processes, all on 127.0.0.1, all sharing the ${mach.cores} cores.\n` +
+        `- Request: \`GET /github${GET_PATH}\` (direct: \`GET ${GET_PATH}\`), small JSON answer. Warden: example policy (call caps raised to 1e9), enforce mode, task token, decision log to a file.\n` +
+        `- (5) is a bare undici proxy that POSTs \`{"input": ...}\` (the input shape Warden builds) to \`opa run --server\` (OPA ${opaVersion}, same Rego) on a keep-alive pool for every request and forwards only on allow; its CPU and RSS are proxy + OPA.\n` +
+        `- Each round: ${WARMUP_MS / 1000} s warm-up, ${SAT_MS / 1000} s saturation (closed loop, ${CONNECTIONS} connections), ${FIXED_MS / 1000} s at a fixed ${RATE} req/s (open loop). ${REPS} repetitions, system order rotated; figures are medians of the repetitions (peak RSS: the highest round).\n` +
+        `- CPU µs/req: user+system CPU of the system's processes over the saturation phase / requests. Peak RSS: RSS sampled every 100 ms in the process during the round. All Node processes run TypeScript through tsx (\`node --import tsx\`), which adds to every RSS alike.\n` +
+        `- Machine load (1-minute load average) at start ${loadAtStart.toFixed(2)}, at the end ${os.loadavg()[0]!.toFixed(2)}: other work on the machine shows up mostly in the p99 columns.\n`,
+      `## Systems\n\n${systemsTable(sum.slice(0, 5), RATE)}\n\n` +
+        `Warden vs (2) bare undici: throughput ${vsUndici.toFixed(2)} ×, CPU ${(w.cpuUsPerReq / m.undici!.cpuUsPerReq).toFixed(2)} ×. ` +
+        `Warden vs (5) Envoy+OPA style: throughput ${vsOpa.toFixed(2)} ×, CPU ${(w.cpuUsPerReq / m.opa!.cpuUsPerReq).toFixed(2)} ×, p99 at ${RATE}/s ${ms(w.fixedP99Us)} vs ${ms(m.opa!.fixedP99Us)} ms.\n`,
+      `## Policy evaluation alone\n\nIn-process \`PolicyEngine\` (\`src/policy/engine.ts\`), 20 000 evaluations after 2 000 warm-up; input ${evalRes.inputBytes.get} bytes (GET), ${evalRes.inputBytes.mcp} bytes (MCP).\n\n` +
+        table(['case', 'p50 µs', 'p99 µs', 'mean µs', 'decision'], evalRes.figures.map((f) => [f.name, f.p50Us.toFixed(1), f.p99Us.toFixed(1), f.meanUs.toFixed(1), f.decision])) + '\n',
+      `## Cost of an MCP body\n\n\`POST /tools/mcp\` with a JSON-RPC \`tools/call\` of \`search_code\` (${MCP_BODY.length} bytes), against the GET.\n\n${systemsTable(sum.slice(5), RATE)}\n\n` +
+        `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n`,
+      `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
+        `${reloads} loads seen in \`warden_bundle_loads_total\`, ${reloadFailed} failed or non-2xx of ${reload.requests} requests (${num(reload.rps)} req/s, p99 ${ms(reload.p99Us)} ms; statuses ${JSON.stringify(reload.statuses)}).\n`,
+      `## Memory over a longer run\n\nWarden at saturation for ${SOAK_S} s (${num(soak.rps)} req/s, ${soak.non2xx + soak.errors} failed of ${soak.requests}), RSS sampled each second: ` +
+        `first ${win.toFixed(0)} s mean ${mean(first).toFixed(1)} MB, last ${win.toFixed(0)} s mean ${mean(last).toFixed(1)} MB, peak ${soakPeak.toFixed(1)} MB. Run \`npm run bench -- --soak 300\` for the 5-minute check.\n`,
+      `## Targets (issue 5)\n\n${targetsTable(targets)}\n`,
+      ...(profileSection ? [profileSection] : []),
+      `## Every round\n\n${roundsTable(sum)}\n`,
+    );
+    const doc = sections.join('\n');
+    await writeFile(OUT, doc);
+    process.stdout.write(`\n${systemsTable(sum.slice(0, 5), RATE)}\n\n${systemsTable(sum.slice(5), RATE)}\n\n${targetsTable(targets)}\n\nwritten ${path.relative(process.cwd(), OUT)}\n`);
+  } finally {
+    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
+    await ws.remove();
+  }
+}
+
+(process.argv.includes('--profile-only') ? profileOnly() : main()).catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,75 @@
+// Starting the systems under test. Each runs in its own process; `procs` are the processes whose
+// CPU and memory count for the system (the proxy, plus OPA for the Envoy + OPA style).
+
+import { createServer } from 'node:net';
+import { ensureOpa } from '../scripts/opa.mjs';
+import { ADMIN_TOKEN, type Workspace } from './warden-config.js';
+import { readyMessage, spawnNode, spawnProc, stderrMatch, waitHttp, type Proc } from './procs.js';
+
+export interface Started {
+  readonly origin: string;
+  readonly procs: Proc[];
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function nodeServer(name: string, script: string, args: string[]): Promise<Started> {
+  const proc = spawnNode(name, script, args);
+  const { port } = await readyMessage<{ port: number }>(proc);
+  return { origin: `http://127.0.0.1:${port}`, procs: [proc] };
+}
+
+export const startUpstream = (): Promise<Started> => nodeServer('upstream', 'bench/servers/upstream.ts', []);
+export const startUndiciProxy = (upstream: string): Promise<Started> => nodeServer('undici-proxy', 'bench/servers/undici-proxy.ts', ['--upstream', upstream]);
+export const startHttpProxy = (upstream: string): Promise<Started> => nodeServer('http-proxy', 'bench/servers/http-proxy.ts', ['--upstream', upstream]);
+
+export const OPA_PROXY_TOKEN = 'bench-opa-style-token';
+
+export async function startOpaStyle(upstream: string, ws: Workspace): Promise<Started> {
+  const opaBin = await ensureOpa({ quiet: true });
+  const port = await freePort();
+  const opa = spawnProc('opa', opaBin, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ws.regoDir]);
+  const opaOrigin = `http://127.0.0.1:${port}`;
+  await waitHttp(`${opaOrigin}/health`);
+  const proxy = await nodeServer('opa-proxy', 'bench/servers/opa-proxy.ts', ['--upstream', upstream, '--opa', opaOrigin, '--token', OPA_PROXY_TOKEN]);
+  return { origin: proxy.origin, procs: [...proxy.procs, opa] };
+}
+
+export interface StartedWarden extends Started {
+  readonly admin: string;
+  readonly token: string;
+}
+
+export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = []): Promise<StartedWarden> {
+  const proc = spawnNode('warden', 'src/main.ts', ['run', '--config', config], { env: ws.env, nodeArgs });
+  const m = await stderrMatch(proc, /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/, 60_000);
+  const origin = `http://127.0.0.1:${m[1]}`;
+  const admin = `http://127.0.0.1:${m[2]}`;
+  const res = await fetch(`${admin}/v1/tasks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'bench', user: { id: 'alice', roles: ['developer'] }, stage: 'execute', risk: 'low', scopes: ['github:write'], ttl: '1h' }),
+  });
+  const body = (await res.json()) as { token?: string };
+  if (res.status !== 201 || !body.token) throw new Error(`POST /v1/tasks answered ${res.status}: ${JSON.stringify(body)}`);
+  return { origin, admin, token: body.token, procs: [proc] };
+}
+
+/** Policy bundle loads so far, from Warden's /metrics. */
+export async function bundleLoads(admin: string): Promise<{ ok: number; error: number }> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  const out = { ok: 0, error: 0 };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('warden_bundle_loads_total{')) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.includes('result="ok"')) out.ok += v;
+    else out.error += v;
+  }
+  return out;
+}
