@@ -38,8 +38,8 @@ export interface Sidecar {
   revision(): string | undefined;
   /** Load the bundle now (tests, SIGHUP); resolves false when it was refused. */
   reloadPolicy(): Promise<boolean>;
-  /** Resolves once every decision-log line written so far is in its file. */
-  flushLogs(): Promise<void>;
+  /** Writes any buffered decision-log lines out now. */
+  flushLogs(): void;
   /** Resolves once every request that started has written its decision-log line. */
   idle(): Promise<void>;
 }
@@ -140,7 +140,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     },
     revision: () => engine.revision,
     reloadPolicy: () => watcher.reload(),
-    flushLogs: () => log.settled(),
+    flushLogs: () => log.flush(),
     idle: () => inflight.idle(),
     close() {
       // Safe to call twice (undici dispatchers): the second call gets the first one's promise.
@@ -163,7 +163,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         manager.close();
         await webhook?.close();
         await upstreams.close();
-        identity.close?.();
+        identity.close();
+        taskStore.close();
         db.close();
         await log.close();
       })();

@@ -43,6 +43,8 @@ export interface PendingApproval {
 export type WaitOutcome = 'approved' | 'denied' | 'expired' | 'timeout' | 'aborted';
 
 export interface StepUpGate {
+  /** False when no approval of this task can exist: the call need not be hashed or looked up. */
+  mayHaveApprovals(taskId: string | undefined): boolean;
   digest(binding: CallBinding): string;
   findGrant(digest: string): ApprovalInput | undefined;
   findDenial(digest: string): { id: string; approver: string; reason: string } | undefined;

@@ -157,10 +157,12 @@ function parseJsonOrUndefined(raw: Buffer): unknown {
 /** Evaluate once, with an optional approval grant in the input. */
 export function evaluate(deps: HandlerDeps, ctx: CallContext, rec: DecisionRecord, approval?: CallContext['approval']): Decision {
   const input = buildInput({ request: ctx.request, mcp: ctx.mcp, agent: ctx.principal.agent, task: ctx.principal.task, approval, nowMs: Date.now() });
+  const json = JSON.stringify(input);
   rec.input = input;
+  rec.input_json = json;
   const t0 = process.hrtime.bigint();
   try {
-    const { decision, revision } = deps.engine.evaluate(JSON.stringify(input));
+    const { decision, revision } = deps.engine.evaluate(json);
     rec.revision = revision;
     rec.result = decision;
     return decision;
@@ -174,7 +176,7 @@ export function evaluate(deps: HandlerDeps, ctx: CallContext, rec: DecisionRecor
 
 async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord): Promise<void> {
   const gate = deps.stepUp;
-  if (gate) {
+  if (gate && gate.mayHaveApprovals(ctx.principal.task?.id)) {
     ctx.digest = gate.digest(bindingOf(ctx));
     ctx.approval = gate.findGrant(ctx.digest);
   }

@@ -42,7 +42,7 @@ async function finishWith(f: StepUpFlow, again: Decision): Promise<void> {
 
 export async function runStepUp(f: StepUpFlow): Promise<void> {
   const { gate, ctx, rec, deps } = f;
-  const digest = ctx.digest!;
+  const digest = (ctx.digest ??= gate.digest(bindingOf(ctx)));
   const denial = gate.findDenial(digest);
   if (denial) {
     deny(f, 'APPROVAL_DENIED', denial.reason, denial.id);

@@ -80,6 +80,8 @@ export class ApprovalStore {
       get: db.prepare('SELECT * FROM approvals WHERE id = ?'),
       findLive: db.prepare(`SELECT * FROM approvals WHERE binding_digest = ? AND status IN ('pending','approved','denied') AND expires_at > ?
         ORDER BY created_at DESC, rowid DESC LIMIT 1`),
+      liveTasks: db.prepare(`SELECT DISTINCT coalesce(task_id, '') AS task_id FROM approvals
+        WHERE status IN ('pending','approved','denied') AND expires_at > ?`),
       listAll: db.prepare('SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC LIMIT ?'),
       listByStatus: db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'),
       decide: db.prepare(`UPDATE approvals SET status = @status, approver = @approver, decision_reason = @reason, decided_at = @now
@@ -95,6 +97,11 @@ export class ApprovalStore {
   insert(a: NewApproval): Approval {
     this.#stmts.insert.run({ ...a, summary: JSON.stringify(a.summary), approvers: JSON.stringify(a.approvers) });
     return this.get(a.id)!;
+  }
+
+  /** Task ids ('' for approvals without a task) that have a live approval. */
+  liveTaskIds(now: number): string[] {
+    return (this.#stmts.liveTasks.all(now) as { task_id: string }[]).map((r) => r.task_id);
   }
 
   get(id: string): Approval | undefined {

@@ -6,6 +6,7 @@ import type { StepUpManager } from './manager.js';
 
 export function stepUpGate(manager: StepUpManager): StepUpGate {
   return {
+    mayHaveApprovals: (taskId) => manager.mayHaveApprovals(taskId),
     digest: (b) => bindingDigest(b),
     findGrant: (d) => manager.findGrant(d),
     findDenial: (d) => manager.findDenial(d),

@@ -61,6 +61,13 @@ export class StepUpManager {
   /** Requests whose webhook is being delivered, by digest: identical calls share the outcome. */
   readonly #inflight = new Map<string, Promise<Approval>>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /**
+   * Tasks ('' for none) that may have a live approval. Every request asks whether a grant
+   * matches its call; for tasks outside this set the answer is no without hashing the call or
+   * touching the store. Conservative: added on insert, recomputed from the store on each sweep
+   * and cancellation.
+   */
+  #mayHave = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -72,6 +79,16 @@ export class StepUpManager {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#sweepMs = options.sweepIntervalMs ?? 1000;
+    this.#refreshIndex();
+  }
+
+  /** False when no approval of this task (or of task-less calls) can match: skip the lookup. */
+  mayHaveApprovals(taskId: string | undefined): boolean {
+    return this.#mayHave.has(taskId ?? '');
+  }
+
+  #refreshIndex(): void {
+    this.#mayHave = new Set(this.#store.liveTaskIds(this.#now()));
   }
 
   /** An approved, unused, unexpired approval of this exact call, as `input.approval`. */
@@ -110,6 +127,7 @@ export class StepUpManager {
     const now = this.#now();
     const { approval, created } = this.#store.findLiveOrInsert(digest, now, () => this.#newApproval(params, digest, now));
     if (!created) return approval;
+    this.#mayHave.add(approval.task_id ?? '');
     this.#emit('approval.requested', approval);
     if (!this.#webhook) {
       this.#logger?.info({ approval_id: approval.id }, 'approval requested; no webhook configured, decide it through the admin API');
@@ -177,6 +195,7 @@ export class StepUpManager {
       this.#emit('approval.cancelled', this.#store.get(id));
       this.#wake(id, 'expired');
     }
+    this.#refreshIndex();
   }
 
   /** Expire what is due now; the timer of start() calls this. Returns the expired ids. */
@@ -186,6 +205,7 @@ export class StepUpManager {
       this.#emit('approval.expired', this.#store.get(id));
       this.#wake(id, 'expired');
     }
+    this.#refreshIndex();
     return ids;
   }
 

@@ -121,7 +121,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     async log() {
       if (sidecar) {
         await sidecar.idle();
-        await sidecar.flushLogs();
+        sidecar.flushLogs();
       } else {
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -45,7 +45,9 @@ describe('restart', () => {
     expect((await get(first, gone.token)).status).toBe(200);
     expect((await first.admin('DELETE', `/v1/tasks/${gone.task_id}`)).status).toBe(200);
     expect((await get(first, gone.token)).status).toBe(401);
-    // A stage move and a usage count made before the crash survive it too.
+    // A stage move and a usage count made before the crash survive it too. Call counts are
+    // written in batches every 100 ms (src/tasks/task-store.ts): give the batch time to land.
+    await new Promise((r) => setTimeout(r, 300));
     expect((await first.admin('PATCH', `/v1/tasks/${live.task_id}`, { stage: 'execute' })).status).toBe(200);
 
     // Kill right after the admin API answered: nothing gets a chance to flush.

@@ -37,6 +37,17 @@ function params(b: HttpCallBinding = httpBinding()) {
 const accept = (): Answer => ({ status: 202 });
 
 describe('StepUpManager.request', () => {
+  it('knows which tasks may have approvals, so other calls skip the lookup', async () => {
+    const { manager, clock } = setup({ ttl: 5_000 });
+    expect(manager.mayHaveApprovals('task-1')).toBe(false);
+    await manager.request(params());
+    expect(manager.mayHaveApprovals('task-1')).toBe(true);
+    expect(manager.mayHaveApprovals('task-2')).toBe(false);
+    clock.now += 6_000;
+    manager.sweep();
+    expect(manager.mayHaveApprovals('task-1')).toBe(false);
+  });
+
   it('never lets an approval outlive its task', async () => {
     const { manager, clock } = setup({ ttl: 600_000 });
     const soon = await manager.request({ ...params(), not_after: clock.now + 5_000 });

@@ -78,6 +78,7 @@ describe('SqliteTaskStore', () => {
     first.store.recordCall('t1', 'review');
     first.store.recordCall('t1', 'review');
     first.store.revoke('t2', 7_000);
+    first.store.close(); // writes the batched call counts
     first.db.close();
 
     const second = open(dir);
@@ -87,6 +88,25 @@ describe('SqliteTaskStore', () => {
     expect(second.store.get('t2')?.revoked_at).toBe(7_000);
     second.store.recordCall('t1', 'review');
     expect(second.store.usage('t1', 'review')).toEqual({ calls: 3, stage_calls: 3 });
+  });
+
+  it('writes call counts in batches: none before the flush, all after it', () => {
+    const dir = tempDir((f) => cleanups.push(f));
+    const first = open(dir);
+    first.store.create(rec('t1'));
+    first.store.recordCall('t1', 'plan');
+    expect(first.store.usage('t1', 'plan')).toEqual({ calls: 1, stage_calls: 1 });
+    const peek = open(dir);
+    expect(peek.store.usage('t1', 'plan')).toEqual({ calls: 0, stage_calls: 0 });
+    peek.store.close();
+    peek.db.close();
+    first.store.flush();
+    const after = open(dir);
+    expect(after.store.usage('t1', 'plan')).toEqual({ calls: 1, stage_calls: 1 });
+    after.store.close();
+    after.db.close();
+    first.store.close();
+    first.db.close();
   });
 
   it('purges expired tasks from the database and the cache', () => {
