@@ -4,19 +4,23 @@
 
 type Labels = Record<string, string>;
 
-function key(labels: Labels): string {
-  return Object.keys(labels).sort().map((k) => `${k}="${labels[k]!.replace(/["\\\n]/g, '_')}"`).join(',');
-}
+const escape = (v: string): string => v.replace(/["\\\n]/g, '_');
 
 class Family {
   readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge') {}
+  /** Label names in the order they are rendered; fixed, so a key needs no sorting per call. */
+  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge', readonly labelNames: readonly string[] = []) {}
+  #key(labels: Labels): string {
+    let k = '';
+    for (const n of this.labelNames) if (labels[n] !== undefined) k += `${k ? ',' : ''}${n}="${escape(labels[n])}"`;
+    return k;
+  }
   inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
+    const k = this.#key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   set(labels: Labels, v: number): void {
-    this.values.set(key(labels), v);
+    this.values.set(this.#key(labels), v);
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
@@ -46,11 +50,11 @@ class Histogram {
 }
 
 export class Metrics {
-  readonly requests = new Family('warden_requests_total', 'Requests by decision, upstream and status.', 'counter');
-  readonly errors = new Family('warden_errors_total', 'Requests answered with a coded error, by code.', 'counter');
-  readonly bundleLoads = new Family('warden_bundle_loads_total', 'Policy bundle loads by result.', 'counter');
-  readonly bundleRevision = new Family('warden_bundle_info', 'The live bundle revision (value 1).', 'gauge');
-  readonly approvals = new Family('warden_approvals_total', 'Approval events by kind.', 'counter');
+  readonly requests = new Family('warden_requests_total', 'Requests by decision, upstream and status.', 'counter', ['decision', 'status', 'upstream']);
+  readonly errors = new Family('warden_errors_total', 'Requests answered with a coded error, by code.', 'counter', ['code']);
+  readonly bundleLoads = new Family('warden_bundle_loads_total', 'Policy bundle loads by result.', 'counter', ['code', 'result']);
+  readonly bundleRevision = new Family('warden_bundle_info', 'The live bundle revision (value 1).', 'gauge', ['revision']);
+  readonly approvals = new Family('warden_approvals_total', 'Approval events by kind.', 'counter', ['event']);
   readonly evalSeconds = new Histogram('warden_policy_eval_duration_seconds', 'Policy evaluation time.', [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01]);
 
   revision(rev: string): void {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { WardenError } from '../errors.js';
+import type { ClientLink } from './client-link.js';
 
 export interface ReadBody {
   readonly raw: Buffer;
@@ -24,10 +25,11 @@ export function isJsonType(contentType: string | undefined): boolean {
   return media === 'application/json' || (media.startsWith('application/') && media.endsWith('+json'));
 }
 
-export function readRequestBody(req: IncomingMessage, limit: number, signal: AbortSignal): Promise<Buffer> {
+export function readRequestBody(req: IncomingMessage, limit: number, link: ClientLink): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new WardenError('BODY_TOO_LARGE', `content-length ${declared} > ${limit}`));
   if (req.readableEnded) return Promise.resolve(EMPTY);
+  if (link.aborted) return Promise.reject(new WardenError('BODY_READ_FAILED', 'client closed the request'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -35,7 +37,7 @@ export function readRequestBody(req: IncomingMessage, limit: number, signal: Abo
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
+      stopWatching();
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -59,10 +61,10 @@ export function readRequestBody(req: IncomingMessage, limit: number, signal: Abo
       cleanup();
       reject(new WardenError('BODY_READ_FAILED', 'client closed the request'));
     };
+    const stopWatching = link.onAbort(onAbort);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -4,10 +4,12 @@ import type { ApprovalInput, McpInput, RequestInput } from '../policy/types.js';
 import type { ReadBody } from './body.js';
 import type { Principal } from './gates.js';
 import type { Route } from './router.js';
+import type { ClientLink } from './client-link.js';
 
 export interface CallContext {
   readonly decisionId: string;
-  readonly signal: AbortSignal;
+  /** Whether the agent is still connected. */
+  readonly link: ClientLink;
   readonly route: Route;
   /** Normalized path after the prefix: what the policy sees and what is forwarded. */
   readonly path: string;

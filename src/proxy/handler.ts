@@ -23,6 +23,7 @@ import type { Router } from './router.js';
 import { runStepUp } from './step-up-flow.js';
 import type { Upstreams } from './upstreams.js';
 import type { CallContext } from './call-context.js';
+import { ClientLink } from './client-link.js';
 
 export interface HandlerDeps {
   readonly config: WardenConfig;
@@ -74,10 +75,7 @@ async function handle(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet
   const started = process.hrtime.bigint();
   deps.inflight.enter();
   const decisionId = randomUUID();
-  const aborter = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) aborter.abort();
-  });
+  const link = new ClientLink(res);
   const rec: DecisionRecord = { decision_id: decisionId, path: deps.config.policy.entrypoint, outcome: 'error', status: 0, duration_ms: 0, method: req.method ?? 'GET' };
   try {
     if (deps.isClosing()) {
@@ -86,19 +84,19 @@ async function handle(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet
       rec.error = 'SHUTTING_DOWN';
       return;
     }
-    const ctx = await prepare(deps, dropByUpstream, req, decisionId, aborter.signal, rec);
+    const ctx = await prepare(deps, dropByUpstream, req, decisionId, link, rec);
     await decideAndAct(deps, ctx, res, rec);
   } catch (err) {
     const e = toWardenError(err);
     rec.error = e.code;
     rec.outcome = 'error';
     if (e.code === 'INTERNAL') deps.ops.error({ err, decision_id: decisionId }, 'request failed');
-    if (!aborter.signal.aborted) {
+    if (!link.aborted) {
       sendError(res, e, decisionId);
       rec.status = e.status;
     }
   } finally {
-    if (aborter.signal.aborted && !res.writableFinished) {
+    if (link.aborted && !res.writableFinished) {
       rec.outcome = 'client_abort';
       rec.status = 499;
     }
@@ -111,7 +109,7 @@ async function handle(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet
 }
 
 /** Route, identify, read the body and build the input: everything before the policy. */
-async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet<string>>, req: IncomingMessage, decisionId: string, signal: AbortSignal, rec: DecisionRecord): Promise<CallContext> {
+async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySet<string>>, req: IncomingMessage, decisionId: string, link: ClientLink, rec: DecisionRecord): Promise<CallContext> {
   const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
   const route = deps.router.match(rawPath);
   if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));
@@ -124,7 +122,7 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
   rec.task = principal.task?.id;
   rec.stage = principal.task?.stage;
 
-  const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, signal), req.headers['content-type']);
+  const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers['content-type']);
   // An MCP server may read a JSON-RPC body whatever its Content-Type, so the policy must see it
   // as one too: otherwise `text/plain` would hide the tool (and a batch) from the policy.
   const mcp = route.upstream.mcp ? mcpInput(body.isJson ? body.parsed : parseJsonOrUndefined(body.raw)) : undefined;
@@ -142,7 +140,7 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
     ...(body.contentType !== undefined && { content_type: body.contentType }),
     size: body.raw.length,
   };
-  return { decisionId, signal, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
+  return { decisionId, link, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
 }
 
 function parseJsonOrUndefined(raw: Buffer): unknown {
@@ -246,7 +244,7 @@ async function forward(deps: HandlerDeps, ctx: CallContext, res: ServerResponse,
     const cred = deps.lanes.resolve(ctx.route.name, lane);
     headers[cred.header] = cred.value;
   }
-  const status = await deps.upstreams.forward({ upstream: ctx.route.name, method: ctx.method, pathAndQuery: ctx.path + ctx.search, headers, body: ctx.body.raw, signal: ctx.signal, decisionId: ctx.decisionId }, res);
+  const status = await deps.upstreams.forward({ upstream: ctx.route.name, method: ctx.method, pathAndQuery: ctx.path + ctx.search, headers, body: ctx.body.raw, decisionId: ctx.decisionId }, res);
   rec.upstream_status = status;
   rec.status = status;
 }

@@ -61,7 +61,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
   rec.approval = approval.id;
   let status = approval.status;
   const hold = deps.config.step_up.hold;
-  if (status === 'pending' && hold > 0) status = await gate.wait(approval.id, hold, ctx.signal);
+  if (status === 'pending' && hold > 0) status = await gate.wait(approval.id, hold, ctx.link.signal);
   if (status === 'approved') {
     const grant = gate.findGrant(digest);
     if (grant) {

@@ -21,7 +21,6 @@ export interface ForwardRequest {
   readonly pathAndQuery: string;
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer;
-  readonly signal: AbortSignal;
   readonly decisionId: string;
 }
 
@@ -43,7 +42,8 @@ export class Upstreams {
   }
 
   /**
-   * Forward and stream the answer into `res`. Resolves with the upstream status; rejects with a
+   * Forward and stream the answer into `res`. No abort signal is passed (its listener costs on
+   * every request): an agent that leaves has destroyed `res`, which ends the stream. Resolves with the upstream status; rejects with a
    * coded error when no answer started (the caller answers 502/504). A failure after the
    * headers went out destroys `res`, since the status can no longer change.
    */
@@ -58,7 +58,6 @@ export class Upstreams {
           method: req.method as 'GET',
           headers: req.headers,
           body: req.body.length > 0 ? req.body : null,
-          signal: req.signal,
         },
         ({ statusCode, headers }) => {
           status = statusCode;
