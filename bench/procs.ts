@@ -1,5 +1,5 @@
 // Child processes of the benchmark: every system under test, the upstream and the load generator
-// run in their own process. Node children get tsx and the usage preload (servers/usage-ipc.ts);
+// run in their own process. Node children get the usage preload (servers/usage-ipc.ts);
 // other processes (OPA) are measured from /proc.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,8 +7,17 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { UsageReport } from './servers/usage-ipc.js';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const USAGE_PRELOAD = fileURLToPath(new URL('./servers/usage-ipc.ts', import.meta.url));
+// `npm run bench` runs the compiled benchmark (dist/bench/run.js) so that every process, Warden
+// included, runs as deployed: compiled JavaScript, no tsx loader. Run through tsx, children run
+// their TypeScript through tsx as well.
+const COMPILED = import.meta.url.endsWith('.js');
+export const ROOT = fileURLToPath(new URL(COMPILED ? '../..' : '..', import.meta.url));
+const USAGE_PRELOAD = fileURLToPath(new URL(COMPILED ? './servers/usage-ipc.js' : './servers/usage-ipc.ts', import.meta.url));
+
+/** `src/main.ts` → the file to run: itself under tsx, or `dist/src/main.js` when compiled. */
+function entry(script: string): string {
+  return COMPILED ? `dist/${script.replace(/\.ts$/, '.js')}` : script;
+}
 
 export interface Usage {
   cpuUs: number;
@@ -68,9 +77,10 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: { env
   return proc;
 }
 
-/** A Node child with tsx and the usage preload. */
+/** A Node child with the usage preload (and tsx when the benchmark itself runs under tsx). */
 export function spawnNode(name: string, script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
-  return spawnProc(name, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', '--import', USAGE_PRELOAD, script, ...args], { ...opts, ipc: true });
+  const loader = COMPILED ? [] : ['--import', 'tsx'];
+  return spawnProc(name, process.execPath, [...(opts.nodeArgs ?? []), ...loader, '--import', USAGE_PRELOAD, entry(script), ...args], { ...opts, ipc: true });
 }
 
 function askUsage(child: ChildProcess, reset: boolean): Promise<Usage> {

@@ -303,7 +303,7 @@ async function main(): Promise<void> {
       { name: 'Warden throughput ≥ 2 × Envoy+OPA style (5)', met: vsOpa >= 2, figure: `${vsOpa.toFixed(2)} × (${num(w.rps)} vs ${num(m.opa!.rps)} req/s)` },
       { name: 'policy evaluation p99 ≤ 50 µs (typical input)', met: evalGet.p99Us <= 50, figure: `p99 ${evalGet.p99Us.toFixed(1)} µs, p50 ${evalGet.p50Us.toFixed(1)} µs` },
       { name: `added p99 latency over direct at ${RATE} req/s ≤ 1 ms`, met: addedP99 <= 1000, figure: `+${ms(addedP99)} ms (${ms(w.fixedP99Us)} vs ${ms(m.direct!.fixedP99Us)} ms)` },
-      { name: 'Warden peak RSS under load ≤ 100 MB', met: wardenPeak <= 100, figure: `${wardenPeak.toFixed(1)} MB sampled (kernel lifetime maxRSS ${(lifetime.maxRss / 2 ** 20).toFixed(1)} MB, incl. start-up under tsx)` },
+      { name: 'Warden peak RSS under load ≤ 100 MB', met: wardenPeak <= 100, figure: `${wardenPeak.toFixed(1)} MB sampled (kernel lifetime maxRSS ${(lifetime.maxRss / 2 ** 20).toFixed(1)} MB, incl. start-up)` },
       { name: `no RSS growth (soak ${SOAK_S} s${SOAK_S < 300 ? '; the 5-minute check is `--soak 300`' : ''})`, met: growth <= Math.max(5, mean(first) * 0.1), figure: `first ${win.toFixed(0)} s ${mean(first).toFixed(1)} MB → last ${win.toFixed(0)} s ${mean(last).toFixed(1)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB)` },
       { name: 'zero failed requests across a hot reload under load', met: reloadFailed === 0 && reloads >= 5, figure: `${reloadFailed} failed of ${reload.requests}; ${reloads} bundle loads seen` },
     );
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
         `- Request: \`GET /github${GET_PATH}\` (direct: \`GET ${GET_PATH}\`), small JSON answer. Warden: example policy (call caps raised to 1e9), enforce mode, task token, decision log to a file.\n` +
         `- (5) is a bare undici proxy that POSTs \`{"input": ...}\` (the input shape Warden builds) to \`opa run --server\` (OPA ${opaVersion}, same Rego) on a keep-alive pool for every request and forwards only on allow; its CPU and RSS are proxy + OPA.\n` +
         `- Each round: ${WARMUP_MS / 1000} s warm-up, ${SAT_MS / 1000} s saturation (closed loop, ${CONNECTIONS} connections), ${FIXED_MS / 1000} s at a fixed ${RATE} req/s (open loop). ${REPS} repetitions, system order rotated; figures are medians of the repetitions (peak RSS: the highest round).\n` +
-        `- CPU µs/req: user+system CPU of the system's processes over the saturation phase / requests. Peak RSS: RSS sampled every 100 ms in the process during the round. All Node processes run TypeScript through tsx (\`node --import tsx\`), which adds to every RSS alike.\n` +
+        `- CPU µs/req: user+system CPU of the system's processes over the saturation phase / requests. Peak RSS: RSS sampled every 100 ms in the process during the round. All Node processes run the compiled JavaScript of \`dist/\` (\`npm run bench\` builds it first), as deployed.\n` +
         `- Machine load (1-minute load average) at start ${loadAtStart.toFixed(2)}, at the end ${os.loadavg()[0]!.toFixed(2)}: other work on the machine shows up mostly in the p99 columns.\n`,
       `## Systems\n\n${systemsTable(sum.slice(0, 5), RATE)}\n\n` +
         `Warden vs (2) bare undici: throughput ${vsUndici.toFixed(2)} ×, CPU ${(w.cpuUsPerReq / m.undici!.cpuUsPerReq).toFixed(2)} ×. ` +

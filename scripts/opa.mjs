@@ -13,7 +13,9 @@ export const OPA_VERSION = 'v1.22.2';
 const OPA_MODULE = 'github.com/open-policy-agent/opa';
 
 /** Project root: the directory above scripts/. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// scripts/opa.mjs, or its copy in dist/scripts/ when the benchmark runs compiled.
+const SCRIPTS_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const PROJECT_ROOT = path.resolve(SCRIPTS_DIR, path.basename(path.dirname(SCRIPTS_DIR)) === 'dist' ? '../..' : '..');
 const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'bin');
 
 /**

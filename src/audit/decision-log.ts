@@ -6,7 +6,7 @@
 
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import { WardenError } from '../errors.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
 
@@ -52,7 +52,9 @@ function openLogFile(path: string): number {
 }
 
 export class DecisionLog {
-  readonly #logger: Logger;
+  /** Lines of this turn of the event loop, written together in one append when it ends. */
+  #pending: string[] = [];
+  #scheduled = false;
   readonly #stream: pino.DestinationStream & { write(s: string): boolean; flushSync?: () => void; end?: () => void };
   readonly #masks: MaskPath[];
   readonly #toStd: boolean;
@@ -66,8 +68,9 @@ export class DecisionLog {
     // Synchronous appends: measured cheaper in CPU than sonic-boom's asynchronous writes (8 vs
     // 11 µs a line), no line is ever held in the process (a crash loses none, a slow disk cannot
     // grow the heap), and lines land in the order they were written.
+    // Lines of one event-loop turn go out in one write (setImmediate): under load that is one
+    // syscall for many requests, and a line waits for nothing but the current turn to end.
     this.#stream = pino.destination({ dest, sync: true });
-    this.#logger = pino({ base: null, timestamp: () => `,"timestamp":"${new Date().toISOString()}"`, messageKey: 'msg' }, this.#stream);
     this.#masks = compileMasks(opts.mask);
     this.#maxBody = opts.maxBodyBytes;
   }
@@ -96,20 +99,28 @@ export class DecisionLog {
     // The input is the largest field and was serialized once already for the policy: splice it
     // in rather than serialize it again.
     const line = input === undefined ? head : `${head.slice(0, -1)},"input":${this.#inputJson(input, input_json)}}`;
-    this.#stream.write(`${line}\n`);
+    this.#queue(line);
   }
 
   /** A lifecycle event: task.created, approval.approved, bundle.loaded, ... */
   event(name: string, fields: Record<string, unknown>): void {
-    this.#logger.info({ ...fields, type: 'event', event: name });
+    this.#queue(JSON.stringify({ timestamp: new Date().toISOString(), type: 'event', event: name, ...fields }));
   }
 
+  #queue(line: string): void {
+    this.#pending.push(line);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Write every queued line now. */
   flush(): void {
-    try {
-      this.#stream.flushSync?.();
-    } catch {
-      // Writes are synchronous: nothing is buffered that a failure here could lose.
-    }
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    const lines = this.#pending;
+    this.#pending = [];
+    this.#stream.write(`${lines.join('\n')}\n`);
   }
 
   /** Flush and close; resolves once every line is written. */
