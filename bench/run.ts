@@ -37,6 +37,8 @@ const CONNECTIONS = flag('--connections', 32);
 const SOAK_S = flag('--soak', 60);
 const WARMUP_MS = 1000;
 const PROFILE = !process.argv.includes('--no-profile');
+/** Node options for Warden's process, e.g. `--warden-node-args "--max-semi-space-size=2"`. */
+const WARDEN_NODE_ARGS = ((i) => (i >= 0 ? (process.argv[i + 1] ?? '').split(' ').filter(Boolean) : []))(process.argv.indexOf('--warden-node-args'));
 const KEEP_PROFILE = (() => {
   const i = process.argv.indexOf('--keep-profile');
   return i >= 0 ? path.resolve(process.argv[i + 1]!) : undefined;
@@ -130,7 +132,7 @@ function pkgVersion(name: string): string {
 async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Promise<string> {
   log('CPU profile of Warden (node --cpu-prof) during one saturation round');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'warden-prof-'));
-  const pw = await startWarden(config, ws, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const pw = await startWarden(config, ws, [...WARDEN_NODE_ARGS, '--cpu-prof', '--cpu-prof-dir', dir]);
   procs.push(...pw.procs);
   const req: Request = { origin: pw.origin, path: `/github${GET_PATH}`, method: 'GET', headers: { ...BASE_HEADERS, authorization: `Bearer ${pw.token}` } };
   await load(req, 'closed', WARMUP_MS);
@@ -207,7 +209,7 @@ async function main(): Promise<void> {
     const opaP = await startOpaStyle(upstream.origin, ws);
     procs.push(...opaP.procs);
     const config = await ws.configFor(upstream.origin);
-    const warden = await startWarden(config, ws);
+    const warden = await startWarden(config, ws, WARDEN_NODE_ARGS);
     procs.push(...warden.procs);
 
     const bearer = (t: string): Record<string, string> => ({ ...BASE_HEADERS, authorization: `Bearer ${t}` });

@@ -4,7 +4,7 @@ import type { AdminRequest, AdminResponse } from '../../../src/admin/route.js';
 import { ApprovalStore } from '../../../src/stepup/approval-store.js';
 import { StepUpManager } from '../../../src/stepup/manager.js';
 import { openDatabase } from '../../../src/state/database.js';
-import { httpBinding, summaryOf, tempStateDir } from './fixtures.js';
+import { httpBinding, summaryOf, tempStateDir } from '../stepup/fixtures.js';
 
 async function setup() {
   const db = openDatabase(tempStateDir());
