@@ -49,6 +49,7 @@ export const ERRORS = {
   ADMIN_BAD_REQUEST: { status: 400, message: 'the request is malformed', fix: 'Read the message for the field at fault.' },
   TASK_TRANSITION_REFUSED: { status: 409, message: 'the task cannot move to that stage', fix: 'Follow `tasks.transitions`, or revoke and create a new task.' },
   APPROVAL_CONFLICT: { status: 409, message: 'the approval is no longer pending', fix: 'It was decided, used or expired; read it with `GET /v1/approvals/{id}`.' },
+  AUDIT_WRITE_FAILED: { status: 500, message: 'the decision log could not be written', fix: 'Check free space and permissions at `decision_log.path`; `warden_errors_total{code="AUDIT_WRITE_FAILED"}` counts the failures.' },
   // --- lifecycle -----------------------------------------------------------------------------
   SHUTTING_DOWN: { status: 503, message: 'warden is shutting down', fix: 'Retry against the replacement instance.' },
   INTERNAL: { status: 500, message: 'internal error', fix: 'A bug: report it with the decision id from the log.' },

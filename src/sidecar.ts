@@ -12,6 +12,7 @@ import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
 import { DecisionLog } from './audit/decision-log.js';
 import type { LoadedConfig } from './config/load.js';
+import type { ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
 import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
@@ -69,7 +70,10 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const { config, baseDir } = loaded;
   const { ops } = opts;
   const metrics = new Metrics();
-  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes });
+  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, onError: (err) => {
+    metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
+    ops.error({ err }, 'decision log write failed');
+  } });
   const stateDir = resolve(baseDir, config.state_dir);
   const db = openDatabase(stateDir);
 

@@ -36,6 +36,8 @@ export interface DecisionRecord {
 export interface DecisionLogOptions {
   readonly path: string;
   readonly mask: readonly string[];
+  /** Called when lines could not be written (disk full, closed pipe). */
+  readonly onError?: (err: unknown) => void;
   /** Larger request bodies are logged as TRUNCATED: a refused 3 MiB input must not cost 3 MiB of log. */
   readonly maxBodyBytes: number;
 }
@@ -55,6 +57,7 @@ export class DecisionLog {
   /** Lines of this turn of the event loop, written together in one append when it ends. */
   #pending: string[] = [];
   #scheduled = false;
+  readonly #onError: (err: unknown) => void;
   readonly #stream: pino.DestinationStream & { write(s: string): boolean; flushSync?: () => void; end?: () => void };
   readonly #masks: MaskPath[];
   readonly #toStd: boolean;
@@ -71,6 +74,8 @@ export class DecisionLog {
     // Lines of one event-loop turn go out in one write (setImmediate): under load that is one
     // syscall for many requests, and a line waits for nothing but the current turn to end.
     this.#stream = pino.destination({ dest, sync: true });
+    this.#onError = opts.onError ?? (() => undefined);
+    (this.#stream as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.#onError(err));
     this.#masks = compileMasks(opts.mask);
     this.#maxBody = opts.maxBodyBytes;
   }
@@ -120,7 +125,12 @@ export class DecisionLog {
     if (this.#pending.length === 0) return;
     const lines = this.#pending;
     this.#pending = [];
-    this.#stream.write(`${lines.join('\n')}\n`);
+    try {
+      this.#stream.write(`${lines.join('\n')}\n`);
+    } catch (err) {
+      // A full disk must not take the proxy down; the failure is counted and reported.
+      this.#onError(err);
+    }
   }
 
   /** Flush and close; resolves once every line is written. */

@@ -25,3 +25,15 @@ describe('DecisionLog', () => {
     expect(c).toMatchObject({ type: 'event', event: 'task.created', task_id: 't' });
   });
 });
+
+describe('DecisionLog on a full disk', () => {
+  it('reports the failed write instead of crashing the process', async () => {
+    const errors: unknown[] = [];
+    const log = new DecisionLog({ path: '/dev/full', mask: [], maxBodyBytes: 10, onError: (err) => errors.push(err) });
+    log.decision({ decision_id: 'd1', path: 'warden/decision', outcome: 'allow', status: 200, duration_ms: 1 });
+    log.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(String((errors[0] as { code?: string }).code)).toBe('ENOSPC');
+  });
+});
