@@ -131,7 +131,7 @@ export const configSchema = {
       kind: 'object',
       doc: 'One JSON line per decision.',
       fields: {
-        path: { kind: 'string', doc: '`stdout`, `stderr` or a file path (appended).', def: 'stdout' },
+        path: { kind: 'string', doc: '`stdout`, `stderr` or a file path (appended). Lines are written synchronously, once per event-loop turn; in production prefer a file: a stalled stdout pipe stalls the proxy.', def: 'stdout' },
         mask: { kind: 'array', doc: 'Input paths replaced by `"**REDACTED**"` in the log (`input.request.body.password`).', of: { kind: 'string', doc: 'path', pattern: /^input(\.[A-Za-z0-9_-]+)+$/ }, def: [] },
         max_body_bytes: { kind: 'number', doc: 'Request bodies larger than this are logged as `"**TRUNCATED**"` (their digest and size stay in the input).', def: 65_536, min: 0, integer: true },
         level: { kind: 'string', doc: 'Level of Warden\'s own operational log (stderr).', def: 'info', enum: ['debug', 'info', 'warn', 'error', 'silent'] },
