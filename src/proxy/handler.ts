@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { WardenConfig } from '../config/schema.js';
-import type { CredentialLanes } from '../credentials/lanes.js';
+import type { Credential, CredentialLanes } from '../credentials/lanes.js';
 import type { DecisionLog, DecisionRecord } from '../audit/decision-log.js';
 import type { Metrics } from '../admin/metrics.js';
 import { WardenError, assertNever, toWardenError } from '../errors.js';
@@ -182,7 +182,7 @@ async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResp
   if (deps.config.policy.mode === 'dry-run') {
     rec.outcome = 'dry_run';
     rec.lane = 'lane' in decision && decision.lane && deps.lanes.has(ctx.route.name, decision.lane) ? decision.lane : undefined;
-    await forward(deps, ctx, res, rec, decision.headers, rec.lane);
+    await forward(deps, ctx, res, rec, decision.headers, rec.lane === undefined ? undefined : deps.lanes.resolve(ctx.route.name, rec.lane));
     return;
   }
   switch (decision.decision) {
@@ -220,6 +220,9 @@ async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, r
     sendDeny(res, { decisionId: ctx.decisionId, code: 'LANE_UNDEFINED', reason: undefined, mcp: ctx.mcp });
     return;
   }
+  // The credential first: a call that cannot go out (UPSTREAM_CREDENTIAL_UNAVAILABLE) must neither
+  // spend a single-use approval nor count as a forwarded call.
+  const credential = decision.lane === undefined ? undefined : deps.lanes.resolve(ctx.route.name, decision.lane);
   if (ctx.approval) {
     if (!deps.stepUp!.consume(ctx.approval.id)) {
       // Another request spent the grant first: single use holds, this one is refused.
@@ -235,15 +238,12 @@ async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, r
   rec.lane = decision.lane;
   const task = ctx.principal.task;
   if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
-  await forward(deps, ctx, res, rec, decision.headers, decision.lane);
+  await forward(deps, ctx, res, rec, decision.headers, credential);
 }
 
-async function forward(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, policyHeaders: Record<string, string>, lane: string | undefined): Promise<void> {
+async function forward(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, policyHeaders: Record<string, string>, cred: Credential | undefined): Promise<void> {
   const headers: Record<string, string | string[]> = { ...ctx.forwardHeaders, ...policyHeaders, 'warden-decision-id': ctx.decisionId };
-  if (lane !== undefined) {
-    const cred = deps.lanes.resolve(ctx.route.name, lane);
-    headers[cred.header] = cred.value;
-  }
+  if (cred !== undefined) headers[cred.header] = cred.value;
   const status = await deps.upstreams.forward({ upstream: ctx.route.name, method: ctx.method, pathAndQuery: ctx.path + ctx.search, headers, body: ctx.body.raw, decisionId: ctx.decisionId }, res);
   rec.upstream_status = status;
   rec.status = status;
