@@ -14,6 +14,7 @@ let github: TestUpstream;
 let tools: TestUpstream;
 let w: WardenHandle;
 let token: string;
+let streamEnded = false;
 
 function lanes() {
   return bearerLanes({ read: 'TEST_GH_READ', write: 'TEST_GH_WRITE', escalation: 'TEST_GH_ESC' });
@@ -23,6 +24,14 @@ beforeAll(async () => {
   github = await startUpstream();
   tools = await startUpstream();
   github.on('/slow', () => undefined); // never answers
+  github.on('/stream', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first chunk;');
+    setTimeout(() => {
+      streamEnded = true;
+      res.end('x'.repeat(2_000_000));
+    }, 400);
+  });
   w = await startWarden({
     upstreams: {
       github: { prefix: '/github', url: github.url, timeout: '300ms', lanes: lanes() },
@@ -115,6 +124,20 @@ describe('proxy', () => {
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toBe('BODY_INVALID_JSON');
     expect(github.seen.length).toBe(before);
+  });
+
+  it('streams the response: the first bytes reach the agent before the upstream has finished', async () => {
+    streamEnded = false;
+    const res = await fetch(`${w.proxyUrl}/github/stream`, { headers: auth() });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    // A buffering proxy could not hand over anything before the upstream ended its answer.
+    expect(streamEnded).toBe(false);
+    expect(new TextDecoder().decode(first.value)).toContain('first chunk;');
+    let total = first.value!.length;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) total += r.value.length;
+    expect(total).toBe('first chunk;'.length + 2_000_000);
   });
 
   it('maps an unreachable upstream to 502 and a slow one to 504', async () => {
