@@ -11,6 +11,7 @@ import { bearerLanes, headerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { closeAll } from '../helpers/proxy-pair.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { sendThrough } from '../helpers/send.js';
 import { ADMIN_TOKEN, startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
 
 const READ_V1 = 'S3CR3T-cred-read-file-v1-9d2e71';
@@ -23,18 +24,9 @@ process.env.TEST_CRED_WRITE = WRITE_ENV;
 process.env.TEST_CRED_LANED = LANED_KEY;
 const ALL_SECRETS = [READ_V1, READ_V2, ESC_V1, ESC_V2, WRITE_ENV, LANED_KEY];
 
-/** A request through Warden, with its answer read and how many requests the upstream received meanwhile. */
-async function send(w: WardenHandle, up: TestUpstream, path: string, init: { token: string; method?: string; headers?: Record<string, string> }) {
-  const before = up.seen.length;
-  const res = await fetch(`${w.proxyUrl}${path}`, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${init.token}`, ...init.headers } });
-  const text = await res.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { res, status: res.status, text, body, forwarded: up.seen.length - before, id: res.headers.get('warden-decision-id') };
+/** A request through Warden with a bearer token. */
+function send(w: WardenHandle, up: TestUpstream, path: string, init: { token: string; method?: string; headers?: Record<string, string> }) {
+  return sendThrough(w, up, path, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${init.token}`, ...init.headers } });
 }
 
 function expectNoSecret(text: string, where: string): void {

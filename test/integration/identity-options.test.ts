@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSigningKey, signJwt, type SigningKey } from '../helpers/jwks-server.js';
 import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
+import { sendThrough } from '../helpers/send.js';
 import { closeAll } from '../helpers/proxy-pair.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
@@ -37,17 +38,8 @@ decision := {"decision": "allow", "reason": "verified agent", "lane": "read", "h
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A request through Warden, with its answer read and the upstream's request count before it. */
-async function send(w: WardenHandle, up: TestUpstream, path: string, headers: Record<string, string>) {
-  const before = up.seen.length;
-  const res = await fetch(`${w.proxyUrl}${path}`, { headers });
-  const text = await res.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { res, status: res.status, text, body, forwarded: up.seen.length - before, id: res.headers.get('warden-decision-id') };
+function send(w: WardenHandle, up: TestUpstream, path: string, headers: Record<string, string>) {
+  return sendThrough(w, up, path, { headers });
 }
 
 // ------------------------------------------------------------------------------------------------
