@@ -32,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        // SIGHUP loads the bundle now, without waiting for the next poll (as OPA and Envoy reload).
+        process.on('SIGHUP', () => void sidecar.reloadPolicy());
       });
       return 0;
     }

@@ -12,7 +12,8 @@ Commands:
 Run 'warden <command> --help' for the options of a command.`,
   run: `Usage: warden run --config FILE [--listen HOST:PORT] [--admin-listen HOST:PORT]
 
-Start the sidecar on the configuration FILE (YAML).
+Start the sidecar on the configuration FILE (YAML). SIGTERM or SIGINT drains and stops it;
+SIGHUP reloads the policy bundle at once.
 
 Options:
   --config FILE              configuration file (required)

@@ -2,11 +2,12 @@
 // `warden run` shutting down on SIGTERM with every decision line flushed (pino's exit tests).
 
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bearerLanes } from '../helpers/lanes.js';
+import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { spawnWarden, wardenArgv, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
 
@@ -56,6 +57,26 @@ describe('warden command line', () => {
     const res = await warden(['run', '--config', file]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/CONFIG_INVALID: configuration is invalid: policy\.mode: expected one of enforce, dry-run/);
+  });
+
+  it('reloads the policy on SIGHUP, without waiting for a poll', async () => {
+    const other = await compilePolicy('package warden\nimport rego.v1\ndecision := {"decision": "deny", "reason": "other"}\n');
+    const { configFile, bundle } = writeConfig({ config: { policy: { watch: false } } });
+    const { child, adminUrl } = await spawnWarden(configFile);
+    try {
+      const before = (await (await fetch(`${adminUrl}/ready`)).json()).revision;
+      copyFileSync(other, bundle);
+      child.kill('SIGHUP');
+      let after = before;
+      for (let i = 0; i < 100 && after === before; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = (await (await fetch(`${adminUrl}/ready`)).json()).revision;
+      }
+      expect(after).not.toBe(before);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('shuts down on SIGTERM: in-flight requests finish and every decision line is flushed', async () => {
