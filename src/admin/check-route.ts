@@ -7,6 +7,7 @@ import type { DecisionLog } from '../audit/decision-log.js';
 import type { WardenConfig } from '../config/schema.js';
 import { WardenError, toWardenError } from '../errors.js';
 import type { PolicyEngine } from '../policy/engine.js';
+import { timeInput } from '../policy/types.js';
 import type { AdminRoute } from './route.js';
 
 export function checkRoute(deps: { engine: PolicyEngine; log: DecisionLog; config: WardenConfig }): AdminRoute {
@@ -20,8 +21,7 @@ export function checkRoute(deps: { engine: PolicyEngine; log: DecisionLog; confi
       throw new WardenError('ADMIN_BAD_REQUEST', 'request.method and request.path are required');
     }
     const decisionId = randomUUID();
-    const now = Date.now();
-    const input = { ...body, time: body.time ?? { now_ns: now * 1_000_000, rfc3339: new Date(now).toISOString() } };
+    const input = { ...body, time: body.time ?? timeInput(Date.now()) };
     const started = process.hrtime.bigint();
     try {
       const { decision, revision } = deps.engine.evaluate(JSON.stringify(input));

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { loadConfigFile } from '../config/load.js';
 import { WardenError } from '../errors.js';
 import { PolicyEngine } from '../policy/engine.js';
-import type { PolicyInput } from '../policy/types.js';
+import { timeInput, type PolicyInput } from '../policy/types.js';
 
 export async function evalCommand(configFile: string, inputFile: string): Promise<{ output: string; exitCode: number }> {
   const { config, baseDir } = loadConfigFile(configFile);
@@ -18,8 +18,7 @@ export async function evalCommand(configFile: string, inputFile: string): Promis
     throw new WardenError('ADMIN_BAD_REQUEST', `--input: ${(err as Error).message}`, { cause: err });
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new WardenError('ADMIN_BAD_REQUEST', '--input must hold a JSON object');
-  const now = Date.now();
-  input.time ??= { now_ns: now * 1_000_000, rfc3339: new Date(now).toISOString() };
+  input.time ??= timeInput(Date.now());
   const { decision, revision } = engine.evaluate(JSON.stringify(input));
   const exitCode = decision.decision === 'allow' ? 0 : decision.decision === 'deny' ? 2 : 3;
   return { output: JSON.stringify({ result: decision, revision }, null, 2), exitCode };

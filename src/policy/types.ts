@@ -49,6 +49,13 @@ export interface ApprovalInput {
   approved_at: string;
 }
 
+export type TimeInput = PolicyInput['time'];
+
+/** `input.time` for a moment (wasm has no time builtins, so the caller supplies the clock). */
+export function timeInput(nowMs: number): TimeInput {
+  return { now_ns: nowMs * 1_000_000, rfc3339: new Date(nowMs).toISOString() };
+}
+
 export interface PolicyInput {
   request: RequestInput;
   mcp?: McpInput;

@@ -9,7 +9,7 @@ import type { WardenConfig } from '../config/schema.js';
 import type { Credential, CredentialLanes } from '../credentials/lanes.js';
 import type { DecisionLog, DecisionRecord } from '../audit/decision-log.js';
 import type { Metrics } from '../admin/metrics.js';
-import { WardenError, assertNever, toWardenError } from '../errors.js';
+import { WardenError, assertNever, toWardenError, type ErrorCode } from '../errors.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { Decision } from '../policy/types.js';
 import { describeBody, readRequestBody } from './body.js';
@@ -18,7 +18,7 @@ import { planRequestHeaders } from './headers.js';
 import { mcpInput } from './mcp.js';
 import { normalizeRest, parseQuery, splitTarget } from './path.js';
 import { buildInput } from './request-input.js';
-import { sendDeny, sendError } from './respond.js';
+import { sendDeny, sendError, type DenyAnswer } from './respond.js';
 import type { Router } from './router.js';
 import { runStepUp } from './step-up-flow.js';
 import type { Upstreams } from './upstreams.js';
@@ -190,16 +190,12 @@ async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResp
       await allow(deps, ctx, res, rec, decision);
       return;
     case 'deny':
-      rec.outcome = 'deny';
-      rec.status = ctx.mcp ? 200 : 403;
-      sendDeny(res, { decisionId: ctx.decisionId, code: 'POLICY_DENIED', reason: decision.reason, mcp: ctx.mcp });
+      refuse(res, ctx, rec, 'POLICY_DENIED', decision.reason);
       return;
     case 'step_up':
       if (!gate) {
         // No approval workflow configured: a step-up can never be satisfied, so it is a deny.
-        rec.outcome = 'deny';
-        rec.status = ctx.mcp ? 200 : 403;
-        sendDeny(res, { decisionId: ctx.decisionId, code: 'POLICY_DENIED', reason: decision.reason, mcp: ctx.mcp });
+        refuse(res, ctx, rec, 'POLICY_DENIED', decision.reason);
         return;
       }
       await runStepUp({ deps, gate, ctx, res, rec, decision, allow });
@@ -209,15 +205,23 @@ async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResp
   }
 }
 
+/**
+ * Answer a refusal (403, or HTTP 200 with a JSON-RPC error for MCP) and record it. `error` names
+ * the cause when it is not simply the policy's deny.
+ */
+export function refuse(res: ServerResponse, ctx: CallContext, rec: DecisionRecord, code: DenyAnswer['code'], reason: string | undefined, error?: ErrorCode): void {
+  rec.outcome = 'deny';
+  rec.status = ctx.mcp ? 200 : 403;
+  if (error) rec.error = error;
+  sendDeny(res, { decisionId: ctx.decisionId, code, reason, mcp: ctx.mcp });
+}
+
 /** An allow: check the lane, spend a matching approval once, count the call, forward. */
 async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, decision: Decision & { decision: 'allow' }): Promise<void> {
   const lanes = deps.config.upstreams[ctx.route.name]!.lanes;
   const needsLane = Object.keys(lanes).length > 0 || decision.lane !== undefined;
   if (needsLane && (decision.lane === undefined || !deps.lanes.has(ctx.route.name, decision.lane))) {
-    rec.outcome = 'deny';
-    rec.error = 'LANE_UNDEFINED';
-    rec.status = ctx.mcp ? 200 : 403;
-    sendDeny(res, { decisionId: ctx.decisionId, code: 'LANE_UNDEFINED', reason: undefined, mcp: ctx.mcp });
+    refuse(res, ctx, rec, 'LANE_UNDEFINED', undefined, 'LANE_UNDEFINED');
     return;
   }
   // The credential first: a call that cannot go out (UPSTREAM_CREDENTIAL_UNAVAILABLE) must neither
@@ -226,10 +230,7 @@ async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, r
   if (ctx.approval) {
     if (!deps.stepUp!.consume(ctx.approval.id)) {
       // Another request spent the grant first: single use holds, this one is refused.
-      rec.outcome = 'deny';
-      rec.error = 'APPROVAL_CONFLICT';
-      rec.status = ctx.mcp ? 200 : 403;
-      sendDeny(res, { decisionId: ctx.decisionId, code: 'POLICY_DENIED', reason: 'approval already used', mcp: ctx.mcp });
+      refuse(res, ctx, rec, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
       return;
     }
     rec.approval = ctx.approval.id;

@@ -1,7 +1,7 @@
 // Building the policy input for one request (DESIGN.md "Policy contract"). Fields are absent when
 // unknown, never guessed; credentials never enter it.
 
-import type { AgentInput, ApprovalInput, McpInput, PolicyInput, RequestInput, TaskInput } from '../policy/types.js';
+import { timeInput, type AgentInput, type ApprovalInput, type McpInput, type PolicyInput, type RequestInput, type TaskInput } from '../policy/types.js';
 
 export interface InputParts {
   readonly request: RequestInput;
@@ -15,7 +15,7 @@ export interface InputParts {
 export function buildInput(p: InputParts): PolicyInput {
   const input: PolicyInput = {
     request: p.request,
-    time: { now_ns: p.nowMs * 1_000_000, rfc3339: new Date(p.nowMs).toISOString() },
+    time: timeInput(p.nowMs),
   };
   if (p.mcp) input.mcp = p.mcp;
   if (p.agent) input.agent = p.agent;

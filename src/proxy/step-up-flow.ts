@@ -5,11 +5,12 @@
 
 import type { ServerResponse } from 'node:http';
 import type { DecisionRecord } from '../audit/decision-log.js';
+import type { ErrorCode } from '../errors.js';
 import type { AllowDecision, Decision, StepUpDecision } from '../policy/types.js';
 import type { CallContext } from './call-context.js';
 import type { StepUpGate } from './gates.js';
-import { bindingOf, evaluate, type HandlerDeps } from './handler.js';
-import { sendDeny, sendStepUp } from './respond.js';
+import { bindingOf, evaluate, refuse, type HandlerDeps } from './handler.js';
+import { sendStepUp } from './respond.js';
 import { buildSummary } from '../stepup/summary.js';
 
 export interface StepUpFlow {
@@ -27,12 +28,9 @@ function summaryOf(f: StepUpFlow): Record<string, unknown> {
   return buildSummary({ request: ctx.request, mcp: ctx.mcp, task: ctx.principal.task, agent: ctx.principal.agent }, ctx.body.raw, f.deps.config.step_up.body_preview_bytes);
 }
 
-function deny(f: StepUpFlow, code: 'POLICY_DENIED' | 'APPROVAL_DENIED', reason: string | undefined, approvalId?: string): void {
-  f.rec.outcome = 'deny';
+function deny(f: StepUpFlow, code: 'POLICY_DENIED' | 'APPROVAL_DENIED', reason: string | undefined, approvalId?: string, error?: ErrorCode): void {
   f.rec.approval = approvalId ?? f.rec.approval;
-  f.rec.status = f.ctx.mcp ? 200 : 403;
-  if (code === 'APPROVAL_DENIED') f.rec.error = code;
-  sendDeny(f.res, { decisionId: f.ctx.decisionId, code, reason, mcp: f.ctx.mcp });
+  refuse(f.res, f.ctx, f.rec, code, reason, error ?? (code === 'APPROVAL_DENIED' ? code : undefined));
 }
 
 async function finishWith(f: StepUpFlow, again: Decision): Promise<void> {
@@ -42,14 +40,15 @@ async function finishWith(f: StepUpFlow, again: Decision): Promise<void> {
 
 export async function runStepUp(f: StepUpFlow): Promise<void> {
   const { gate, ctx, rec, deps } = f;
-  const digest = (ctx.digest ??= gate.digest(bindingOf(ctx)));
+  const binding = bindingOf(ctx);
+  const digest = (ctx.digest ??= gate.digest(binding));
   const denial = gate.findDenial(digest);
   if (denial) {
     deny(f, 'APPROVAL_DENIED', denial.reason, denial.id);
     return;
   }
   const approval = await gate.request({
-    binding: bindingOf(ctx),
+    binding,
     digest,
     decision_id: ctx.decisionId,
     reason: f.decision.reason,
@@ -71,8 +70,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
     }
     // An identical call that waited on the same approval spent it first (single use). Refuse this
     // duplicate as allow() refuses a lost consume, rather than a challenge naming a spent approval.
-    rec.error = 'APPROVAL_CONFLICT';
-    deny(f, 'POLICY_DENIED', 'approval already used', approval.id);
+    deny(f, 'POLICY_DENIED', 'approval already used', approval.id, 'APPROVAL_CONFLICT');
     return;
   }
   if (status === 'denied') {
