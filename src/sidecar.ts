@@ -24,6 +24,7 @@ import { Upstreams } from './proxy/upstreams.js';
 import { openDatabase } from './state/database.js';
 import { stepUpGate } from './stepup/gate.js';
 import { ApprovalStore } from './stepup/approval-store.js';
+import { approvalUrl, approvalUrlTemplate } from './stepup/approval-url.js';
 import { StepUpManager } from './stepup/manager.js';
 import { WebhookClient } from './stepup/webhook.js';
 import { TaskService } from './tasks/task-service.js';
@@ -108,12 +109,14 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const identity = await Authenticator.create(config, taskStore, { tokens, baseDir, onWarning: (m) => ops.warn(m) });
 
   const approvalStore = new ApprovalStore(db);
+  /** `step_up.approval_url` in force; the default needs the admin listener's bound address. */
+  let approvalUrls: string | undefined = config.step_up.approval_url;
   const webhookCfg = config.step_up.webhook;
   const webhook = webhookCfg && loaded.secrets.webhookSecret ? new WebhookClient({ ...webhookCfg, secret: loaded.secrets.webhookSecret }, ops) : undefined;
   const manager = new StepUpManager(config.step_up, approvalStore, webhook, (e) => {
     metrics.approvals.inc({ event: e.event });
     log.event(e.event, { ...e });
-  }, { logger: ops });
+  }, { logger: ops, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) });
   manager.start();
   tasks.onRevoke((taskId) => manager.cancelForTask(taskId));
 
@@ -140,6 +143,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     async listen() {
       const proxyAddr = await listenOn(proxy, config.listen);
       const adminAddr = await listenOn(admin, config.admin.listen);
+      approvalUrls = approvalUrlTemplate(config.step_up.approval_url, adminAddr);
       return { proxy: proxyAddr, admin: adminAddr };
     },
     revision: () => engine.revision,

@@ -13,8 +13,8 @@ export interface LoadedConfig {
   readonly config: WardenConfig;
   /** Directory of the configuration file: relative paths in it are taken from here. */
   readonly baseDir: string;
-  /** Resolved secrets that do not rotate (admin token, webhook secret). */
-  readonly secrets: { readonly adminToken: string; readonly webhookSecret: string | undefined };
+  /** Resolved secrets that do not rotate (admin token, console approver tokens by name, webhook secret). */
+  readonly secrets: { readonly adminToken: string; readonly approvers: ReadonlyMap<string, string>; readonly webhookSecret: string | undefined };
   /** Lane templates by `upstream/lane`, resolved on each use so rotated files take effect. */
   readonly lanes: ReadonlyMap<string, SecretTemplate>;
 }
@@ -53,6 +53,7 @@ export function loadConfigText(text: string, baseDir: string, overrides: ConfigO
 
   const adminToken = new SecretTemplate(config.admin.token, baseDir, 'admin.token').resolve();
   if (adminToken.length < 16) throw new WardenError('CONFIG_INVALID', 'admin.token: the resolved token must be at least 16 characters');
+  const approvers = resolveApprovers(config, baseDir, adminToken);
   const webhookSecret = config.step_up.webhook ? new SecretTemplate(config.step_up.webhook.secret, baseDir, 'step_up.webhook.secret').resolve() : undefined;
   const lanes = new Map<string, SecretTemplate>();
   for (const [name, up] of Object.entries(config.upstreams)) {
@@ -62,7 +63,27 @@ export function loadConfigText(text: string, baseDir: string, overrides: ConfigO
       lanes.set(`${name}/${laneName}`, t);
     }
   }
-  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, webhookSecret }), lanes });
+  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), lanes });
+}
+
+/** The console's sign-in name of the admin token; no approver may take it. */
+export const ADMIN_APPROVER = 'admin';
+
+// Every token must name exactly one person: a token shared by two names (or with the admin token)
+// would record the wrong approver.
+function resolveApprovers(config: WardenConfig, baseDir: string, adminToken: string): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>([adminToken]);
+  for (const [name, template] of Object.entries(config.admin.approvers)) {
+    const where = `admin.approvers.${name}`;
+    if (name === ADMIN_APPROVER) throw new WardenError('CONFIG_INVALID', `${where}: the name ${ADMIN_APPROVER} is the admin token's`);
+    const token = new SecretTemplate(template, baseDir, where).resolve();
+    if (token.length < 16) throw new WardenError('CONFIG_INVALID', `${where}: the resolved token must be at least 16 characters`);
+    if (seen.has(token)) throw new WardenError('CONFIG_INVALID', `${where}: the token is also used by the admin token or another approver`);
+    seen.add(token);
+    out.set(name, token);
+  }
+  return out;
 }
 
 function checkSecretsAreReferences(node: Node, value: unknown, path: string): void {

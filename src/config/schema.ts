@@ -58,7 +58,10 @@ export const configSchema = {
       doc: 'The admin listener.',
       fields: {
         listen: { kind: 'string', doc: 'Address of the admin listener (health, ready, metrics, tasks, approvals).', def: '127.0.0.1:8181', pattern: HOST_PORT },
-        token: { kind: 'string', doc: 'Bearer token for the admin API (health, ready and metrics need none); at least 16 characters.', secret: true },
+        token: { kind: 'string', doc: 'Bearer token for the admin API (health, ready and metrics need none); at least 16 characters. It also signs in to the console as `admin`.', secret: true },
+        approvers: { kind: 'map', doc: 'Named approver tokens for the console (`/console/`): name → `${env:...}` or `${file:...}`, at least 16 characters each. An approver may decide approvals whose policy `approvers` list is empty or names it; the name is recorded with the decision.', of: { kind: 'string', doc: 'approver token', secret: true }, def: {}, keyPattern: NAME },
+        session_ttl: { kind: 'duration', doc: 'Longest life of a console session, from sign-in.', def: '8h', min: 60_000 },
+        session_idle: { kind: 'duration', doc: 'A console session unused this long ends.', def: '30m', min: 60_000 },
       },
     },
     policy: {
@@ -125,6 +128,7 @@ export const configSchema = {
         ttl: { kind: 'duration', doc: 'Lifetime of an approval, pending or granted.', def: '10m', min: 1000 },
         retry_after: { kind: 'duration', doc: '`Retry-After` sent with the step-up answer.', def: '5s' },
         body_preview_bytes: { kind: 'number', doc: 'How much of the request body the webhook event may show (0: none).', def: 0, min: 0, max: 4096, integer: true },
+        approval_url: { kind: 'string', doc: 'URL of one approval\'s page, `{id}` replaced by the approval id; carried as `approval_url` in the webhook event. Default: the admin listener\'s `/console/approvals/{id}` at its bound address (set it when the console is reached through another host name or TLS).', optional: true, pattern: /^https?:\/\/[^\s{}]+\{id\}[^\s{}]*$/ },
       },
     },
     decision_log: {

@@ -46,6 +46,8 @@ export interface StepUpManagerOptions {
   now?: () => number;
   /** How often the sweep expires approvals, ms. */
   sweepIntervalMs?: number;
+  /** The page of an approval (`step_up.approval_url`), once known; sent as `approval_url`. */
+  approvalUrl?: (id: string) => string | undefined;
 }
 
 type Waiter = (result: WaitResult) => void;
@@ -58,6 +60,7 @@ export class StepUpManager {
   readonly #logger: StepUpLogger | undefined;
   readonly #now: () => number;
   readonly #sweepMs: number;
+  readonly #approvalUrl: (id: string) => string | undefined;
   /** Requests whose webhook is being delivered, by digest: identical calls share the outcome. */
   readonly #inflight = new Map<string, Promise<Approval>>();
   readonly #waiters = new Map<string, Set<Waiter>>();
@@ -79,7 +82,13 @@ export class StepUpManager {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#sweepMs = options.sweepIntervalMs ?? 1000;
+    this.#approvalUrl = options.approvalUrl ?? (() => undefined);
     this.#refreshIndex();
+  }
+
+  /** Where a person decides this approval (the console page, unless configured elsewhere). */
+  approvalUrl(id: string): string | undefined {
+    return this.#approvalUrl(id);
   }
 
   /** False when no approval of this task (or of task-less calls) can match: skip the lookup. */
@@ -257,6 +266,7 @@ export class StepUpManager {
     const event = {
       type: 'approval.requested',
       approval: { id: approval.id, expires_at: new Date(approval.expires_at).toISOString(), status: approval.status },
+      approval_url: this.#approvalUrl(approval.id),
       decision_id: p.decision_id,
       reason: p.reason,
       risk: p.risk,

@@ -689,6 +689,8 @@ describe('step-up approvals', () => {
     expect(ev!.body).toMatchObject({
       type: 'approval.requested',
       approval: { id, status: 'pending', expires_at: r.body.expires_at },
+      // step_up.approval_url's default: the console page on the admin listener's bound address.
+      approval_url: `${w.adminUrl}/console/approvals/${id}`,
       decision_id: r.id,
       risk: 'high',
       approvers: ['security-oncall'],

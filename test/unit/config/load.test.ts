@@ -7,6 +7,7 @@ import { configReference } from '../../../src/config/reference.js';
 import { parseDuration } from '../../../src/config/schema-dsl.js';
 
 process.env.UNIT_ADMIN_TOKEN = 'unit-admin-token-0123456789';
+process.env.UNIT_APPROVER_A = 'unit-approver-alice-0123456789';
 const MINIMAL = "admin: { token: '${env:UNIT_ADMIN_TOKEN}' }\n";
 
 function load(yaml: string) {
@@ -28,7 +29,7 @@ describe('configuration', () => {
     expect(config).toEqual({
       listen: '127.0.0.1:8080',
       state_dir: '.warden',
-      admin: { listen: '127.0.0.1:8181', token: '${env:UNIT_ADMIN_TOKEN}' },
+      admin: { listen: '127.0.0.1:8181', token: '${env:UNIT_ADMIN_TOKEN}', approvers: {}, session_ttl: 28800000, session_idle: 1800000 },
       policy: { bundle: 'bundles/warden.tar.gz', entrypoint: 'warden/decision', mode: 'enforce', max_body_bytes: 1048576, max_memory_pages: 512, watch: true, poll_interval: 1000 },
       upstreams: {},
       identity: {
@@ -64,9 +65,22 @@ describe('configuration', () => {
     ['broken YAML', 'admin: [\n', /CONFIG_INVALID: .*YAML/],
     ['a duplicate YAML key', `${MINIMAL}listen: a:1\nlisten: b:2\n`, /YAML/],
     ['a short admin token', "admin: { token: '${env:UNIT_SHORT}' }\n", /at least 16/],
+    ['a literal approver token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: 'literal-token-0123456789' } }\n", /admin\.approvers\.alice: a secret must come from/],
+    ['a short approver token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_SHORT}' } }\n", /admin\.approvers\.alice: the resolved token must be at least 16/],
+    ['an approver named admin', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { admin: '${env:UNIT_APPROVER_A}' } }\n", /admin\.approvers\.admin: the name admin/],
+    ['an approver sharing the admin token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_ADMIN_TOKEN}' } }\n", /admin\.approvers\.alice: the token is also used/],
+    ['two approvers sharing a token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_APPROVER_A}', bob: '${env:UNIT_APPROVER_A}' } }\n", /admin\.approvers\.bob: the token is also used/],
+    ['an approval URL without {id}', `${MINIMAL}step_up: { approval_url: 'https://console.example/approvals/' }\n`, /step_up\.approval_url: has the wrong form/],
   ])('refuses %s and names the key', (_name, yaml, pattern) => {
     process.env.UNIT_SHORT = 'short';
     expect(fault(yaml)).toMatch(pattern);
+  });
+
+  it('resolves approver tokens by name and keeps them out of the config object', () => {
+    const loaded = load("admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_APPROVER_A}' } }\nstep_up: { approval_url: 'https://console.example/console/approvals/{id}' }\n");
+    expect([...loaded.secrets.approvers]).toEqual([['alice', 'unit-approver-alice-0123456789']]);
+    expect(loaded.config.step_up.approval_url).toBe('https://console.example/console/approvals/{id}');
+    expect(JSON.stringify(loaded.config)).not.toContain('unit-approver-alice');
   });
 
   it('reads ${file:} secrets relative to the configuration file', () => {

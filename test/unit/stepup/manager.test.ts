@@ -22,7 +22,7 @@ function setup(opts: { webhookUrl?: string; retries?: number; dir?: string; ttl?
   const webhook = opts.webhookUrl ? new WebhookClient({ url: opts.webhookUrl, timeout: 2000, retries: opts.retries ?? 2, backoff: 10, secret: SECRET }, logger) : undefined;
   const events: ApprovalEvent[] = [];
   const clock = { now: Date.now() };
-  const manager = new StepUpManager({ ttl: opts.ttl ?? 60_000, body_preview_bytes: opts.previewBytes ?? 0 }, new ApprovalStore(db), webhook, (e) => events.push(e), { now: () => clock.now, sweepIntervalMs: 20, logger });
+  const manager = new StepUpManager({ ttl: opts.ttl ?? 60_000, body_preview_bytes: opts.previewBytes ?? 0 }, new ApprovalStore(db), webhook, (e) => events.push(e), { now: () => clock.now, sweepIntervalMs: 20, logger, approvalUrl: (id) => `https://console.example/console/approvals/${id}` });
   onTestFinished(async () => {
     await manager.close();
     db.close();
@@ -79,6 +79,7 @@ describe('StepUpManager.request', () => {
     expect(d.event).toMatchObject({
       type: 'approval.requested',
       approval: { id: a.id, status: 'pending', expires_at: new Date(a.expires_at).toISOString() },
+      approval_url: `https://console.example/console/approvals/${a.id}`,
       decision_id: 'dec-1',
       reason: 'merge to main',
       risk: 'high',
