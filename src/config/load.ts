@@ -1,13 +1,14 @@
-// YAML → schema with defaults → frozen object. Secrets are checked at load (a missing variable
-// or file stops the start) and kept as templates where they may rotate (lanes).
+// YAML → schema with defaults → frozen object (src/config/validate.ts). Secrets are resolved at
+// load (a missing variable or file stops the start) and kept as templates where they may rotate
+// (lanes); that they are references at all is checked by the schema.
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WardenError, describeThrown } from '../errors.js';
-import { configSchema, type WardenConfig } from './schema.js';
-import { validate, type Node } from './schema-dsl.js';
-import { SecretTemplate, hasReference } from './secrets.js';
+import type { WardenConfig } from './schema.js';
+import { SecretTemplate } from './secrets.js';
+import { validateConfig } from './validate.js';
 
 export interface LoadedConfig {
   readonly config: WardenConfig;
@@ -47,8 +48,7 @@ export function loadConfigText(text: string, baseDir: string, overrides: ConfigO
   const doc = raw as Record<string, unknown>;
   if (overrides.listen) doc.listen = overrides.listen;
   if (overrides.adminListen) doc.admin = { ...(typeof doc.admin === 'object' && doc.admin !== null ? doc.admin : {}), listen: overrides.adminListen };
-  const config = validate(configSchema, doc) as WardenConfig;
-  checkSecretsAreReferences(configSchema, config, '');
+  const config = validateConfig(doc);
   checkCrossKeys(config);
 
   const adminToken = new SecretTemplate(config.admin.token, baseDir, 'admin.token').resolve();
@@ -84,16 +84,6 @@ function resolveApprovers(config: WardenConfig, baseDir: string, adminToken: str
     out.set(name, token);
   }
   return out;
-}
-
-function checkSecretsAreReferences(node: Node, value: unknown, path: string): void {
-  if (value === undefined) return;
-  if (node.kind === 'string' && node.secret && !hasReference(value as string)) {
-    throw new WardenError('CONFIG_INVALID', `${path}: a secret must come from \${env:NAME} or \${file:PATH}, not the configuration file`);
-  }
-  if (node.kind === 'object') for (const [k, c] of Object.entries(node.fields)) checkSecretsAreReferences(c, (value as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-  if (node.kind === 'map') for (const [k, v] of Object.entries(value as object)) checkSecretsAreReferences(node.of, v, `${path}.${k}`);
-  if (node.kind === 'array') (value as unknown[]).forEach((v, i) => checkSecretsAreReferences(node.of, v, `${path}[${i}]`));
 }
 
 function checkCrossKeys(config: WardenConfig): void {

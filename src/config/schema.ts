@@ -1,150 +1,120 @@
-// The one configuration schema. Keys fixed by DESIGN.md keep their names; docs/configuration.md
-// is generated from this file (`npm run docs:config`) and checked against it by a unit test.
+// The one configuration schema, as JSON Schema built with TypeBox. From it come the validation
+// (src/config/validate.ts), the TypeScript types below, docs/configuration.md and
+// schema/warden.schema.json (both written by `npm run docs:config`, checked by unit tests).
+// Keys fixed by DESIGN.md keep their names.
+//
+// Adding a key: put it in its section, with a description and a default (or mark it
+// Type.Optional), then run `npm run docs:config` and update the whole-default assertion in
+// test/unit/config/load.test.ts. For example:
+//   max_hold: Duration({ description: 'Longest hold of a request.', default: '30s', minMs: 1 }),
+//   retries: Type.Integer({ description: 'Further attempts.', default: 3, minimum: 0 }),
+//   mode: OneOf(['a', 'b'], { description: '...', default: 'a' }),
+//   token: Secret({ description: 'Bearer token.' }),          // required, `${env:}`/`${file:}` only
+//   hook: OptionalSection('A sub-section that may be absent.', { url: Type.String({ description: '...' }) }),
 
-import type { Infer, Node } from './schema-dsl.js';
+import { Type } from '@sinclair/typebox';
+import { Duration, MapOf, OneOf, OptionalSection, Secret, Section, type Decoded } from './schema-kit.js';
 
-const HOST_PORT = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
-const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const HOST_PORT = '^[^\\s:]+:\\d{1,5}$|^\\[[0-9a-fA-F:]+\\]:\\d{1,5}$';
+const NAME = '^[a-z][a-z0-9_-]{0,62}$';
+const HEADER = '^[A-Za-z0-9-]+$';
+const HTTP_URL = '^https?:\\/\\/\\S+$';
 
-const lane = {
-  kind: 'object',
-  doc: 'A credential set that Warden injects when the policy picks this lane.',
-  fields: {
-    header: { kind: 'string', doc: 'Header that carries the credential (lowercased on the wire).', pattern: /^[A-Za-z0-9-]+$/ },
-    value: { kind: 'string', doc: 'The header value; write secrets as `${env:NAME}` or `${file:PATH}` (a file is re-read when it changes).', secret: true },
+const lane = Section('A credential set that Warden injects when the policy picks this lane.', {
+  header: Type.String({ description: 'Header that carries the credential (lowercased on the wire).', pattern: HEADER }),
+  value: Secret({ description: 'The header value; write secrets as `${env:NAME}` or `${file:PATH}` (a file is re-read when it changes).' }),
+});
+
+const upstream = Section('A downstream API or MCP server, routed by path prefix.', {
+  prefix: Type.String({ description: 'Path prefix the agent calls, removed before forwarding (`/github/repos/x` → `/repos/x`).', pattern: '^\\/[A-Za-z0-9._~-]+(\\/[A-Za-z0-9._~-]+)*$' }),
+  url: Type.String({ description: 'Base URL of the upstream (http or https); its path is prepended to the forwarded path.', pattern: '^https?:\\/\\/[^\\s]+$' }),
+  timeout: Duration({ description: 'Time allowed for the upstream to send response headers, and between body chunks.', default: '30s', minMs: 1 }),
+  connect_timeout: Duration({ description: 'Time allowed to open a connection.', default: '5s', minMs: 1 }),
+  connections: Type.Integer({ description: 'Keep-alive connections kept in the pool for this upstream.', default: 64, minimum: 1 }),
+  mcp: Type.Boolean({ description: 'Treat JSON-RPC 2.0 bodies as MCP calls (fills `input.mcp`; denials answer as JSON-RPC errors).', default: true }),
+  lanes: MapOf(lane, { description: 'Credential lanes by name (`read`, `write`, `escalation`, ...).', default: {}, keyPattern: NAME }),
+});
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const issuer = Section('An external token issuer (OIDC, or SPIFFE JWT-SVIDs).', {
+  name: Type.String({ description: 'Name shown in logs and as `input.agent.issuer` when the token has none.', pattern: NAME }),
+  issuer: Type.String({ description: 'Expected `iss` claim.' }),
+  audiences: Type.Array(Type.String({ description: 'audience' }), { description: 'Accepted `aud` values; a token must name one.', minItems: 1 }),
+  jwks_url: Type.Optional(Type.String({ description: 'JWKS URL, fetched and cached; refetched on an unknown `kid`.', pattern: HTTP_URL })),
+  jwks_file: Type.Optional(Type.String({ description: 'JWKS file, re-read when it changes (instead of `jwks_url`).' })),
+  algorithms: Type.Array(OneOf(ALGORITHMS, { description: 'algorithm' }), { description: 'Accepted signing algorithms (`none` is never accepted).', default: ['RS256', 'ES256', 'EdDSA'], minItems: 1 }),
+  spiffe: Type.Boolean({ description: 'Require `sub` to be a `spiffe://` id (JWT-SVID).', default: false }),
+  trust_domain: Type.Optional(Type.String({ description: 'With `spiffe`, the trust domain the `sub` must belong to.' })),
+  max_lifetime: Duration({ description: 'Refuse tokens whose `exp - iat` exceeds this.', default: '1h' }),
+  jwks_cache: Duration({ description: 'How long a fetched JWKS is trusted before a refetch.', default: '5m' }),
+  agent_claim: Type.String({ description: 'Claim that names the agent (`input.agent.id`).', default: 'sub' }),
+});
+
+export const configSchema = Type.Object(
+  {
+    listen: Type.String({ description: 'Address of the proxy listener that agents call.', default: '127.0.0.1:8080', pattern: HOST_PORT }),
+    state_dir: Type.String({ description: 'Directory of the embedded database (tasks, revocations, usage, approvals) and the task signing key.', default: '.warden' }),
+    admin: Section('The admin listener.', {
+      listen: Type.String({ description: 'Address of the admin listener (health, ready, metrics, tasks, approvals).', default: '127.0.0.1:8181', pattern: HOST_PORT }),
+      token: Secret({ description: 'Bearer token for the admin API (health, ready and metrics need none); at least 16 characters. It also signs in to the console as `admin`.' }),
+      approvers: MapOf(Secret({ description: 'approver token' }), { description: 'Named approver tokens for the console (`/console/`): name → `${env:...}` or `${file:...}`, at least 16 characters each. An approver may decide approvals whose policy `approvers` list is empty or names it; the name is recorded with the decision.', default: {}, keyPattern: NAME }),
+      session_ttl: Duration({ description: 'Longest life of a console session, from sign-in.', default: '8h', minMs: 60_000 }),
+      session_idle: Duration({ description: 'A console session unused this long ends.', default: '30m', minMs: 60_000 }),
+    }),
+    policy: Section('The compiled Rego policy.', {
+      bundle: Type.String({ description: 'OPA bundle (`.tar.gz`) or a directory with `policy.wasm` and `data.json`.', default: 'bundles/warden.tar.gz' }),
+      entrypoint: Type.String({ description: 'Entrypoint that gives the decision object.', default: 'warden/decision' }),
+      mode: OneOf(['enforce', 'dry-run'], { description: '`enforce`, or `dry-run`: evaluate and log, but forward everything.', default: 'enforce' }),
+      max_body_bytes: Type.Integer({ description: 'Largest request body Warden reads for the policy; larger bodies are refused with 413.', default: 1_048_576, minimum: 0 }),
+      max_memory_pages: Type.Integer({ description: 'Upper bound of the wasm memory in 64 KiB pages; an input that needs more is refused.', default: 512, minimum: 8 }),
+      watch: Type.Boolean({ description: 'Reload the bundle when the file changes.', default: true }),
+      poll_interval: Duration({ description: 'How often the bundle file is checked for changes.', default: '1s', minMs: 50 }),
+    }),
+    upstreams: MapOf(upstream, { description: 'Upstreams by name.', default: {}, keyPattern: NAME }),
+    identity: Section('Who the agent is: Warden task tokens and external issuers.', {
+      header: Type.String({ description: 'Header that carries the bearer token.', default: 'authorization', pattern: HEADER }),
+      clock_skew: Duration({ description: 'Tolerance for `exp`, `nbf` and `iat`.', default: '30s' }),
+      task_tokens: Section('Task tokens that Warden signs.', {
+        algorithm: OneOf(['EdDSA', 'ES256'], { description: 'Signing algorithm.', default: 'EdDSA' }),
+        key_file: Type.Optional(Type.String({ description: 'PKCS#8 PEM private key; generated in `state_dir` when absent.' })),
+        issuer: Type.String({ description: '`iss` of task tokens.', default: 'warden' }),
+        audience: Type.String({ description: '`aud` of task tokens.', default: 'warden' }),
+        default_ttl: Duration({ description: 'TTL of a task created without one.', default: '15m', minMs: 1000 }),
+        max_ttl: Duration({ description: 'Largest TTL a task may ask for.', default: '8h', minMs: 1000 }),
+      }),
+      issuers: Type.Array(issuer, { description: 'External issuers whose tokens are accepted.', default: [] }),
+    }),
+    tasks: Section('Workflow stages and risk levels of tasks.', {
+      stages: Type.Array(Type.String({ description: 'stage', pattern: NAME }), { description: 'Allowed stage names.', default: ['plan', 'execute', 'review', 'done'], minItems: 1 }),
+      risks: Type.Array(Type.String({ description: 'risk', pattern: NAME }), { description: 'Allowed risk levels.', default: ['low', 'medium', 'high'], minItems: 1 }),
+      transitions: MapOf(Type.Array(Type.String({ description: 'stage' }), { description: 'targets' }), { description: 'Allowed moves: stage → stages it may move to. Empty allows any move.', default: {} }),
+    }),
+    step_up: Section('Human approval of step-up decisions.', {
+      webhook: OptionalSection('Where approval requests are POSTed.', {
+        url: Type.String({ description: 'Receiver URL.', pattern: HTTP_URL }),
+        secret: Secret({ description: 'HMAC-SHA256 key of `Warden-Signature`.' }),
+        timeout: Duration({ description: 'Time allowed for one delivery.', default: '5s' }),
+        retries: Type.Integer({ description: 'Further attempts after a failed delivery (connection error or 5xx).', default: 3, minimum: 0, maximum: 10 }),
+        backoff: Duration({ description: 'First retry delay, doubled on each attempt.', default: '200ms' }),
+      }),
+      hold: Duration({ description: 'How long a request waits for a decision before the agent gets the step-up answer; 0 answers at once.', default: '0s' }),
+      ttl: Duration({ description: 'Lifetime of an approval, pending or granted.', default: '10m', minMs: 1000 }),
+      retry_after: Duration({ description: '`Retry-After` sent with the step-up answer.', default: '5s' }),
+      body_preview_bytes: Type.Integer({ description: 'How much of the request body the webhook event may show (0: none).', default: 0, minimum: 0, maximum: 4096 }),
+      approval_url: Type.Optional(Type.String({ description: 'URL of one approval\'s page, `{id}` replaced by the approval id; carried as `approval_url` in the webhook event. Default: the admin listener\'s `/console/approvals/{id}` at its bound address (set it when the console is reached through another host name or TLS).', pattern: '^https?:\\/\\/[^\\s{}]+\\{id\\}[^\\s{}]*$' })),
+    }),
+    decision_log: Section('One JSON line per decision.', {
+      path: Type.String({ description: '`stdout`, `stderr` or a file path (appended). Lines are written synchronously, once per event-loop turn; in production prefer a file: a stalled stdout pipe stalls the proxy.', default: 'stdout' }),
+      mask: Type.Array(Type.String({ description: 'path', pattern: '^input(\\.[A-Za-z0-9_-]+)+$' }), { description: 'Input paths replaced by `"**REDACTED**"` in the log (`input.request.body.password`).', default: [] }),
+      max_body_bytes: Type.Integer({ description: 'Request bodies larger than this are logged as `"**TRUNCATED**"` (their digest and size stay in the input).', default: 65_536, minimum: 0 }),
+      level: OneOf(['debug', 'info', 'warn', 'error', 'silent'], { description: 'Level of Warden\'s own operational log (stderr).', default: 'info' }),
+    }),
   },
-} as const satisfies Node;
+  { title: 'Warden configuration', description: 'Warden configuration', additionalProperties: false },
+);
 
-const upstream = {
-  kind: 'object',
-  doc: 'A downstream API or MCP server, routed by path prefix.',
-  fields: {
-    prefix: { kind: 'string', doc: 'Path prefix the agent calls, removed before forwarding (`/github/repos/x` → `/repos/x`).', pattern: /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/ },
-    url: { kind: 'string', doc: 'Base URL of the upstream (http or https); its path is prepended to the forwarded path.', pattern: /^https?:\/\/[^\s]+$/ },
-    timeout: { kind: 'duration', doc: 'Time allowed for the upstream to send response headers, and between body chunks.', def: '30s', min: 1 },
-    connect_timeout: { kind: 'duration', doc: 'Time allowed to open a connection.', def: '5s', min: 1 },
-    connections: { kind: 'number', doc: 'Keep-alive connections kept in the pool for this upstream.', def: 64, min: 1, integer: true },
-    mcp: { kind: 'boolean', doc: 'Treat JSON-RPC 2.0 bodies as MCP calls (fills `input.mcp`; denials answer as JSON-RPC errors).', def: true },
-    lanes: { kind: 'map', doc: 'Credential lanes by name (`read`, `write`, `escalation`, ...).', of: lane, def: {}, keyPattern: NAME },
-  },
-} as const satisfies Node;
-
-const issuer = {
-  kind: 'object',
-  doc: 'An external token issuer (OIDC, or SPIFFE JWT-SVIDs).',
-  fields: {
-    name: { kind: 'string', doc: 'Name shown in logs and as `input.agent.issuer` when the token has none.', pattern: NAME },
-    issuer: { kind: 'string', doc: 'Expected `iss` claim.' },
-    audiences: { kind: 'array', doc: 'Accepted `aud` values; a token must name one.', of: { kind: 'string', doc: 'audience' }, minItems: 1 },
-    jwks_url: { kind: 'string', doc: 'JWKS URL, fetched and cached; refetched on an unknown `kid`.', optional: true, pattern: /^https?:\/\/\S+$/ },
-    jwks_file: { kind: 'string', doc: 'JWKS file, re-read when it changes (instead of `jwks_url`).', optional: true },
-    algorithms: { kind: 'array', doc: 'Accepted signing algorithms (`none` is never accepted).', of: { kind: 'string', doc: 'algorithm', enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] }, def: ['RS256', 'ES256', 'EdDSA'], minItems: 1 },
-    spiffe: { kind: 'boolean', doc: 'Require `sub` to be a `spiffe://` id (JWT-SVID).', def: false },
-    trust_domain: { kind: 'string', doc: 'With `spiffe`, the trust domain the `sub` must belong to.', optional: true },
-    max_lifetime: { kind: 'duration', doc: 'Refuse tokens whose `exp - iat` exceeds this.', def: '1h' },
-    jwks_cache: { kind: 'duration', doc: 'How long a fetched JWKS is trusted before a refetch.', def: '5m' },
-    agent_claim: { kind: 'string', doc: 'Claim that names the agent (`input.agent.id`).', def: 'sub' },
-  },
-} as const satisfies Node;
-
-export const configSchema = {
-  kind: 'object',
-  doc: 'Warden configuration',
-  fields: {
-    listen: { kind: 'string', doc: 'Address of the proxy listener that agents call.', def: '127.0.0.1:8080', pattern: HOST_PORT },
-    state_dir: { kind: 'string', doc: 'Directory of the embedded database (tasks, revocations, usage, approvals) and the task signing key.', def: '.warden' },
-    admin: {
-      kind: 'object',
-      doc: 'The admin listener.',
-      fields: {
-        listen: { kind: 'string', doc: 'Address of the admin listener (health, ready, metrics, tasks, approvals).', def: '127.0.0.1:8181', pattern: HOST_PORT },
-        token: { kind: 'string', doc: 'Bearer token for the admin API (health, ready and metrics need none); at least 16 characters. It also signs in to the console as `admin`.', secret: true },
-        approvers: { kind: 'map', doc: 'Named approver tokens for the console (`/console/`): name → `${env:...}` or `${file:...}`, at least 16 characters each. An approver may decide approvals whose policy `approvers` list is empty or names it; the name is recorded with the decision.', of: { kind: 'string', doc: 'approver token', secret: true }, def: {}, keyPattern: NAME },
-        session_ttl: { kind: 'duration', doc: 'Longest life of a console session, from sign-in.', def: '8h', min: 60_000 },
-        session_idle: { kind: 'duration', doc: 'A console session unused this long ends.', def: '30m', min: 60_000 },
-      },
-    },
-    policy: {
-      kind: 'object',
-      doc: 'The compiled Rego policy.',
-      fields: {
-        bundle: { kind: 'string', doc: 'OPA bundle (`.tar.gz`) or a directory with `policy.wasm` and `data.json`.', def: 'bundles/warden.tar.gz' },
-        entrypoint: { kind: 'string', doc: 'Entrypoint that gives the decision object.', def: 'warden/decision' },
-        mode: { kind: 'string', doc: '`enforce`, or `dry-run`: evaluate and log, but forward everything.', def: 'enforce', enum: ['enforce', 'dry-run'] },
-        max_body_bytes: { kind: 'number', doc: 'Largest request body Warden reads for the policy; larger bodies are refused with 413.', def: 1_048_576, min: 0, integer: true },
-        max_memory_pages: { kind: 'number', doc: 'Upper bound of the wasm memory in 64 KiB pages; an input that needs more is refused.', def: 512, min: 8, integer: true },
-        watch: { kind: 'boolean', doc: 'Reload the bundle when the file changes.', def: true },
-        poll_interval: { kind: 'duration', doc: 'How often the bundle file is checked for changes.', def: '1s', min: 50 },
-      },
-    },
-    upstreams: { kind: 'map', doc: 'Upstreams by name.', of: upstream, def: {}, keyPattern: NAME },
-    identity: {
-      kind: 'object',
-      doc: 'Who the agent is: Warden task tokens and external issuers.',
-      fields: {
-        header: { kind: 'string', doc: 'Header that carries the bearer token.', def: 'authorization', pattern: /^[A-Za-z0-9-]+$/ },
-        clock_skew: { kind: 'duration', doc: 'Tolerance for `exp`, `nbf` and `iat`.', def: '30s' },
-        task_tokens: {
-          kind: 'object',
-          doc: 'Task tokens that Warden signs.',
-          fields: {
-            algorithm: { kind: 'string', doc: 'Signing algorithm.', def: 'EdDSA', enum: ['EdDSA', 'ES256'] },
-            key_file: { kind: 'string', doc: 'PKCS#8 PEM private key; generated in `state_dir` when absent.', optional: true },
-            issuer: { kind: 'string', doc: '`iss` of task tokens.', def: 'warden' },
-            audience: { kind: 'string', doc: '`aud` of task tokens.', def: 'warden' },
-            default_ttl: { kind: 'duration', doc: 'TTL of a task created without one.', def: '15m', min: 1000 },
-            max_ttl: { kind: 'duration', doc: 'Largest TTL a task may ask for.', def: '8h', min: 1000 },
-          },
-        },
-        issuers: { kind: 'array', doc: 'External issuers whose tokens are accepted.', of: issuer, def: [] },
-      },
-    },
-    tasks: {
-      kind: 'object',
-      doc: 'Workflow stages and risk levels of tasks.',
-      fields: {
-        stages: { kind: 'array', doc: 'Allowed stage names.', of: { kind: 'string', doc: 'stage', pattern: NAME }, def: ['plan', 'execute', 'review', 'done'], minItems: 1 },
-        risks: { kind: 'array', doc: 'Allowed risk levels.', of: { kind: 'string', doc: 'risk', pattern: NAME }, def: ['low', 'medium', 'high'], minItems: 1 },
-        transitions: { kind: 'map', doc: 'Allowed moves: stage → stages it may move to. Empty allows any move.', of: { kind: 'array', doc: 'targets', of: { kind: 'string', doc: 'stage' } }, def: {} },
-      },
-    },
-    step_up: {
-      kind: 'object',
-      doc: 'Human approval of step-up decisions.',
-      fields: {
-        webhook: {
-          kind: 'object',
-          doc: 'Where approval requests are POSTed.',
-          optional: true,
-          fields: {
-            url: { kind: 'string', doc: 'Receiver URL.', pattern: /^https?:\/\/\S+$/ },
-            secret: { kind: 'string', doc: 'HMAC-SHA256 key of `Warden-Signature`.', secret: true },
-            timeout: { kind: 'duration', doc: 'Time allowed for one delivery.', def: '5s' },
-            retries: { kind: 'number', doc: 'Further attempts after a failed delivery (connection error or 5xx).', def: 3, min: 0, max: 10, integer: true },
-            backoff: { kind: 'duration', doc: 'First retry delay, doubled on each attempt.', def: '200ms' },
-          },
-        },
-        hold: { kind: 'duration', doc: 'How long a request waits for a decision before the agent gets the step-up answer; 0 answers at once.', def: '0s' },
-        ttl: { kind: 'duration', doc: 'Lifetime of an approval, pending or granted.', def: '10m', min: 1000 },
-        retry_after: { kind: 'duration', doc: '`Retry-After` sent with the step-up answer.', def: '5s' },
-        body_preview_bytes: { kind: 'number', doc: 'How much of the request body the webhook event may show (0: none).', def: 0, min: 0, max: 4096, integer: true },
-        approval_url: { kind: 'string', doc: 'URL of one approval\'s page, `{id}` replaced by the approval id; carried as `approval_url` in the webhook event. Default: the admin listener\'s `/console/approvals/{id}` at its bound address (set it when the console is reached through another host name or TLS).', optional: true, pattern: /^https?:\/\/[^\s{}]+\{id\}[^\s{}]*$/ },
-      },
-    },
-    decision_log: {
-      kind: 'object',
-      doc: 'One JSON line per decision.',
-      fields: {
-        path: { kind: 'string', doc: '`stdout`, `stderr` or a file path (appended). Lines are written synchronously, once per event-loop turn; in production prefer a file: a stalled stdout pipe stalls the proxy.', def: 'stdout' },
-        mask: { kind: 'array', doc: 'Input paths replaced by `"**REDACTED**"` in the log (`input.request.body.password`).', of: { kind: 'string', doc: 'path', pattern: /^input(\.[A-Za-z0-9_-]+)+$/ }, def: [] },
-        max_body_bytes: { kind: 'number', doc: 'Request bodies larger than this are logged as `"**TRUNCATED**"` (their digest and size stay in the input).', def: 65_536, min: 0, integer: true },
-        level: { kind: 'string', doc: 'Level of Warden\'s own operational log (stderr).', def: 'info', enum: ['debug', 'info', 'warn', 'error', 'silent'] },
-      },
-    },
-  },
-} as const satisfies Node;
-
-export type WardenConfig = Infer<typeof configSchema>;
+export type WardenConfig = Decoded<typeof configSchema>;
 export type UpstreamConfig = WardenConfig['upstreams'][string];
 export type LaneConfig = UpstreamConfig['lanes'][string];
 export type IssuerConfig = WardenConfig['identity']['issuers'][number];

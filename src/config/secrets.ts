@@ -1,5 +1,5 @@
 // `${env:NAME}` and `${file:PATH}` references. Secrets never live in the configuration file
-// itself: a key marked secret must be made of references. File references are re-read when the
+// itself: a key marked secret must hold references (SECRET_PATTERN in schema-kit.ts). File references are re-read when the
 // file changes (mtime or size), so a rotated secret takes effect without a restart.
 
 import { readFileSync, statSync } from 'node:fs';
@@ -7,11 +7,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 
 const REF = /\$\{(env|file):([^}]+)\}/g;
-
-export function hasReference(template: string): boolean {
-  REF.lastIndex = 0;
-  return REF.test(template);
-}
 
 interface FileCache {
   mtimeMs: number;

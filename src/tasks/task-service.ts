@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { WardenError } from '../errors.js';
-import { parseDuration } from '../config/schema-dsl.js';
+import { parseDuration } from '../config/duration.js';
 import type { WardenConfig } from '../config/schema.js';
 import type { TaskUsage } from '../policy/types.js';
 import type { TaskTokens } from '../identity/task-tokens.js';

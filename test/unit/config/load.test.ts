@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../../src/config/load.js';
 import { configReference } from '../../../src/config/reference.js';
-import { parseDuration } from '../../../src/config/schema-dsl.js';
+import { parseDuration } from '../../../src/config/duration.js';
 
 process.env.UNIT_ADMIN_TOKEN = 'unit-admin-token-0123456789';
 process.env.UNIT_APPROVER_A = 'unit-approver-alice-0123456789';
@@ -71,6 +71,20 @@ describe('configuration', () => {
     ['an approver sharing the admin token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_ADMIN_TOKEN}' } }\n", /admin\.approvers\.alice: the token is also used/],
     ['two approvers sharing a token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_APPROVER_A}', bob: '${env:UNIT_APPROVER_A}' } }\n", /admin\.approvers\.bob: the token is also used/],
     ['an approval URL without {id}', `${MINIMAL}step_up: { approval_url: 'https://console.example/approvals/' }\n`, /step_up\.approval_url: has the wrong form/],
+    ['a typo next to the key it misses', "admin: { tokn: '${env:UNIT_ADMIN_TOKEN}' }\n", /^CONFIG_INVALID: configuration is invalid: admin\.tokn: unknown key \(allowed: listen, token, approvers, session_ttl, session_idle\)$/],
+    ['a bad upstream name', `${MINIMAL}upstreams: { GH: { prefix: /gh, url: 'http://x' } }\n`, /^CONFIG_INVALID: configuration is invalid: upstreams\.GH: is not an acceptable name/],
+    ['a fractional count', `${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x', connections: 1.5 } }\n`, /^CONFIG_INVALID: configuration is invalid: upstreams\.gh\.connections: expected an integer, got 1\.5$/],
+    ['a number below its minimum', `${MINIMAL}policy: { max_memory_pages: 4 }\n`, /^CONFIG_INVALID: configuration is invalid: policy\.max_memory_pages: must be at least 8$/],
+    ['a number above its maximum', `${MINIMAL}step_up: { body_preview_bytes: 5000 }\n`, /^CONFIG_INVALID: configuration is invalid: step_up\.body_preview_bytes: must be at most 4096$/],
+    ['a duration below its minimum', `${MINIMAL}policy: { poll_interval: 10ms }\n`, /^CONFIG_INVALID: configuration is invalid: policy\.poll_interval: must be at least 50ms$/],
+    ['a string where a number belongs', `${MINIMAL}policy: { max_body_bytes: lots }\n`, /^CONFIG_INVALID: configuration is invalid: policy\.max_body_bytes: expected a number, got "lots"$/],
+    ['a string where a boolean belongs', `${MINIMAL}policy: { watch: sometimes }\n`, /^CONFIG_INVALID: configuration is invalid: policy\.watch: expected true or false, got "sometimes"$/],
+    ['a list where a mapping belongs', `${MINIMAL}policy: [a]\n`, /^CONFIG_INVALID: configuration is invalid: policy: expected a mapping, got \["a"\]$/],
+    ['a missing key in a list item', `${MINIMAL}identity: { issuers: [{ name: a, issuer: b, jwks_url: 'http://j' }] }\n`, /^CONFIG_INVALID: configuration is invalid: identity\.issuers\[0\]\.audiences: is required$/],
+    ['an empty list', `${MINIMAL}tasks: { stages: [] }\n`, /^CONFIG_INVALID: configuration is invalid: tasks\.stages: needs at least 1 item\(s\)$/],
+    ['a wrong item of a list', `${MINIMAL}identity: { issuers: [{ name: a, issuer: b, audiences: [x], jwks_url: 'http://j', algorithms: [none] }] }\n`, /^CONFIG_INVALID: configuration is invalid: identity\.issuers\[0\]\.algorithms\[0\]: expected one of RS256, .*EdDSA, got "none"$/],
+    ['a malformed address', `${MINIMAL}listen: 'no port'\n`, /^CONFIG_INVALID: configuration is invalid: listen: has the wrong form: "no port"$/],
+    ['a literal webhook secret', `${MINIMAL}step_up: { webhook: { url: 'http://h', secret: 'hunter2-literal' } }\n`, /^CONFIG_INVALID: configuration is invalid: step_up\.webhook\.secret: a secret must come from/],
   ])('refuses %s and names the key', (_name, yaml, pattern) => {
     process.env.UNIT_SHORT = 'short';
     expect(fault(yaml)).toMatch(pattern);
@@ -81,6 +95,37 @@ describe('configuration', () => {
     expect([...loaded.secrets.approvers]).toEqual([['alice', 'unit-approver-alice-0123456789']]);
     expect(loaded.config.step_up.approval_url).toBe('https://console.example/console/approvals/{id}');
     expect(JSON.stringify(loaded.config)).not.toContain('unit-approver-alice');
+  });
+
+  it('never shows a literal secret in the fault', () => {
+    const message = fault(`${MINIMAL}step_up: { webhook: { url: 'http://h', secret: 'hunter2-literal' } }\n`);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('reads an empty key as absent and fills its defaults', () => {
+    const { config } = load(`${MINIMAL}policy:\nupstreams:\nstep_up:\n  webhook:\n`);
+    expect(config.policy.mode).toBe('enforce');
+    expect(config.upstreams).toEqual({});
+    expect(config.step_up.webhook).toBeUndefined();
+  });
+
+  it('fills the defaults inside each upstream and lane, and takes numbers as milliseconds', () => {
+    process.env.UNIT_LANE = 'Bearer lane-token';
+    const { config } = load(`${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x', timeout: 250, lanes: { read: { header: authorization, value: '\${env:UNIT_LANE}' } } } }\n`);
+    expect(config.upstreams.gh).toEqual({
+      prefix: '/gh',
+      url: 'http://x',
+      timeout: 250,
+      connect_timeout: 5000,
+      connections: 64,
+      mcp: true,
+      lanes: { read: { header: 'authorization', value: '${env:UNIT_LANE}' } },
+    });
+  });
+
+  it('freezes the whole configuration', () => {
+    const { config } = load(`${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x' } }\n`);
+    expect([config, config.policy, config.upstreams, config.upstreams.gh, config.upstreams.gh!.lanes, config.tasks.stages].every(Object.isFrozen)).toBe(true);
   });
 
   it('reads ${file:} secrets relative to the configuration file', () => {

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configSchema, type WardenConfig } from '../../../src/config/schema.js';
-import { validate } from '../../../src/config/schema-dsl.js';
+import type { WardenConfig } from '../../../src/config/schema.js';
+import { validateConfig } from '../../../src/config/validate.js';
 
 export function tempDir(onCleanup: (fn: () => void) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'warden-identity-'));
@@ -12,16 +12,12 @@ export function tempDir(onCleanup: (fn: () => void) => void): string {
   return dir;
 }
 
-/**
- * The defaults of the schema plus `raw` (identity and tasks sections as in YAML).
- * step_up.webhook is given because validate() currently fills an absent optional object with {}
- * and then asks for its required keys.
- */
+/** The defaults of the schema plus `raw` (identity and tasks sections as in YAML), with a webhook. */
 export function makeConfig(stateDir: string, raw: Record<string, unknown> = {}): WardenConfig {
-  return validate(configSchema, {
+  return validateConfig({
     admin: { token: '${env:WARDEN_ADMIN_TOKEN}' },
     step_up: { webhook: { url: 'http://127.0.0.1:9/hook', secret: '${env:WARDEN_WEBHOOK_SECRET}' } },
     state_dir: stateDir,
     ...raw,
-  }) as WardenConfig;
+  });
 }
