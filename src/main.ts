@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Process entry: parse arguments, load config, start, handle signals. Nothing else.
 
+import { traceCommand, verifyCommand, type CommandOutput } from './cli/audit.js';
 import { evalCommand } from './cli/eval.js';
+import { replayCommand } from './cli/replay.js';
 import { UsageError, parseCommand } from './cli/args.js';
 import { loadConfigFile } from './config/load.js';
 import { isWardenError } from './errors.js';
@@ -19,6 +21,12 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${output}\n`);
       return exitCode;
     }
+    case 'audit-verify':
+      return print(await verifyCommand(cmd.files, { ...(cmd.key !== undefined && { key: cmd.key }), partial: cmd.partial }));
+    case 'audit-trace':
+      return print(await traceCommand(cmd.files, cmd.task, cmd.format));
+    case 'replay':
+      return print(await replayCommand(cmd.config, cmd.bundle, cmd.files));
     case 'run': {
       const loaded = loadConfigFile(cmd.config, { ...(cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
       const ops = createOpsLogger(loaded.config.decision_log.level);
@@ -32,12 +40,22 @@ async function main(argv: string[]): Promise<number> {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
-        // SIGHUP loads the bundle now, without waiting for the next poll (as OPA and Envoy reload).
-        process.on('SIGHUP', () => void sidecar.reloadPolicy());
+        // SIGHUP loads the bundle now, without waiting for the next poll (as OPA and Envoy reload),
+        // and, as logrotate expects of either signal, reopens the decision log file.
+        process.on('SIGHUP', () => {
+          sidecar.reopenLogs();
+          void sidecar.reloadPolicy();
+        });
+        process.on('SIGUSR2', () => sidecar.reopenLogs());
       });
       return 0;
     }
   }
+}
+
+function print(r: CommandOutput): number {
+  process.stdout.write(`${r.output}\n`);
+  return r.exitCode;
 }
 
 main(process.argv.slice(2)).then(

@@ -10,6 +10,7 @@ import { Metrics } from './admin/metrics.js';
 import { createAdminServer } from './admin/server.js';
 import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
+import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
 import type { LoadedConfig } from './config/load.js';
 import type { ErrorCode } from './errors.js';
@@ -42,6 +43,8 @@ export interface Sidecar {
   reloadPolicy(): Promise<boolean>;
   /** Writes any buffered decision-log lines out now. */
   flushLogs(): void;
+  /** Reopens the decision-log file (logrotate: SIGHUP, SIGUSR2); the chain continues. */
+  reopenLogs(): void;
   /** Resolves once every request that started has written its decision-log line. */
   idle(): Promise<void>;
 }
@@ -71,7 +74,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const { config, baseDir } = loaded;
   const { ops } = opts;
   const metrics = new Metrics();
-  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, onError: (err) => {
+  const checkpoints = checkpointOptions(config.decision_log.checkpoints, baseDir);
+  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), onError: (err) => {
     metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
     ops.error({ err }, 'decision log write failed');
   } });
@@ -149,6 +153,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     revision: () => engine.revision,
     reloadPolicy: () => watcher.reload(),
     flushLogs: () => log.flush(),
+    reopenLogs: () => log.reopen(),
     idle: () => inflight.idle(),
     close() {
       // Safe to call twice (undici dispatchers): the second call gets the first one's promise.

@@ -2,12 +2,16 @@
 // decision-log field names where they exist (decision_id, timestamp, path, input, result, bundles, metrics) plus
 // Warden's own. Lifecycle events (tasks, approvals, bundle loads) go to the same stream with an
 // `event` field. Secrets never reach it: the input has no credentials by construction and lanes
-// are logged by name.
+// are logged by name. Every line is linked into a hash chain (chain.ts), optionally with signed
+// checkpoints (checkpoint.ts); reopen() follows logrotate's rename-then-signal.
 
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import { WardenError } from '../errors.js';
+import { Chain, readChainHead } from './chain.js';
+import { checkpointLine, type CheckpointReason } from './checkpoint.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
 
 export interface DecisionRecord {
@@ -40,7 +44,11 @@ export interface DecisionLogOptions {
   readonly onError?: (err: unknown) => void;
   /** Larger request bodies are logged as TRUNCATED: a refused 3 MiB input must not cost 3 MiB of log. */
   readonly maxBodyBytes: number;
+  /** Signed checkpoints: every `every` lines, every `intervalMs`, at start, rotation and close. */
+  readonly checkpoints?: { readonly every: number; readonly intervalMs: number; readonly key: KeyObject };
 }
+
+type Destination = pino.DestinationStream & { write(s: string): boolean; end?: () => void };
 
 export const TRUNCATED = '**TRUNCATED**';
 
@@ -58,26 +66,54 @@ export class DecisionLog {
   #pending: string[] = [];
   #scheduled = false;
   readonly #onError: (err: unknown) => void;
-  readonly #stream: pino.DestinationStream & { write(s: string): boolean; flushSync?: () => void; end?: () => void };
+  #stream: Destination;
+  readonly #path: string;
   readonly #masks: MaskPath[];
   readonly #toStd: boolean;
   readonly #maxBody: number;
+  readonly #chain: Chain;
+  readonly #checkpoints: DecisionLogOptions['checkpoints'];
+  #lastCheckpoint: number;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(opts: DecisionLogOptions) {
+    this.#path = opts.path;
     this.#toStd = opts.path === 'stdout' || opts.path === 'stderr';
+    this.#onError = opts.onError ?? (() => undefined);
+    // A restarted Warden continues the chain where the file ends (stdout starts a new chain).
+    const tail = this.#toStd ? undefined : readChainHead(opts.path);
+    this.#chain = new Chain(tail?.head);
+    this.#lastCheckpoint = this.#chain.head.seq;
+    this.#stream = this.#open();
+    // A crash mid-write left half a line: start on a fresh one (verify names the torn line).
+    if (tail?.torn) this.#write('\n');
+    this.#masks = compileMasks(opts.mask);
+    this.#maxBody = opts.maxBodyBytes;
+    this.#checkpoints = opts.checkpoints;
+    if (this.#checkpoints) {
+      this.#checkpoint('start');
+      this.#timer = setInterval(() => this.#checkpoint('interval'), this.#checkpoints.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  #open(): Destination {
     // The file is opened here, synchronously, so a log that cannot be written stops the start
     // instead of the first request.
-    const dest = opts.path === 'stdout' ? 1 : opts.path === 'stderr' ? 2 : openLogFile(opts.path);
+    const dest = this.#path === 'stdout' ? 1 : this.#path === 'stderr' ? 2 : openLogFile(this.#path);
     // Synchronous appends: measured cheaper in CPU than sonic-boom's asynchronous writes (8 vs
     // 11 µs a line), no line is ever held in the process (a crash loses none, a slow disk cannot
     // grow the heap), and lines land in the order they were written.
     // Lines of one event-loop turn go out in one write (setImmediate): under load that is one
     // syscall for many requests, and a line waits for nothing but the current turn to end.
-    this.#stream = pino.destination({ dest, sync: true });
-    this.#onError = opts.onError ?? (() => undefined);
-    (this.#stream as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.#onError(err));
-    this.#masks = compileMasks(opts.mask);
-    this.#maxBody = opts.maxBodyBytes;
+    const stream = pino.destination({ dest, sync: true }) as Destination;
+    (stream as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.#onError(err));
+    return stream;
+  }
+
+  /** The chain head: seq and hash of the last line queued. */
+  get head(): { seq: number; hash: string } {
+    return this.#chain.head;
   }
 
   #bounded(input: unknown): unknown {
@@ -113,10 +149,27 @@ export class DecisionLog {
   }
 
   #queue(line: string): void {
-    this.#pending.push(line);
+    this.#pending.push(this.#chain.link(line));
+    if (this.#checkpoints && this.#chain.head.seq - this.#lastCheckpoint >= this.#checkpoints.every) this.#checkpoint('every');
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.flush());
+  }
+
+  #checkpoint(reason: CheckpointReason): void {
+    const cp = this.#checkpoints;
+    if (!cp) return;
+    this.#pending.push(this.#chain.link(checkpointLine(this.#chain.head, reason, cp)));
+    this.#lastCheckpoint = this.#chain.head.seq;
+  }
+
+  #write(text: string): void {
+    try {
+      this.#stream.write(text);
+    } catch (err) {
+      // A full disk must not take the proxy down; the failure is counted and reported.
+      this.#onError(err);
+    }
   }
 
   /** Write every queued line now. */
@@ -125,16 +178,32 @@ export class DecisionLog {
     if (this.#pending.length === 0) return;
     const lines = this.#pending;
     this.#pending = [];
+    this.#write(`${lines.join('\n')}\n`);
+  }
+
+  /**
+   * Close the file and open its path again (logrotate renames the file, then signals): the old
+   * file ends with a rotation checkpoint, the new one continues the same chain.
+   */
+  reopen(): void {
+    if (this.#toStd) return;
+    this.#checkpoint('rotate');
+    this.flush();
+    const old = this.#stream;
     try {
-      this.#stream.write(`${lines.join('\n')}\n`);
+      this.#stream = this.#open();
     } catch (err) {
-      // A full disk must not take the proxy down; the failure is counted and reported.
+      // Cannot open the path (directory gone): keep writing to the old file rather than losing lines.
       this.#onError(err);
+      return;
     }
+    old.end?.();
   }
 
   /** Flush and close; resolves once every line is written. */
   close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#checkpoint('close');
     this.flush();
     if (this.#toStd) return Promise.resolve();
     const stream = this.#stream as unknown as NodeJS.WritableStream;

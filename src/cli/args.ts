@@ -8,6 +8,8 @@ export const USAGE = {
 Commands:
   run    start the sidecar (proxy and admin listeners)
   eval   evaluate one policy input and print the decision as JSON
+  audit  verify the decision log's hash chain, or trace one task's timeline
+  replay re-evaluate a recorded decision log under a candidate policy bundle
 
 Run 'warden <command> --help' for the options of a command.`,
   run: `Usage: warden run --config FILE [--listen HOST:PORT] [--admin-listen HOST:PORT]
@@ -30,12 +32,31 @@ Options:
   --config FILE   configuration file (required)
   --input FILE    policy input as JSON, or - for standard input (required)
   -h, --help      show this help`,
+  audit: `Usage: warden audit verify [--key PUBKEY] [--partial] FILE...
+       warden audit trace --task ID [--format text|json|html] FILE...
+
+verify: check the hash chain through the decision-log FILEs (oldest first: rotated files, then
+the current one). With --key (the Ed25519 public key of decision_log.checkpoints, PEM) the signed
+checkpoints are checked too, so a rewritten log or a cut tail is found. --partial accepts a first
+line that continues a file not given. Exit status: 0 intact, 1 broken (the first bad line is named).
+
+trace: the timeline of task ID: every call with its decision, reason and lane, approvals, stage and
+risk changes, revocation. html is one self-contained page. Exit status: 0, 1 when the task is absent.`,
+  replay: `Usage: warden replay --config FILE --bundle CANDIDATE LOG...
+
+Re-evaluate every decision recorded in the LOG files under the CANDIDATE bundle (the policy
+settings of the configuration FILE) and print the decisions that change: from → to, counts per
+reason, example decision ids. Inputs with masked or truncated fields are reported as not
+replayable. Exit status: 0 none changed, 1 some changed, 2 error.`,
 } as const;
 
 export type Command =
   | { kind: 'help'; text: string }
   | { kind: 'run'; config: string; listen?: string; adminListen?: string }
-  | { kind: 'eval'; config: string; input: string };
+  | { kind: 'eval'; config: string; input: string }
+  | { kind: 'audit-verify'; files: string[]; key?: string; partial: boolean }
+  | { kind: 'audit-trace'; files: string[]; task: string; format: 'text' | 'json' | 'html' }
+  | { kind: 'replay'; config: string; bundle: string; files: string[] };
 
 export class UsageError extends Error {}
 
@@ -54,5 +75,32 @@ export function parseCommand(argv: readonly string[]): Command {
     if (!values.config || !values.input) throw new UsageError(`--config and --input are required\n\n${USAGE.eval}`);
     return { kind: 'eval', config: values.config, input: values.input };
   }
+  if (command === 'audit') return parseAudit(rest);
+  if (command === 'replay') {
+    const { values, positionals } = parseArgs({ args: [...rest], options: { config: { type: 'string' }, bundle: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    if (values.help) return { kind: 'help', text: USAGE.replay };
+    if (!values.config || !values.bundle || positionals.length === 0) throw new UsageError(`--config, --bundle and at least one LOG are required\n\n${USAGE.replay}`);
+    return { kind: 'replay', config: values.config, bundle: values.bundle, files: positionals };
+  }
   throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE.main}`);
+}
+
+function parseAudit(argv: readonly string[]): Command {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '-h' || sub === '--help') return { kind: 'help', text: USAGE.audit };
+  if (sub === 'verify') {
+    const { values, positionals } = parseArgs({ args: [...rest], options: { key: { type: 'string' }, partial: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    if (values.help) return { kind: 'help', text: USAGE.audit };
+    if (positionals.length === 0) throw new UsageError(`at least one FILE is required\n\n${USAGE.audit}`);
+    return { kind: 'audit-verify', files: positionals, ...(values.key && { key: values.key }), partial: values.partial === true };
+  }
+  if (sub === 'trace') {
+    const { values, positionals } = parseArgs({ args: [...rest], options: { task: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    if (values.help) return { kind: 'help', text: USAGE.audit };
+    const format = values.format ?? 'text';
+    if (format !== 'text' && format !== 'json' && format !== 'html') throw new UsageError(`--format must be text, json or html\n\n${USAGE.audit}`);
+    if (!values.task || positionals.length === 0) throw new UsageError(`--task and at least one FILE are required\n\n${USAGE.audit}`);
+    return { kind: 'audit-trace', files: positionals, task: values.task, format };
+  }
+  throw new UsageError(`unknown audit command ${JSON.stringify(sub)}\n\n${USAGE.audit}`);
 }

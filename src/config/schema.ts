@@ -109,6 +109,11 @@ export const configSchema = Type.Object(
       mask: Type.Array(Type.String({ description: 'path', pattern: '^input(\\.[A-Za-z0-9_-]+)+$' }), { description: 'Input paths replaced by `"**REDACTED**"` in the log (`input.request.body.password`).', default: [] }),
       max_body_bytes: Type.Integer({ description: 'Request bodies larger than this are logged as `"**TRUNCATED**"` (their digest and size stay in the input).', default: 65_536, minimum: 0 }),
       level: OneOf(['debug', 'info', 'warn', 'error', 'silent'], { description: 'Level of Warden\'s own operational log (stderr).', default: 'info' }),
+      checkpoints: OptionalSection('Signed checkpoints of the hash chain (Ed25519), so `warden audit verify --key` finds a rewritten log or a cut tail. Also written at start, on reopen (rotation) and at close.', {
+        every: Type.Integer({ description: 'A checkpoint after this many lines.', default: 1000, minimum: 1 }),
+        interval: Duration({ description: 'And at least this often, idle or not.', default: '10s', minMs: 100 }),
+        key: Secret({ description: 'Ed25519 private key (PKCS#8 PEM), e.g. `${file:audit-ed25519.pem}`; verify with its public key.' }),
+      }),
     }),
   },
   { title: 'Warden configuration', description: 'Warden configuration', additionalProperties: false },

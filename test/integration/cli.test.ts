@@ -1,27 +1,14 @@
 // The command line in child processes: `warden eval`, `--help`, a refused configuration, and
 // `warden run` shutting down on SIGTERM with every decision line flushed (pino's exit tests).
 
-import { execFile } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { spawnWarden, wardenArgv, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
-
-const run = promisify(execFile);
-
-async function warden(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, wardenArgv(args), { env: process.env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { warden } from '../helpers/cli.js';
+import { spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
 
 const TASK = { id: 't1', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['maintainer'] }, scopes: ['github:write'], expires_at: '2030-01-01T00:00:00Z', usage: { calls: 0, stage_calls: 0 } };
 
