@@ -22,14 +22,12 @@ import { BundleWatcher } from './policy/watcher.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { Upstreams } from './proxy/upstreams.js';
-import { openDatabase } from './state/database.js';
+import { openSqliteStores } from './store/sqlite/open.js';
 import { stepUpGate } from './stepup/gate.js';
-import { ApprovalStore } from './stepup/approval-store.js';
 import { approvalUrl, approvalUrlTemplate } from './stepup/approval-url.js';
 import { StepUpManager } from './stepup/manager.js';
 import { WebhookClient } from './stepup/webhook.js';
 import { TaskService } from './tasks/task-service.js';
-import { SqliteTaskStore } from './tasks/task-store.js';
 
 export interface SidecarOptions {
   readonly ops: Logger;
@@ -80,7 +78,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     ops.error({ err }, 'decision log write failed');
   } });
   const stateDir = resolve(baseDir, config.state_dir);
-  const db = openDatabase(stateDir);
+  const stores = openSqliteStores(stateDir);
 
   const engine = new PolicyEngine({ entrypoint: config.policy.entrypoint, maxMemoryPages: config.policy.max_memory_pages });
   const watcher = new BundleWatcher(engine, resolve(baseDir, config.policy.bundle), {
@@ -100,27 +98,23 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   if (config.policy.watch) watcher.start(config.policy.poll_interval);
 
   const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
-  const taskStore = new SqliteTaskStore(db);
-  const tasks = new TaskService(config, taskStore, tokens, { onEvent: (e) => log.event(e.event, { ...e }) });
+  const tasks = new TaskService(config, stores, tokens, { onEvent: (e) => log.event(e.event, { ...e }) });
   const housekeeping = setInterval(() => {
-    try {
-      taskStore.purgeExpired(Date.now() - TASK_RETENTION_MS);
-    } catch (err) {
-      ops.warn({ err }, 'task housekeeping failed');
-    }
+    Promise.resolve()
+      .then(() => stores.tasks.purgeExpired(Date.now() - TASK_RETENTION_MS))
+      .catch((err: unknown) => ops.warn({ err }, 'task housekeeping failed'));
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
-  const identity = await Authenticator.create(config, taskStore, { tokens, baseDir, onWarning: (m) => ops.warn(m) });
+  const identity = await Authenticator.create(config, stores, { tokens, baseDir, onWarning: (m) => ops.warn(m) });
 
-  const approvalStore = new ApprovalStore(db);
   /** `step_up.approval_url` in force; the default needs the admin listener's bound address. */
   let approvalUrls: string | undefined = config.step_up.approval_url;
   const webhookCfg = config.step_up.webhook;
   const webhook = webhookCfg && loaded.secrets.webhookSecret ? new WebhookClient({ ...webhookCfg, secret: loaded.secrets.webhookSecret }, ops) : undefined;
-  const manager = new StepUpManager(config.step_up, approvalStore, webhook, (e) => {
+  const manager = new StepUpManager(config.step_up, stores.approvals, webhook, (e) => {
     metrics.approvals.inc({ event: e.event });
     log.event(e.event, { ...e });
-  }, { logger: ops, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) });
+  }, { logger: ops, events: stores.approvalEvents, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) });
   manager.start();
   tasks.onRevoke((taskId) => manager.cancelForTask(taskId));
 
@@ -131,7 +125,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const handler = createHandler({
     inflight,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
-    usage: taskStore, stepUp: stepUpGate(manager), isClosing: () => closing,
+    usage: stores.usage, stepUp: stepUpGate(manager), isClosing: () => closing,
   });
   const proxy = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
   const admin = createAdminServer({
@@ -173,12 +167,12 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         await Promise.race([inflight.idle(), new Promise((r) => setTimeout(r, DRAIN_MS).unref())]);
         await new Promise<void>((r) => admin.close(() => r()));
         admin.closeAllConnections();
-        manager.close();
+        // The manager first: its webhook deliveries and waiters still use the stores.
+        await manager.close();
         await webhook?.close();
         await upstreams.close();
         identity.close();
-        taskStore.close();
-        db.close();
+        await stores.close();
         await log.close();
       })();
       return closed;

@@ -2,7 +2,8 @@
 // the manager so that held requests are woken and events are emitted.
 
 import { WardenError } from '../errors.js';
-import { APPROVAL_STATUSES, approvalView, type ApprovalStatus } from '../stepup/approval-store.js';
+import { APPROVAL_STATUSES, type ApprovalStatus } from '../store/approvals.js';
+import { approvalView } from '../stepup/approval-view.js';
 import type { StepUpManager } from '../stepup/manager.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
 
@@ -36,28 +37,29 @@ function parseStatus(q: URLSearchParams): ApprovalStatus | undefined {
 }
 
 export function approvalsRoutes(manager: StepUpManager): AdminRoute {
-  return (req: AdminRequest): AdminResponse | undefined => {
+  return async (req: AdminRequest): Promise<AdminResponse | undefined> => {
     const [v1, resource, id, action, ...rest] = req.segments;
     if (v1 !== 'v1' || resource !== 'approvals' || rest.length > 0) return undefined;
 
     if (id === undefined) {
       if (req.method !== 'GET') return undefined;
-      const approvals = manager.list(parseStatus(req.query)).map(approvalView);
+      const approvals = (await manager.list(parseStatus(req.query))).map(approvalView);
       return { status: 200, body: { approvals } };
     }
 
     if (action === undefined) {
       if (req.method !== 'GET') return undefined;
-      const a = manager.get(id);
+      const a = await manager.get(id);
       if (!a) throw new WardenError('ADMIN_NOT_FOUND', `approval ${id}`);
       return { status: 200, body: approvalView(a) };
     }
 
     if (req.method !== 'POST' || (action !== 'approve' && action !== 'deny')) return undefined;
     // Unknown id answers 404 before a body fault, so a caller learns the id is wrong first.
-    if (!manager.get(id)) throw new WardenError('ADMIN_NOT_FOUND', `approval ${id}`);
+    if (!(await manager.get(id))) throw new WardenError('ADMIN_NOT_FOUND', `approval ${id}`);
     const { approver, reason } = decisionBody(req.body, action === 'deny');
-    const a = action === 'approve' ? manager.approve(id, approver, reason) : manager.deny(id, approver, reason!);
+    const a = action === 'approve' ? await manager.approve(id, approver, reason) : await manager.deny(id, approver, reason!);
+    if (!a) throw new WardenError('ADMIN_NOT_FOUND', `approval ${id}`);
     return { status: 200, body: approvalView(a) };
   };
 }

@@ -16,7 +16,7 @@ export function tasksRoutes(service: TaskService): AdminRoute {
     }
     switch (req.method) {
       case 'GET':
-        return { status: 200, body: service.get(id) };
+        return { status: 200, body: await service.get(id) };
       case 'PATCH':
         return { status: 200, body: await service.patch(id, req.body ?? {}) };
       case 'DELETE':

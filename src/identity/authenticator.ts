@@ -8,7 +8,8 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jo
 import { WardenError, describeThrown } from '../errors.js';
 import type { IssuerConfig, WardenConfig } from '../config/schema.js';
 import type { AgentInput, TaskInput } from '../policy/types.js';
-import type { TaskStore } from '../tasks/task-store.js';
+import { andThen, type Awaitable } from '../store/awaitable.js';
+import type { TaskLookup, TaskRecord } from '../store/tasks.js';
 import { FileJwks, RemoteJwks, type JwksSource } from './jwks.js';
 import type { TaskTokenClaims, TaskTokens } from './task-tokens.js';
 
@@ -55,7 +56,7 @@ export class Authenticator {
 
   private constructor(
     private readonly config: WardenConfig,
-    private readonly store: TaskStore,
+    private readonly store: TaskLookup,
     private readonly tokens: TaskTokens,
     private readonly issuers: ReadonlyMap<string, External>,
     opts: AuthenticatorOptions,
@@ -66,7 +67,7 @@ export class Authenticator {
     this.now = opts.now ?? Date.now;
   }
 
-  static async create(config: WardenConfig, store: TaskStore, opts: AuthenticatorOptions): Promise<Authenticator> {
+  static async create(config: WardenConfig, store: TaskLookup, opts: AuthenticatorOptions): Promise<Authenticator> {
     const issuers = new Map<string, External>();
     const now = opts.now ?? Date.now;
     for (const [i, cfg] of config.identity.issuers.entries()) {
@@ -167,23 +168,34 @@ export class Authenticator {
     return frozen;
   }
 
-  /** Always read from the store: revocation and stage changes apply to the very next request. */
-  private taskPrincipal(claims: Readonly<TaskTokenClaims>): Principal {
-    const rec = this.store.get(claims.tid);
+  /**
+   * Always read from the store: revocation and stage changes apply to the very next request. A
+   * store that answers from memory costs no microtask turn here (andThen).
+   */
+  private taskPrincipal(claims: Readonly<TaskTokenClaims>): Awaitable<Principal> {
+    return andThen(this.store.tasks.get(claims.tid), (rec) => {
+      const live = this.liveTask(claims, rec);
+      return andThen(this.store.usage.usage(live.id, live.stage), (usage) => {
+        const task: TaskInput = {
+          id: live.id,
+          stage: live.stage,
+          risk: live.risk,
+          user: live.user,
+          scopes: live.scopes as string[],
+          expires_at: new Date(live.expires_at).toISOString(),
+          usage,
+        };
+        return { agent: { id: claims.sub, issuer: this.tokens.issuer, claims }, task, taskId: live.id };
+      });
+    });
+  }
+
+  private liveTask(claims: Readonly<TaskTokenClaims>, rec: TaskRecord | undefined): TaskRecord {
     if (!rec) throw revoked(`task ${claims.tid} is unknown`);
     if (rec.revoked_at !== undefined) throw revoked(`task ${rec.id} was revoked`);
     if (this.now() >= rec.expires_at) throw revoked(`task ${rec.id} has ended`);
     if (rec.agent !== claims.sub) throw invalid(`task token: sub does not match the agent of task ${rec.id}`);
-    const task: TaskInput = {
-      id: rec.id,
-      stage: rec.stage,
-      risk: rec.risk,
-      user: rec.user,
-      scopes: rec.scopes as string[],
-      expires_at: new Date(rec.expires_at).toISOString(),
-      usage: this.store.usage(rec.id, rec.stage),
-    };
-    return { agent: { id: claims.sub, issuer: this.tokens.issuer, claims }, task, taskId: rec.id };
+    return rec;
   }
 
   private async externalPrincipal(token: string, ext: External): Promise<Principal> {

@@ -46,10 +46,10 @@ export interface StepUpGate {
   /** False when no approval of this task can exist: the call need not be hashed or looked up. */
   mayHaveApprovals(taskId: string | undefined): boolean;
   digest(binding: CallBinding): string;
-  findGrant(digest: string): ApprovalInput | undefined;
-  findDenial(digest: string): { id: string; approver: string; reason: string } | undefined;
+  findGrant(digest: string): Promise<ApprovalInput | undefined>;
+  findDenial(digest: string): Promise<{ id: string; approver: string; reason: string } | undefined>;
   /** Single use: true for exactly one caller per approval. */
-  consume(approvalId: string): boolean;
+  consume(approvalId: string): Promise<boolean>;
   request(req: ApprovalRequest): Promise<PendingApproval>;
   wait(approvalId: string, ms: number, signal: AbortSignal): Promise<WaitOutcome>;
 }

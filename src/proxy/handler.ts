@@ -176,7 +176,7 @@ async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResp
   const gate = deps.stepUp;
   if (gate && gate.mayHaveApprovals(ctx.principal.task?.id)) {
     ctx.digest = gate.digest(bindingOf(ctx));
-    ctx.approval = gate.findGrant(ctx.digest);
+    ctx.approval = await gate.findGrant(ctx.digest);
   }
   const decision = evaluate(deps, ctx, rec, ctx.approval);
   if (deps.config.policy.mode === 'dry-run') {
@@ -228,7 +228,7 @@ async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, r
   // spend a single-use approval nor count as a forwarded call.
   const credential = decision.lane === undefined ? undefined : deps.lanes.resolve(ctx.route.name, decision.lane);
   if (ctx.approval) {
-    if (!deps.stepUp!.consume(ctx.approval.id)) {
+    if (!(await deps.stepUp!.consume(ctx.approval.id))) {
       // Another request spent the grant first: single use holds, this one is refused.
       refuse(res, ctx, rec, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
       return;

@@ -42,7 +42,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
   const { gate, ctx, rec, deps } = f;
   const binding = bindingOf(ctx);
   const digest = (ctx.digest ??= gate.digest(binding));
-  const denial = gate.findDenial(digest);
+  const denial = await gate.findDenial(digest);
   if (denial) {
     deny(f, 'APPROVAL_DENIED', denial.reason, denial.id);
     return;
@@ -62,7 +62,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
   const hold = deps.config.step_up.hold;
   if (status === 'pending' && hold > 0) status = await gate.wait(approval.id, hold, ctx.link.signal);
   if (status === 'approved') {
-    const grant = gate.findGrant(digest);
+    const grant = await gate.findGrant(digest);
     if (grant) {
       ctx.approval = grant;
       await finishWith(f, evaluate(deps, ctx, rec, grant));
@@ -74,7 +74,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
     return;
   }
   if (status === 'denied') {
-    const d = gate.findDenial(digest);
+    const d = await gate.findDenial(digest);
     deny(f, 'APPROVAL_DENIED', d?.reason, approval.id);
     return;
   }

@@ -1,12 +1,13 @@
 // Step-up approvals from request to single use. One approval per exact call: identical calls that
 // arrive while one is pending join it (no second webhook), a grant opens the identical retry once,
-// and waiters held in `hold` mode are woken in-process by the decision.
+// and waiters held in `hold` mode are woken through the store's wake-up channel by the decision.
 
 import { randomUUID } from 'node:crypto';
 import { WardenError, describeThrown, isWardenError } from '../errors.js';
 import type { WardenConfig } from '../config/schema.js';
 import type { ApprovalInput } from '../policy/types.js';
-import { type Approval, type ApprovalStatus, type ApprovalStore } from './approval-store.js';
+import type { Approval, ApprovalEvents, ApprovalSettlement, ApprovalStatus, ApprovalStore, NewApproval } from '../store/approvals.js';
+import { andThen, isPromise, type Awaitable } from '../store/awaitable.js';
 import { bindingDigest, type CallBinding } from './binding.js';
 import { bodyPreview } from './summary.js';
 import type { StepUpLogger, WebhookClient, WebhookDecision } from './webhook.js';
@@ -42,6 +43,8 @@ export interface StepUpRequest {
 
 export interface StepUpManagerOptions {
   logger?: StepUpLogger;
+  /** Where settlements are published and heard; without one, only this manager's own decisions wake its waiters. */
+  events?: ApprovalEvents;
   /** Clock in unix ms (tests). */
   now?: () => number;
   /** How often the sweep expires approvals, ms. */
@@ -71,6 +74,12 @@ export class StepUpManager {
    * and cancellation.
    */
   #mayHave = new Set<string>();
+  /** False until the store first answered liveTaskIds: until then every task may have approvals. */
+  #indexed = false;
+  /** Tasks added while a refresh of #mayHave is in flight, so the refresh does not drop them. */
+  readonly #addedDuringRefresh = new Set<Set<string>>();
+  readonly #events: ApprovalEvents | undefined;
+  readonly #unsubscribe: () => void;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -83,7 +92,16 @@ export class StepUpManager {
     this.#now = options.now ?? Date.now;
     this.#sweepMs = options.sweepIntervalMs ?? 1000;
     this.#approvalUrl = options.approvalUrl ?? (() => undefined);
-    this.#refreshIndex();
+    this.#events = options.events;
+    const wake = (id: string, result: ApprovalSettlement): void => this.#wake(id, result);
+    this.#unsubscribe = this.#events?.subscribe(wake) ?? (() => undefined);
+    const report = (err: unknown): void => this.#logger?.warn({ err: describeThrown(err) }, 'approval index refresh failed');
+    try {
+      const r = this.#refreshIndex();
+      if (isPromise(r)) r.catch(report);
+    } catch (err) {
+      report(err);
+    }
   }
 
   /** Where a person decides this approval (the console page, unless configured elsewhere). */
@@ -93,31 +111,53 @@ export class StepUpManager {
 
   /** False when no approval of this task (or of task-less calls) can match: skip the lookup. */
   mayHaveApprovals(taskId: string | undefined): boolean {
-    return this.#mayHave.has(taskId ?? '');
+    return !this.#indexed || this.#mayHave.has(taskId ?? '');
   }
 
-  #refreshIndex(): void {
-    this.#mayHave = new Set(this.#store.liveTaskIds(this.#now()));
+  #markMayHave(taskId: string): void {
+    this.#mayHave.add(taskId);
+    for (const added of this.#addedDuringRefresh) added.add(taskId);
+  }
+
+  /** Recompute #mayHave from the store; at once when the store answers synchronously. */
+  #refreshIndex(): Awaitable<void> {
+    const added = new Set<string>();
+    this.#addedDuringRefresh.add(added);
+    const apply = (ids: string[]): void => {
+      this.#addedDuringRefresh.delete(added);
+      this.#mayHave = new Set([...ids, ...added]);
+      this.#indexed = true;
+    };
+    const fail = (err: unknown): never => {
+      this.#addedDuringRefresh.delete(added);
+      throw err;
+    };
+    try {
+      const r = andThen(this.#store.liveTaskIds(this.#now()), apply);
+      return isPromise(r) ? r.catch(fail) : r;
+    } catch (err) {
+      return fail(err);
+    }
   }
 
   /** An approved, unused, unexpired approval of this exact call, as `input.approval`. */
-  findGrant(digest: string, now: number = this.#now()): ApprovalInput | undefined {
-    const a = this.#store.findLive(digest, now);
+  async findGrant(digest: string, now: number = this.#now()): Promise<ApprovalInput | undefined> {
+    const a = await this.#store.findLive(digest, now);
     if (a?.status !== 'approved') return undefined;
     return { id: a.id, approver: a.approver ?? 'unknown', approved_at: new Date(a.decided_at ?? a.created_at).toISOString() };
   }
 
   /** A live denial of this exact call: it stays denied until the approval expires. */
-  findDenial(digest: string, now: number = this.#now()): { id: string; approver: string; reason: string } | undefined {
-    const a = this.#store.findLive(digest, now);
+  async findDenial(digest: string, now: number = this.#now()): Promise<{ id: string; approver: string; reason: string } | undefined> {
+    const a = await this.#store.findLive(digest, now);
     if (a?.status !== 'denied') return undefined;
     return { id: a.id, approver: a.approver ?? 'unknown', reason: a.decision_reason ?? '' };
   }
 
   /** Use a grant; true for exactly one caller. */
-  consume(id: string): boolean {
-    if (!this.#store.consume(id, this.#now())) return false;
-    this.#emit('approval.used', this.#store.get(id));
+  async consume(id: string): Promise<boolean> {
+    if (!(await this.#store.consume(id, this.#now()))) return false;
+    this.#emit('approval.used', await this.#store.get(id));
     return true;
   }
 
@@ -126,102 +166,128 @@ export class StepUpManager {
    * pending approval whose webhook event is delivered before this resolves. An immediate decision
    * of the receiver is applied; a failed delivery leaves it pending for the admin API.
    */
-  async request(params: StepUpRequest): Promise<Approval> {
-    if (this.#closed) throw new WardenError('SHUTTING_DOWN', 'step-up manager is closed');
+  request(params: StepUpRequest): Promise<Approval> {
+    if (this.#closed) return Promise.reject(new WardenError('SHUTTING_DOWN', 'step-up manager is closed'));
     const digest = params.digest ?? bindingDigest(params.binding);
-    // Checked before touching the store, and set before the first await below: JavaScript runs
-    // this synchronously, so 20 identical concurrent calls see one another here.
+    // Checked and set before the first await: JavaScript runs this synchronously, so 20 identical
+    // concurrent calls share one look-up, one insert and one webhook delivery.
     const inflight = this.#inflight.get(digest);
     if (inflight) return inflight;
+    const started = this.#requestNew(params, digest);
+    const shared = started.finally(() => {
+      if (this.#inflight.get(digest) === shared) this.#inflight.delete(digest);
+    });
+    this.#inflight.set(digest, shared);
+    return shared;
+  }
+
+  async #requestNew(params: StepUpRequest, digest: string): Promise<Approval> {
     const now = this.#now();
-    const { approval, created } = this.#store.findLiveOrInsert(digest, now, () => this.#newApproval(params, digest, now));
+    const { approval, created } = await this.#store.findLiveOrInsert(digest, now, () => this.#newApproval(params, digest, now));
     if (!created) return approval;
-    this.#mayHave.add(approval.task_id ?? '');
+    this.#markMayHave(approval.task_id ?? '');
     this.#emit('approval.requested', approval);
     if (!this.#webhook) {
       this.#logger?.info({ approval_id: approval.id }, 'approval requested; no webhook configured, decide it through the admin API');
       return approval;
     }
-    const delivery = this.#deliver(this.#webhook, approval, params).finally(() => this.#inflight.delete(digest));
-    this.#inflight.set(digest, delivery);
-    return delivery;
+    return this.#deliver(this.#webhook, approval, params);
   }
 
-  /** Wait for a decision; the approval stays pending on timeout or abort (client gone). */
+  /**
+   * Wait for a decision; the approval stays pending on timeout or abort (client gone). The waiter
+   * is registered before the store is read, so a decision published meanwhile is not missed.
+   */
   wait(id: string, ms: number, signal?: AbortSignal): Promise<WaitResult> {
-    const now = this.#now();
-    const a = this.#store.get(id);
-    if (!a) return Promise.resolve('expired');
-    const settled = settledResult(a, now);
-    if (settled) return Promise.resolve(settled);
-    if (signal?.aborted || this.#closed) return Promise.resolve('aborted');
-    const remaining = a.expires_at - now;
+    if (this.#closed) return Promise.resolve('aborted');
     return new Promise<WaitResult>((resolve) => {
       const waiters = this.#waiters.get(id) ?? new Set<Waiter>();
       this.#waiters.set(id, waiters);
+      let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => finish('aborted');
-      const timer = setTimeout(() => finish(remaining <= ms ? 'expired' : 'timeout'), Math.max(0, Math.min(ms, remaining)));
       const finish = (result: WaitResult): void => {
+        if (!waiters.delete(finish)) return;
         clearTimeout(timer);
-        waiters.delete(finish);
         if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
         signal?.removeEventListener('abort', onAbort);
         resolve(result);
       };
       waiters.add(finish);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const armed = andThen(this.#store.get(id), (a) => {
+        const now = this.#now();
+        if (!a) return finish('expired');
+        const settled = settledResult(a, now);
+        if (settled) return finish(settled);
+        if (signal?.aborted || this.#closed) return finish('aborted');
+        if (!waiters.has(finish)) return; // woken while the store was read
+        const remaining = a.expires_at - now;
+        timer = setTimeout(() => finish(remaining <= ms ? 'expired' : 'timeout'), Math.max(0, Math.min(ms, remaining)));
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      if (armed instanceof Promise) {
+        armed.catch((err: unknown) => {
+          this.#logger?.warn({ err: describeThrown(err), approval_id: id }, 'approval read failed while waiting');
+          finish('timeout');
+        });
+      }
     });
   }
 
-  /** pending → approved; ADMIN_NOT_FOUND or APPROVAL_CONFLICT otherwise. */
-  approve(id: string, approver: string, reason?: string): Approval {
-    const a = this.#store.decide(id, 'approved', approver, reason, this.#now());
-    this.#emit('approval.approved', a);
-    this.#wake(id, 'approved');
-    return a;
+  /** pending → approved; undefined for an unknown id, APPROVAL_CONFLICT when it is not pending. */
+  approve(id: string, approver: string, reason?: string): Promise<Approval | undefined> {
+    return this.#decide(id, 'approved', approver, reason);
   }
 
-  /** pending → denied; ADMIN_NOT_FOUND or APPROVAL_CONFLICT otherwise. */
-  deny(id: string, approver: string, reason: string): Approval {
-    const a = this.#store.decide(id, 'denied', approver, reason, this.#now());
-    this.#emit('approval.denied', a);
-    this.#wake(id, 'denied');
-    return a;
+  /** pending → denied; undefined for an unknown id, APPROVAL_CONFLICT when it is not pending. */
+  deny(id: string, approver: string, reason: string): Promise<Approval | undefined> {
+    return this.#decide(id, 'denied', approver, reason);
   }
 
-  get(id: string): Approval | undefined {
+  async #decide(id: string, status: 'approved' | 'denied', approver: string, reason: string | undefined): Promise<Approval | undefined> {
+    const r = await this.#store.decide(id, status, approver, reason, this.#now());
+    if (!r) return undefined;
+    if (!r.changed) {
+      const state = r.approval.status === 'pending' ? 'expired' : r.approval.status;
+      throw new WardenError('APPROVAL_CONFLICT', `approval ${id} is ${state}`);
+    }
+    this.#emit(status === 'approved' ? 'approval.approved' : 'approval.denied', r.approval);
+    await this.#settle(id, status);
+    return r.approval;
+  }
+
+  async get(id: string): Promise<Approval | undefined> {
     return this.#store.get(id);
   }
 
   /** Newest first. */
-  list(status?: ApprovalStatus): Approval[] {
+  async list(status?: ApprovalStatus): Promise<Approval[]> {
     return this.#store.list(status ? { status } : {});
   }
 
   /** Revoking a task cancels its pending and granted approvals (one approval.cancelled event each). */
-  cancelForTask(taskId: string): void {
-    for (const id of this.#store.cancelForTask(taskId, this.#now())) {
-      this.#emit('approval.cancelled', this.#store.get(id));
-      this.#wake(id, 'expired');
+  async cancelForTask(taskId: string): Promise<void> {
+    for (const id of await this.#store.cancelForTask(taskId, this.#now())) {
+      this.#emit('approval.cancelled', await this.#store.get(id));
+      await this.#settle(id, 'expired');
     }
-    this.#refreshIndex();
+    await this.#refreshIndex();
   }
 
   /** Expire what is due now; the timer of start() calls this. Returns the expired ids. */
-  sweep(): string[] {
-    const ids = this.#store.expire(this.#now());
+  async sweep(): Promise<string[]> {
+    const ids = await this.#store.expire(this.#now());
     for (const id of ids) {
-      this.#emit('approval.expired', this.#store.get(id));
-      this.#wake(id, 'expired');
+      this.#emit('approval.expired', await this.#store.get(id));
+      await this.#settle(id, 'expired');
     }
-    this.#refreshIndex();
+    await this.#refreshIndex();
     return ids;
   }
 
   start(): void {
     if (this.#timer || this.#closed) return;
     const tick = (): void => {
-      try { this.sweep(); } catch (err) { this.#logger?.warn({ err: describeThrown(err) }, 'approval expiry sweep failed'); }
+      this.sweep().catch((err: unknown) => this.#logger?.warn({ err: describeThrown(err) }, 'approval expiry sweep failed'));
     };
     this.#timer = setInterval(tick, this.#sweepMs);
     // The sweep alone must not keep a stopping process alive.
@@ -236,10 +302,17 @@ export class StepUpManager {
     this.#timer = undefined;
     await this.#webhook?.close();
     await Promise.allSettled([...this.#inflight.values()]);
+    this.#unsubscribe();
     for (const id of [...this.#waiters.keys()]) this.#wake(id, 'aborted');
   }
 
-  #newApproval(p: StepUpRequest, digest: string, now: number) {
+  /** Wake the waiters of every process: through the channel, or directly without one. */
+  async #settle(id: string, result: ApprovalSettlement): Promise<void> {
+    if (this.#events) await this.#events.publish(id, result);
+    else this.#wake(id, result);
+  }
+
+  #newApproval(p: StepUpRequest, digest: string, now: number): NewApproval {
     // Belt and braces: buildSummary cuts the preview, but this config's limit is the one that holds.
     const { body_preview: preview, body_truncated: truncated, ...summary } = p.summary as Record<string, unknown>;
     const cut = bodyPreview(typeof preview === 'string' ? preview : undefined, this.#config.body_preview_bytes);
@@ -277,15 +350,15 @@ export class StepUpManager {
     if (!result.delivered) {
       this.#logger?.warn({ approval_id: approval.id, attempts: result.attempts, status: result.status }, 'approval webhook not delivered; the approval stays pending for the admin API');
     } else if (result.decision) {
-      this.#applyDecision(approval.id, result.decision);
+      await this.#applyDecision(approval.id, result.decision);
     }
-    return this.#store.get(approval.id) ?? approval;
+    return (await this.#store.get(approval.id)) ?? approval;
   }
 
-  #applyDecision(id: string, d: WebhookDecision): void {
+  async #applyDecision(id: string, d: WebhookDecision): Promise<void> {
     try {
-      if (d.decision === 'approve') this.approve(id, d.approver, d.reason);
-      else this.deny(id, d.approver, d.reason ?? 'denied by the approval webhook');
+      if (d.decision === 'approve') await this.approve(id, d.approver, d.reason);
+      else await this.deny(id, d.approver, d.reason ?? 'denied by the approval webhook');
     } catch (err) {
       // The admin API, a revocation or the sweep got there first: theirs stands.
       if (!isWardenError(err) || err.code !== 'APPROVAL_CONFLICT') throw err;

@@ -8,7 +8,7 @@ import { parseDuration } from '../config/duration.js';
 import type { WardenConfig } from '../config/schema.js';
 import type { TaskUsage } from '../policy/types.js';
 import type { TaskTokens } from '../identity/task-tokens.js';
-import type { TaskPatch, TaskRecord, TaskStore, TaskUser } from './task-store.js';
+import type { TaskPatch, TaskRecord, TaskStores, TaskUser } from '../store/tasks.js';
 
 export type TaskEvent =
   | { event: 'task.created'; task_id: string; agent: string; user_id: string; stage: string; risk: string; scopes: readonly string[]; expires_at: string }
@@ -60,7 +60,7 @@ export class TaskService {
 
   constructor(
     private readonly config: WardenConfig,
-    readonly store: TaskStore,
+    private readonly stores: TaskStores,
     private readonly tokens: TaskTokens,
     private readonly opts: TaskServiceOptions = {},
   ) {
@@ -103,14 +103,14 @@ export class TaskService {
       expires_at: exp * 1000,
     };
     const token = await this.tokens.sign(agent, rec.id, iat, exp);
-    await this.store.create(rec);
+    await this.stores.tasks.create(rec);
     const expires_at = iso(rec.expires_at);
     this.opts.onEvent?.({ event: 'task.created', task_id: rec.id, agent, user_id: userId, stage, risk, scopes: rec.scopes, expires_at });
     return { task_id: rec.id, token, expires_at };
   }
 
-  get(id: string): TaskView {
-    return this.view(this.require(id));
+  async get(id: string): Promise<TaskView> {
+    return this.view(await this.require(id));
   }
 
   async patch(id: string, body: unknown): Promise<TaskView> {
@@ -119,25 +119,25 @@ export class TaskService {
     const patch: TaskPatch = {};
     if (b.stage !== undefined) patch.stage = this.checkStage(b.stage);
     if (b.risk !== undefined) patch.risk = this.checkRisk(b.risk);
-    const cur = this.require(id);
+    const cur = await this.require(id);
     if (cur.revoked_at !== undefined) throw new WardenError('TASK_TRANSITION_REFUSED', `task ${id} is revoked`);
     if (cur.expires_at <= this.now()) throw new WardenError('TASK_TRANSITION_REFUSED', `task ${id} has expired`);
     if (patch.stage !== undefined && patch.stage !== cur.stage && !this.mayMove(cur.stage, patch.stage)) {
       throw new WardenError('TASK_TRANSITION_REFUSED', `stage ${cur.stage} → ${patch.stage} is not in tasks.transitions`);
     }
-    const next = await this.store.update(id, patch);
+    const next = await this.stores.tasks.update(id, patch);
     if (!next) throw new WardenError('ADMIN_NOT_FOUND', `task ${id}`);
     this.opts.onEvent?.({ event: 'task.updated', task_id: id, agent: next.agent, stage: next.stage, risk: next.risk, from_stage: cur.stage, from_risk: cur.risk });
-    return this.view(next);
+    return await this.view(next);
   }
 
   /** Idempotent: revoking a revoked task answers its first revocation time. */
   async revoke(id: string): Promise<{ task_id: string; revoked_at: string }> {
-    const cur = this.require(id);
+    const cur = await this.require(id);
     if (cur.revoked_at !== undefined) return { task_id: id, revoked_at: iso(cur.revoked_at) };
     const at = this.now();
-    const changed = await this.store.revoke(id, at);
-    const rec = this.require(id);
+    const changed = await this.stores.tasks.revoke(id, at);
+    const rec = await this.require(id);
     const revokedAt = rec.revoked_at ?? at;
     if (changed) {
       this.opts.onEvent?.({ event: 'task.revoked', task_id: id, agent: rec.agent, revoked_at: iso(revokedAt) });
@@ -148,7 +148,7 @@ export class TaskService {
 
   /** Count one forwarded call (the proxy calls this when it forwards an allowed request). */
   recordCall(taskId: string, stage: string): void {
-    this.store.recordCall(taskId, stage);
+    this.stores.usage.recordCall(taskId, stage);
   }
 
   private runHook(hook: RevokeHook, id: string): void {
@@ -168,8 +168,8 @@ export class TaskService {
     return (t[from] ?? []).includes(to);
   }
 
-  private require(id: string): TaskRecord {
-    const rec = this.store.get(id);
+  private async require(id: string): Promise<TaskRecord> {
+    const rec = await this.stores.tasks.get(id);
     if (!rec) throw new WardenError('ADMIN_NOT_FOUND', `task ${id}`);
     return rec;
   }
@@ -206,7 +206,7 @@ export class TaskService {
     return ms;
   }
 
-  private view(rec: TaskRecord): TaskView {
+  private async view(rec: TaskRecord): Promise<TaskView> {
     const status = rec.revoked_at !== undefined ? 'revoked' : rec.expires_at <= this.now() ? 'expired' : 'active';
     return {
       task_id: rec.id,
@@ -219,7 +219,7 @@ export class TaskService {
       created_at: iso(rec.created_at),
       expires_at: iso(rec.expires_at),
       revoked_at: rec.revoked_at !== undefined ? iso(rec.revoked_at) : null,
-      usage: this.store.usage(rec.id, rec.stage),
+      usage: await this.stores.usage.usage(rec.id, rec.stage),
     };
   }
 }

@@ -1,14 +1,14 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { approvalsRoutes } from '../../../src/admin/approvals-routes.js';
 import type { AdminRequest, AdminResponse } from '../../../src/admin/route.js';
-import { ApprovalStore } from '../../../src/stepup/approval-store.js';
+import { SqliteApprovalStore } from '../../../src/store/sqlite/approval-store.js';
 import { StepUpManager } from '../../../src/stepup/manager.js';
-import { openDatabase } from '../../../src/state/database.js';
+import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { httpBinding, summaryOf, tempStateDir } from '../stepup/fixtures.js';
 
 async function setup() {
   const db = openDatabase(tempStateDir());
-  const manager = new StepUpManager({ ttl: 60_000, body_preview_bytes: 0 }, new ApprovalStore(db), undefined);
+  const manager = new StepUpManager({ ttl: 60_000, body_preview_bytes: 0 }, new SqliteApprovalStore(db), undefined);
   onTestFinished(async () => {
     await manager.close();
     db.close();
@@ -38,7 +38,7 @@ describe('approvalsRoutes', () => {
   it('approves with {approver, reason} and then answers conflict', async () => {
     const { id, call, manager } = await setup();
     expect(await call('POST', `/v1/approvals/${id}/approve`, { approver: 'alice' })).toMatchObject({ status: 200, body: { id, status: 'approved', approver: 'alice' } });
-    expect(manager.get(id)!.status).toBe('approved');
+    expect((await manager.get(id))!.status).toBe('approved');
     await expect(call('POST', `/v1/approvals/${id}/deny`, { approver: 'bob', reason: 'no' })).rejects.toMatchObject({ code: 'APPROVAL_CONFLICT', status: 409 });
   });
 

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tasksRoutes } from '../../../src/admin/tasks-routes.js';
 import type { AdminRequest } from '../../../src/admin/route.js';
 import { TaskTokens } from '../../../src/identity/task-tokens.js';
-import { openDatabase } from '../../../src/state/database.js';
+import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { TaskService } from '../../../src/tasks/task-service.js';
-import { SqliteTaskStore } from '../../../src/tasks/task-store.js';
-import { makeConfig, tempDir } from '../identity/fixtures.js';
+import { SqliteTaskStore } from '../../../src/store/sqlite/task-store.js';
+import { makeConfig, tasksOf, tempDir } from '../identity/fixtures.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -17,7 +17,7 @@ async function setup() {
   const config = makeConfig(dir, { tasks: { transitions: { plan: ['execute'] } } });
   const db = openDatabase(dir);
   cleanups.push(() => db.close());
-  const route = tasksRoutes(new TaskService(config, new SqliteTaskStore(db), await TaskTokens.create(config)));
+  const route = tasksRoutes(new TaskService(config, tasksOf(new SqliteTaskStore(db)), await TaskTokens.create(config)));
   return (method: string, path: string, body?: unknown) => {
     const req: AdminRequest = { method, path, segments: path.split('/').filter(Boolean), query: new URLSearchParams(), body };
     return Promise.resolve(route(req));

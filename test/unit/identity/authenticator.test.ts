@@ -6,9 +6,9 @@ import { SignJWT, base64url, generateKeyPair, importPKCS8, type CryptoKey, type 
 import { afterEach, describe, expect, it } from 'vitest';
 import { Authenticator } from '../../../src/identity/authenticator.js';
 import { GENERATED_KEY_FILE, TaskTokens } from '../../../src/identity/task-tokens.js';
-import { openDatabase } from '../../../src/state/database.js';
+import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { TaskService } from '../../../src/tasks/task-service.js';
-import { SqliteTaskStore } from '../../../src/tasks/task-store.js';
+import { SqliteTaskStore } from '../../../src/store/sqlite/task-store.js';
 import { makeConfig, tempDir } from './fixtures.js';
 
 const cleanups: (() => void)[] = [];
@@ -27,8 +27,8 @@ async function setup(raw: Record<string, unknown> = {}) {
   const now = () => clock.now;
   const store = new SqliteTaskStore(db);
   const tokens = await TaskTokens.create(config);
-  const service = new TaskService(config, store, tokens, { now });
-  const auth = await Authenticator.create(config, store, { tokens, now });
+  const service = new TaskService(config, { tasks: store, usage: store }, tokens, { now });
+  const auth = await Authenticator.create(config, { tasks: store, usage: store }, { tokens, now });
   const signingKey = await importPKCS8(readFileSync(join(dir, GENERATED_KEY_FILE), 'utf8'), 'EdDSA');
   const { task_id, token } = await service.create(taskBody);
   /** A token signed with Warden's own key but with claims and header of the test's choosing. */

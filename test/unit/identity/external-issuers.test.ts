@@ -9,9 +9,9 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWT
 import { afterEach, describe, expect, it } from 'vitest';
 import { Authenticator } from '../../../src/identity/authenticator.js';
 import { TaskTokens } from '../../../src/identity/task-tokens.js';
-import { openDatabase } from '../../../src/state/database.js';
-import { SqliteTaskStore } from '../../../src/tasks/task-store.js';
-import { makeConfig, tempDir } from './fixtures.js';
+import { openDatabase } from '../../../src/store/sqlite/database.js';
+import { SqliteTaskStore } from '../../../src/store/sqlite/task-store.js';
+import { makeConfig, tasksOf, tempDir } from './fixtures.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -52,7 +52,7 @@ async function setup(issuer: Record<string, unknown>) {
   cleanups.push(() => void db.close());
   const clock = { now: Date.now() };
   const warnings: string[] = [];
-  const auth = await Authenticator.create(config, new SqliteTaskStore(db), {
+  const auth = await Authenticator.create(config, tasksOf(new SqliteTaskStore(db)), {
     tokens: await TaskTokens.create(config),
     now: () => clock.now,
     onWarning: (m) => warnings.push(m),

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WardenConfig } from '../../../src/config/schema.js';
 import { validateConfig } from '../../../src/config/validate.js';
+import type { SqliteTaskStore } from '../../../src/store/sqlite/task-store.js';
+import type { TaskStores } from '../../../src/store/tasks.js';
 
 export function tempDir(onCleanup: (fn: () => void) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'warden-identity-'));
@@ -20,4 +22,9 @@ export function makeConfig(stateDir: string, raw: Record<string, unknown> = {}):
     state_dir: stateDir,
     ...raw,
   });
+}
+
+/** The task domain's stores on one SQLite task store (it implements both). */
+export function tasksOf(store: SqliteTaskStore): TaskStores {
+  return { tasks: store, usage: store };
 }

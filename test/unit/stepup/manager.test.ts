@@ -1,9 +1,11 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ApprovalStore } from '../../../src/stepup/approval-store.js';
+import { SqliteApprovalStore } from '../../../src/store/sqlite/approval-store.js';
 import { bindingDigest } from '../../../src/stepup/binding.js';
 import { StepUpManager, type ApprovalEvent } from '../../../src/stepup/manager.js';
 import { WebhookClient } from '../../../src/stepup/webhook.js';
-import { openDatabase } from '../../../src/state/database.js';
+import type { ApprovalEvents } from '../../../src/store/approvals.js';
+import { LocalApprovalEvents } from '../../../src/store/local/approval-events.js';
+import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { closedPortUrl, httpBinding, type HttpCallBinding, SECRET, startReceiver, summaryOf, tempStateDir, type Answer } from './fixtures.js';
 
 interface Setup {
@@ -14,7 +16,7 @@ interface Setup {
   logs: { level: string; obj: object; msg: string }[];
 }
 
-function setup(opts: { webhookUrl?: string; retries?: number; dir?: string; ttl?: number; previewBytes?: number } = {}): Setup {
+function setup(opts: { webhookUrl?: string; retries?: number; dir?: string; ttl?: number; previewBytes?: number; events?: ApprovalEvents } = {}): Setup {
   const dir = opts.dir ?? tempStateDir();
   const db = openDatabase(dir);
   const logs: Setup['logs'] = [];
@@ -22,7 +24,7 @@ function setup(opts: { webhookUrl?: string; retries?: number; dir?: string; ttl?
   const webhook = opts.webhookUrl ? new WebhookClient({ url: opts.webhookUrl, timeout: 2000, retries: opts.retries ?? 2, backoff: 10, secret: SECRET }, logger) : undefined;
   const events: ApprovalEvent[] = [];
   const clock = { now: Date.now() };
-  const manager = new StepUpManager({ ttl: opts.ttl ?? 60_000, body_preview_bytes: opts.previewBytes ?? 0 }, new ApprovalStore(db), webhook, (e) => events.push(e), { now: () => clock.now, sweepIntervalMs: 20, logger, approvalUrl: (id) => `https://console.example/console/approvals/${id}` });
+  const manager = new StepUpManager({ ttl: opts.ttl ?? 60_000, body_preview_bytes: opts.previewBytes ?? 0 }, new SqliteApprovalStore(db), webhook, (e) => events.push(e), { now: () => clock.now, sweepIntervalMs: 20, logger, approvalUrl: (id) => `https://console.example/console/approvals/${id}`, ...(opts.events && { events: opts.events }) });
   onTestFinished(async () => {
     await manager.close();
     db.close();
@@ -44,7 +46,7 @@ describe('StepUpManager.request', () => {
     expect(manager.mayHaveApprovals('task-1')).toBe(true);
     expect(manager.mayHaveApprovals('task-2')).toBe(false);
     clock.now += 6_000;
-    manager.sweep();
+    await manager.sweep();
     expect(manager.mayHaveApprovals('task-1')).toBe(false);
   });
 
@@ -62,7 +64,7 @@ describe('StepUpManager.request', () => {
     const all = await Promise.all(Array.from({ length: 20 }, () => manager.request(params())));
     expect(new Set(all.map((a) => a.id)).size).toBe(1);
     expect(r.hits).toBe(1);
-    expect(manager.list('pending')).toHaveLength(1);
+    expect(await manager.list('pending')).toHaveLength(1);
     expect(events.filter((e) => e.event === 'approval.requested')).toHaveLength(1);
     // A later identical call while it is pending joins it, still without a second webhook.
     expect((await manager.request(params())).id).toBe(all[0]!.id);
@@ -95,11 +97,11 @@ describe('StepUpManager.request', () => {
     const a = await manager.request(params());
     expect(a).toMatchObject({ status: 'approved', approver: 'alice', decision_reason: 'fine' });
     const digest = bindingDigest(httpBinding());
-    const grant = manager.findGrant(digest);
+    const grant = await manager.findGrant(digest);
     expect(grant).toEqual({ id: a.id, approver: 'alice', approved_at: new Date(a.decided_at!).toISOString() });
-    expect(manager.findGrant(bindingDigest(httpBinding({ path: '/other' })))).toBeUndefined();
-    expect([manager.consume(a.id), manager.consume(a.id)]).toEqual([true, false]);
-    expect(manager.findGrant(digest)).toBeUndefined();
+    expect(await manager.findGrant(bindingDigest(httpBinding({ path: '/other' })))).toBeUndefined();
+    expect(await Promise.all([manager.consume(a.id), manager.consume(a.id)])).toEqual([true, false]);
+    expect(await manager.findGrant(digest)).toBeUndefined();
     expect(events.map((e) => e.event)).toEqual(['approval.requested', 'approval.approved', 'approval.used']);
     expect(events[1]).toMatchObject({ approver: 'alice', reason: 'fine', task_id: 'task-1' });
   });
@@ -109,8 +111,8 @@ describe('StepUpManager.request', () => {
     const { manager } = setup({ webhookUrl: r.url });
     const a = await manager.request(params());
     expect(a.status).toBe('denied');
-    expect(manager.findDenial(bindingDigest(httpBinding()))).toEqual({ id: a.id, approver: 'bob', reason: 'not today' });
-    expect(manager.findGrant(bindingDigest(httpBinding()))).toBeUndefined();
+    expect(await manager.findDenial(bindingDigest(httpBinding()))).toEqual({ id: a.id, approver: 'bob', reason: 'not today' });
+    expect(await manager.findGrant(bindingDigest(httpBinding()))).toBeUndefined();
   });
 
   it('after 202, an admin approve wakes the waiter', async () => {
@@ -121,8 +123,8 @@ describe('StepUpManager.request', () => {
     const waiting = manager.wait(a.id, 5000);
     setTimeout(() => manager.approve(a.id, 'carol', 'checked'), 20);
     expect(await waiting).toBe('approved');
-    expect(() => manager.deny(a.id, 'dave', 'too late')).toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
-    expect(() => manager.approve('unknown', 'dave')).toThrow(expect.objectContaining({ code: 'ADMIN_NOT_FOUND' }));
+    await expect(manager.deny(a.id, 'dave', 'too late')).rejects.toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
+    expect(await manager.approve('unknown', 'dave')).toBeUndefined(); // the admin API answers ADMIN_NOT_FOUND
   });
 
   it('wait ends on timeout or abort and leaves the approval pending', async () => {
@@ -133,8 +135,8 @@ describe('StepUpManager.request', () => {
     const waiting = manager.wait(a.id, 5000, ac.signal);
     ac.abort();
     expect(await waiting).toBe('aborted');
-    expect(manager.get(a.id)!.status).toBe('pending');
-    manager.deny(a.id, 'bob', 'no');
+    expect((await manager.get(a.id))!.status).toBe('pending');
+    await manager.deny(a.id, 'bob', 'no');
     expect(await manager.wait(a.id, 5000)).toBe('denied');
   });
 
@@ -151,7 +153,7 @@ describe('StepUpManager.request', () => {
     expect(logs.filter((l) => l.msg.includes('will retry'))).toHaveLength(2);
     expect(logs.at(-1)).toMatchObject({ level: 'warn', obj: { approval_id: a.id, attempts: 3 } });
     expect(JSON.stringify(logs)).not.toContain(SECRET);
-    expect(manager.approve(a.id, 'erin').status).toBe('approved');
+    expect((await manager.approve(a.id, 'erin'))!.status).toBe('approved');
   });
 });
 
@@ -163,7 +165,7 @@ describe('StepUpManager lifecycle', () => {
     const waiting = manager.wait(a.id, 60_000);
     clock.now += 1000;
     expect(await waiting).toBe('expired');
-    expect(manager.get(a.id)!.status).toBe('expired');
+    expect((await manager.get(a.id))!.status).toBe('expired');
     expect(events.map((e) => e.event)).toEqual(['approval.requested', 'approval.expired']);
     // A new identical call after expiry opens a new approval.
     expect((await manager.request(params())).id).not.toBe(a.id);
@@ -172,24 +174,38 @@ describe('StepUpManager lifecycle', () => {
   it('an unused grant expires and cannot be consumed', async () => {
     const { manager, clock } = setup({ ttl: 1000 });
     const a = await manager.request(params());
-    manager.approve(a.id, 'alice');
+    await manager.approve(a.id, 'alice');
     clock.now += 1000;
-    expect(manager.findGrant(bindingDigest(httpBinding()))).toBeUndefined();
-    expect(manager.consume(a.id)).toBe(false);
-    expect(manager.sweep()).toEqual([a.id]);
+    expect(await manager.findGrant(bindingDigest(httpBinding()))).toBeUndefined();
+    expect(await manager.consume(a.id)).toBe(false);
+    expect(await manager.sweep()).toEqual([a.id]);
   });
 
   it('keeps pending and approved approvals across a restart', async () => {
     const first = setup();
     const p = await first.manager.request(params());
     const g = await first.manager.request(params(httpBinding({ path: '/granted' })));
-    first.manager.approve(g.id, 'alice');
+    await first.manager.approve(g.id, 'alice');
     await first.manager.close();
     const second = setup({ dir: first.dir });
-    expect(second.manager.get(p.id)!.status).toBe('pending');
+    expect((await second.manager.get(p.id))!.status).toBe('pending');
     expect((await second.manager.request(params())).id).toBe(p.id);
-    expect(second.manager.findGrant(bindingDigest(httpBinding({ path: '/granted' })))?.id).toBe(g.id);
-    expect(second.manager.consume(g.id)).toBe(true);
+    expect((await second.manager.findGrant(bindingDigest(httpBinding({ path: '/granted' }))))?.id).toBe(g.id);
+    expect(await second.manager.consume(g.id)).toBe(true);
+  });
+
+  it('a decision taken by another manager on the same stores wakes this one\'s waiter', async () => {
+    const events = new LocalApprovalEvents();
+    const one = setup({ events });
+    const two = setup({ dir: one.dir, events });
+    const a = await one.manager.request(params());
+    const waiting = one.manager.wait(a.id, 60_000);
+    await two.manager.approve(a.id, 'alice');
+    expect(await waiting).toBe('approved');
+    const denied = await one.manager.request(params(httpBinding({ path: '/d' })));
+    const waitingDeny = two.manager.wait(denied.id, 60_000);
+    await one.manager.deny(denied.id, 'bob', 'no');
+    expect(await waitingDeny).toBe('denied');
   });
 
   it('cancelForTask cancels pending and granted approvals and wakes waiters (as expired)', async () => {
@@ -197,13 +213,13 @@ describe('StepUpManager lifecycle', () => {
     const p = await manager.request(params());
     const g = await manager.request(params(httpBinding({ path: '/g' })));
     const other = await manager.request(params(httpBinding({ task_id: 'task-2' })));
-    manager.approve(g.id, 'alice');
+    await manager.approve(g.id, 'alice');
     const waiting = manager.wait(p.id, 5000);
-    manager.cancelForTask('task-1');
-    expect(manager.list('cancelled').map((a) => a.id).sort()).toEqual([g.id, p.id].sort());
+    await manager.cancelForTask('task-1');
+    expect((await manager.list('cancelled')).map((a) => a.id).sort()).toEqual([g.id, p.id].sort());
     expect(await waiting).toBe('expired');
-    expect(manager.findGrant(bindingDigest(httpBinding({ path: '/g' })))).toBeUndefined();
-    expect(manager.get(other.id)!.status).toBe('pending');
+    expect(await manager.findGrant(bindingDigest(httpBinding({ path: '/g' })))).toBeUndefined();
+    expect((await manager.get(other.id))!.status).toBe('pending');
     expect(events.filter((e) => e.event === 'approval.cancelled').map((e) => e.task_id)).toEqual(['task-1', 'task-1']);
   });
 

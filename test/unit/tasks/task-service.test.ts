@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { TaskTokens } from '../../../src/identity/task-tokens.js';
-import { openDatabase } from '../../../src/state/database.js';
+import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { TaskService, type TaskEvent } from '../../../src/tasks/task-service.js';
-import { SqliteTaskStore } from '../../../src/tasks/task-store.js';
-import { makeConfig, tempDir } from '../identity/fixtures.js';
+import { SqliteTaskStore } from '../../../src/store/sqlite/task-store.js';
+import { makeConfig, tasksOf, tempDir } from '../identity/fixtures.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -21,7 +21,7 @@ async function setup(raw: Record<string, unknown> = {}) {
   cleanups.push(() => db.close());
   const events: TaskEvent[] = [];
   const clock = { now: NOW };
-  const service = new TaskService(config, new SqliteTaskStore(db), await TaskTokens.create(config), {
+  const service = new TaskService(config, tasksOf(new SqliteTaskStore(db)), await TaskTokens.create(config), {
     onEvent: (e) => events.push(e),
     now: () => clock.now,
   });
@@ -35,8 +35,8 @@ describe('TaskService.create', () => {
     expect(created.expires_at).toBe('2030-01-01T00:15:00.000Z');
     const claims = decodeJwt(created.token);
     expect(claims).toMatchObject({ sub: 'agent-1', tid: created.task_id, exp: (NOW + 900_000) / 1000 });
-    expect(service.get(created.task_id)).toMatchObject({ stage: 'plan', risk: 'low', user: { id: 'u-1', team: 'web' }, status: 'active', revoked_at: null, usage: { calls: 0, stage_calls: 0 } });
-    expect(JSON.stringify(service.get(created.task_id))).not.toContain(created.token);
+    expect(await service.get(created.task_id)).toMatchObject({ stage: 'plan', risk: 'low', user: { id: 'u-1', team: 'web' }, status: 'active', revoked_at: null, usage: { calls: 0, stage_calls: 0 } });
+    expect(JSON.stringify(await service.get(created.task_id))).not.toContain(created.token);
     expect(events).toEqual([expect.objectContaining({ event: 'task.created', task_id: created.task_id, user_id: 'u-1' })]);
   });
 
@@ -93,7 +93,7 @@ describe('TaskService.patch', () => {
     const b = await service.create({ ...body, ttl: '1m' });
     clock.now += 61_000;
     await expect(service.patch(b.task_id, { stage: 'execute' })).rejects.toMatchObject({ code: 'TASK_TRANSITION_REFUSED' });
-    expect(service.get(b.task_id).status).toBe('expired');
+    expect((await service.get(b.task_id)).status).toBe('expired');
     await expect(service.patch(b.task_id, {})).rejects.toMatchObject({ code: 'ADMIN_BAD_REQUEST' });
     await expect(service.patch(b.task_id, { stage: 'nope' })).rejects.toMatchObject({ code: 'ADMIN_BAD_REQUEST', detail: expect.stringMatching(/^stage:/) });
     await expect(service.patch('missing', { stage: 'plan' })).rejects.toMatchObject({ code: 'ADMIN_NOT_FOUND' });
@@ -118,7 +118,7 @@ describe('TaskService.revoke', () => {
     expect(first.revoked_at).toBe('2030-01-01T00:00:00.000Z');
     expect(seen).toEqual([task_id]);
     expect(events.filter((e) => e.event === 'task.revoked')).toHaveLength(1);
-    expect(service.get(task_id)).toMatchObject({ status: 'revoked', revoked_at: first.revoked_at });
+    expect(await service.get(task_id)).toMatchObject({ status: 'revoked', revoked_at: first.revoked_at });
     await expect(service.revoke('missing')).rejects.toMatchObject({ code: 'ADMIN_NOT_FOUND' });
   });
 });

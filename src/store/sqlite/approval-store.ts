@@ -1,38 +1,9 @@
-// Approvals in the shared SQLite database, so a pending or granted approval survives a restart.
-// Every state change is one conditional UPDATE (`WHERE status = ...`): SQLite serialises writers,
-// so decide and consume are atomic even when two requests or two processes race for them.
+// ApprovalStore on SQLite: a pending or granted approval survives a restart. Every state change is
+// one conditional UPDATE (`WHERE status = ...`): SQLite serialises writers, so decide and consume
+// are atomic even when two requests or two processes race for them.
 
-import { WardenError } from '../errors.js';
-import type { Db } from '../state/database.js';
-
-export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired', 'cancelled'] as const;
-export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
-
-/** One approval; times are unix milliseconds. */
-export interface Approval {
-  id: string;
-  binding_digest: string;
-  task_id: string | null;
-  agent_id: string | null;
-  upstream: string;
-  method: string;
-  path: string;
-  /** What the approver was shown (see buildSummary). */
-  summary: Record<string, unknown>;
-  decision_id: string;
-  reason: string | null;
-  risk: string | null;
-  approvers: string[];
-  status: ApprovalStatus;
-  approver: string | null;
-  decision_reason: string | null;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-  used_at: number | null;
-}
-
-export type NewApproval = Omit<Approval, 'status' | 'approver' | 'decision_reason' | 'decided_at' | 'used_at'>;
+import type { Approval, ApprovalStatus, ApprovalStore, DecideResult, NewApproval } from '../approvals.js';
+import type { Db } from './database.js';
 
 type Row = Omit<Approval, 'summary' | 'approvers' | 'status'> & { summary: string; approvers: string; status: string };
 
@@ -67,7 +38,7 @@ function fromRow(r: Row): Approval {
   return { ...r, summary: JSON.parse(r.summary) as Record<string, unknown>, approvers: JSON.parse(r.approvers) as string[], status: r.status as ApprovalStatus };
 }
 
-export class ApprovalStore {
+export class SqliteApprovalStore implements ApprovalStore {
   readonly #db: Db;
   readonly #stmts;
 
@@ -129,16 +100,10 @@ export class ApprovalStore {
     return rows.map(fromRow);
   }
 
-  /** pending → approved|denied, atomically; ADMIN_NOT_FOUND or APPROVAL_CONFLICT otherwise. */
-  decide(id: string, status: 'approved' | 'denied', approver: string, reason: string | undefined, now: number): Approval {
+  decide(id: string, status: 'approved' | 'denied', approver: string, reason: string | undefined, now: number): DecideResult | undefined {
     const { changes } = this.#stmts.decide.run({ id, status, approver, reason: reason ?? null, now });
-    const a = this.get(id);
-    if (!a) throw new WardenError('ADMIN_NOT_FOUND', `approval ${id}`);
-    if (changes !== 1) {
-      const state = a.status === 'pending' ? 'expired' : a.status;
-      throw new WardenError('APPROVAL_CONFLICT', `approval ${id} is ${state}`);
-    }
-    return a;
+    const approval = this.get(id);
+    return approval && { approval, changed: changes === 1 };
   }
 
   /** approved → used, atomically: true for exactly one caller, false once used or expired. */
@@ -155,14 +120,4 @@ export class ApprovalStore {
   expire(now: number): string[] {
     return (this.#stmts.expire.all(now) as { id: string }[]).map((r) => r.id);
   }
-}
-
-/** The JSON form of an approval for the admin API and step-up answers: RFC 3339 times, no nulls. */
-export function approvalView(a: Approval): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(a)) {
-    if (v === null) continue;
-    out[k] = k.endsWith('_at') && typeof v === 'number' ? new Date(v).toISOString() : v;
-  }
-  return out;
 }

@@ -1,50 +1,10 @@
-// Tasks, revocations and usage counters. The proxy reads a task on every request, so reads come
-// from an in-process cache kept write-through: this process is the only writer of its state_dir.
-// A fleet sharing tasks would put a Redis-backed TaskStore behind the same interface (reads from
-// a local replica kept fresh by pub/sub, so `get` and `usage` stay synchronous on the hot path).
+// TaskStore and UsageStore on SQLite: tasks, revocations and usage counters. The proxy reads a
+// task on every request, so reads come from an in-process cache kept write-through (this process
+// is the only writer of its state_dir) and answer synchronously: no promise on the hot path.
 
-import type { Db } from '../state/database.js';
-import type { TaskUsage } from '../policy/types.js';
-
-export interface TaskUser {
-  id: string;
-  [k: string]: unknown;
-}
-
-export interface TaskRecord {
-  readonly id: string;
-  readonly agent: string;
-  readonly user: Readonly<TaskUser>;
-  readonly stage: string;
-  readonly risk: string;
-  readonly scopes: readonly string[];
-  /** Epoch milliseconds. */
-  readonly created_at: number;
-  readonly expires_at: number;
-  readonly revoked_at?: number;
-}
-
-export interface TaskPatch {
-  stage?: string;
-  risk?: string;
-}
-
-/** Writes may return promises so that a remote store fits; reads stay synchronous (hot path). */
-export interface TaskStore {
-  create(rec: TaskRecord): void | Promise<void>;
-  get(id: string): TaskRecord | undefined;
-  /** The updated record, or undefined when the task does not exist. */
-  update(id: string, patch: TaskPatch): TaskRecord | undefined | Promise<TaskRecord | undefined>;
-  /** True when this call revoked the task; false when it was revoked already or is unknown. */
-  revoke(id: string, atMs: number): boolean | Promise<boolean>;
-  /** Counts one forwarded call of the task in `stage`; written within the store's flush interval. */
-  recordCall(id: string, stage: string): void;
-  /** Writes pending counts and stops background work; the store is unusable afterwards. */
-  close(): void;
-  usage(id: string, stage: string): TaskUsage;
-  /** Deletes tasks that expired before `nowMs`; returns how many. */
-  purgeExpired(nowMs: number): number | Promise<number>;
-}
+import type { TaskUsage } from '../../policy/types.js';
+import type { TaskPatch, TaskRecord, TaskStore, TaskUser, UsageStore } from '../tasks.js';
+import type { Db } from './database.js';
 
 interface Entry {
   rec: TaskRecord;
@@ -96,7 +56,7 @@ function freezeRecord(rec: TaskRecord): TaskRecord {
   });
 }
 
-export class SqliteTaskStore implements TaskStore {
+export class SqliteTaskStore implements TaskStore, UsageStore {
   private readonly cache = new Map<string, Entry>();
   private readonly stmt;
   /**

@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ApprovalStore, approvalView, type NewApproval } from '../../../src/stepup/approval-store.js';
-import { openDatabase, type Db } from '../../../src/state/database.js';
+import { SqliteApprovalStore } from '../../../../src/store/sqlite/approval-store.js';
+import type { NewApproval } from '../../../../src/store/approvals.js';
+import { approvalView } from '../../../../src/stepup/approval-view.js';
+import { openDatabase, type Db } from '../../../../src/store/sqlite/database.js';
 import { onTestFinished } from 'vitest';
-import { tempStateDir } from './fixtures.js';
+import { tempStateDir } from '../../stepup/fixtures.js';
 
 const T0 = 1_750_000_000_000;
 
-function open(dir: string): { db: Db; store: ApprovalStore } {
+function open(dir: string): { db: Db; store: SqliteApprovalStore } {
   const db = openDatabase(dir);
   onTestFinished(() => {
     if (db.open) db.close();
   });
-  return { db, store: new ApprovalStore(db) };
+  return { db, store: new SqliteApprovalStore(db) };
 }
 
 function approval(id: string, over: Partial<NewApproval> = {}): NewApproval {
@@ -48,17 +50,18 @@ describe('ApprovalStore', () => {
   it('decides only from pending, once', () => {
     const { store } = open(tempStateDir());
     store.insert(approval('a1'));
-    const a = store.decide('a1', 'approved', 'alice', 'ok', T0 + 1);
+    const { approval: a, changed } = store.decide('a1', 'approved', 'alice', 'ok', T0 + 1)!;
+    expect(changed).toBe(true);
     expect(a).toMatchObject({ status: 'approved', approver: 'alice', decision_reason: 'ok', decided_at: T0 + 1 });
-    expect(() => store.decide('a1', 'denied', 'bob', 'no', T0 + 2)).toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
-    expect(() => store.decide('zz', 'denied', 'bob', 'no', T0 + 2)).toThrow(expect.objectContaining({ code: 'ADMIN_NOT_FOUND' }));
+    expect(store.decide('a1', 'denied', 'bob', 'no', T0 + 2)).toEqual({ approval: store.get('a1'), changed: false });
+    expect(store.decide('zz', 'denied', 'bob', 'no', T0 + 2)).toBeUndefined();
     expect(store.get('a1')!.approver).toBe('alice');
   });
 
   it('refuses to decide a pending approval past its expiry', () => {
     const { store } = open(tempStateDir());
     store.insert(approval('a1'));
-    expect(() => store.decide('a1', 'approved', 'alice', undefined, T0 + 60_000)).toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
+    expect(store.decide('a1', 'approved', 'alice', undefined, T0 + 60_000)).toMatchObject({ approval: { id: 'a1', status: 'pending' }, changed: false });
   });
 
   it('consumes an approved approval exactly once', () => {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../../src/state/database.js';
-import { SqliteTaskStore, type TaskRecord } from '../../../src/tasks/task-store.js';
-import { tempDir } from '../identity/fixtures.js';
+import { openDatabase, type Db } from '../../../../src/store/sqlite/database.js';
+import { SqliteTaskStore } from '../../../../src/store/sqlite/task-store.js';
+import type { TaskRecord } from '../../../../src/store/tasks.js';
+import { tempDir } from '../../identity/fixtures.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

@@ -1,0 +1,24 @@
+// The stores of one process on its SQLite file in `state_dir`, with the in-process wake-up channel.
+
+import { LocalApprovalEvents } from '../local/approval-events.js';
+import type { Stores } from '../stores.js';
+import { SqliteApprovalStore } from './approval-store.js';
+import { openDatabase } from './database.js';
+import { SqliteTaskStore } from './task-store.js';
+
+export function openSqliteStores(stateDir: string): Stores {
+  const db = openDatabase(stateDir);
+  const tasks = new SqliteTaskStore(db);
+  const approvalEvents = new LocalApprovalEvents();
+  return {
+    tasks,
+    usage: tasks,
+    approvals: new SqliteApprovalStore(db),
+    approvalEvents,
+    close: async () => {
+      approvalEvents.close();
+      tasks.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// Every piece of state Warden keeps, as the composition root hands it to the domains. A new
+// backend (Redis for a fleet) is a new `open…Stores` beside store/sqlite/open.ts.
+
+import type { ApprovalEvents, ApprovalStore } from './approvals.js';
+import type { TaskStore, UsageStore } from './tasks.js';
+
+export interface Stores {
+  readonly tasks: TaskStore;
+  readonly usage: UsageStore;
+  readonly approvals: ApprovalStore;
+  /** Wakes requests held for an approval decision. */
+  readonly approvalEvents: ApprovalEvents;
+  /** Writes what is pending and releases the backend; call after every user of the stores stopped. */
+  close(): Promise<void>;
+}
