@@ -83,10 +83,14 @@ describe('policy lifecycle', () => {
         statuses.push(res.status);
       }
     });
-    const revisions = new Set<string>();
+    const revisions = new Set<string>([w.sidecar!.revision()!]);
     for (let i = 0; i < 6; i++) {
+      // Each swap: wait until the watcher took the new bundle, then until requests ran on it.
+      const before = w.sidecar!.revision();
       swapBundle(w, i % 2 === 0 ? a2 : allowBundle);
-      await new Promise((r) => setTimeout(r, 250));
+      await waitFor(async () => w.sidecar!.revision() !== before);
+      const sent = statuses.length;
+      await waitFor(async () => statuses.length >= sent + 20);
       revisions.add(w.sidecar!.revision()!);
     }
     stop = true;
