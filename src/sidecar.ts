@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { checkRoute } from './admin/check-route.js';
-import { Metrics } from './admin/metrics.js';
+import { Metrics } from './observability/metrics.js';
 import { createAdminServer } from './admin/server.js';
 import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
@@ -89,7 +89,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
       ops.info({ revision: s.revision }, 'policy bundle loaded');
     },
     failed: (err) => {
-      metrics.bundleLoads.inc({ result: 'error', code: err.code });
+      metrics.bundleLoads.inc({ code: err.code, result: 'error' });
       log.event('bundle.failed', { error: err.code, detail: err.detail, revision: engine.revision });
       ops.error({ code: err.code, detail: err.detail, serving: engine.revision ?? null }, 'policy bundle refused; the last good policy keeps serving');
     },
@@ -132,7 +132,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     token: loaded.secrets.adminToken,
     routes: [tasksRoutes(tasks), approvalsRoutes(manager), checkRoute({ engine, log, config })],
     ready: () => (closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }),
-    metrics: () => metrics.render(),
+    metrics,
     ops,
   });
 

@@ -6,13 +6,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { WardenError, toWardenError } from '../errors.js';
 import { bearerToken, safeEqual } from './auth.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
 
 export interface AdminDeps {
   readonly token: string;
   readonly routes: readonly AdminRoute[];
   readonly ready: () => { ready: boolean; revision?: string; reason?: string };
-  readonly metrics: () => string;
+  readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
   readonly ops: Logger;
 }
 
@@ -58,7 +59,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     const r = deps.ready();
     return send(res, { status: r.ready ? 200 : 503, body: { status: r.ready ? 'ready' : 'not_ready', revision: r.revision, reason: r.reason } });
   }
-  if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: deps.metrics() });
+  if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: await deps.metrics.render(), headers: { 'content-type': deps.metrics.contentType } });
 
   const token = bearerToken(req.headers.authorization);
   if (!token || !safeEqual(token, deps.token)) {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { WardenConfig } from '../config/schema.js';
 import type { Credential, CredentialLanes } from '../credentials/lanes.js';
 import type { DecisionLog, DecisionRecord } from '../audit/decision-log.js';
-import type { Metrics } from '../admin/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { WardenError, assertNever, toWardenError, type ErrorCode } from '../errors.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { Decision } from '../policy/types.js';

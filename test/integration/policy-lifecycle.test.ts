@@ -152,5 +152,12 @@ describe('policy lifecycle', () => {
     const line = (await w.decisions()).find((d) => d.decision_id === res.headers.get('warden-decision-id'))!;
     expect(line.bundles).toEqual({ warden: { revision: ready.revision } });
     expect(metrics).toMatch(/warden_policy_eval_duration_seconds_count \d+/);
+    const after = await fetch(`${w.adminUrl}/metrics`);
+    expect(after.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const lines = (await after.text()).split('\n');
+    const counted = lines.filter((l) => l.startsWith('warden_requests_total{') && l.includes(`decision="${line.outcome}"`) && l.includes(`status="${res.status}"`));
+    expect(counted).toHaveLength(1);
+    expect(counted[0]).toMatch(/ 1$/);
+    expect(lines.filter((l) => l.startsWith('process_cpu_seconds_total '))).toHaveLength(1);
   });
 });

@@ -1,0 +1,47 @@
+// Warden's Prometheus metrics (prom-client), one registry per sidecar so that many sidecars can
+// live in one process (the tests start dozens). The request path may import this module; the
+// admin listener only renders it. Label sets are bounded: decision kinds, upstream names, coded
+// error names, status codes, approval events.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Wasm evaluation takes ~10–20 µs; the upper buckets catch a policy gone slow. */
+const EVAL_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05];
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Process metrics (`process_*`, `nodejs_*`: CPU, memory, event-loop lag, GC) describe the process,
+ * not a sidecar, and prom-client's collector starts an event-loop monitor and a GC observer that
+ * are never stopped: so they are collected once per process, on first use, and shown by every
+ * sidecar's /metrics.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
+
+  readonly requests = new Counter({ name: 'warden_requests_total', help: 'Requests by decision, upstream and status.', labelNames: ['decision', 'status', 'upstream'] as const, registers: [this.registry] });
+  readonly errors = new Counter({ name: 'warden_errors_total', help: 'Requests and events answered or ended with a coded error, by code.', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly bundleLoads = new Counter({ name: 'warden_bundle_loads_total', help: 'Policy bundle loads by result.', labelNames: ['code', 'result'] as const, registers: [this.registry] });
+  readonly bundleRevision = new Gauge({ name: 'warden_bundle_info', help: 'The live bundle revision (value 1).', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly approvals = new Counter({ name: 'warden_approvals_total', help: 'Approval events by kind.', labelNames: ['event'] as const, registers: [this.registry] });
+  readonly evalSeconds = new Histogram({ name: 'warden_policy_eval_duration_seconds', help: 'Policy evaluation time.', buckets: EVAL_BUCKETS, registers: [this.registry] });
+
+  revision(rev: string): void {
+    this.bundleRevision.reset();
+    this.bundleRevision.set({ revision: rev }, 1);
+  }
+
+  /** The Prometheus text exposition: this sidecar's metrics, then the process's. */
+  async render(): Promise<string> {
+    return `${await this.registry.metrics()}\n${await processMetrics().metrics()}`;
+  }
+}
