@@ -30,6 +30,8 @@ export interface ApprovalRequest {
   readonly risk: string | undefined;
   readonly approvers: readonly string[];
   readonly summary: Record<string, unknown>;
+  /** Shown in the console only, never sent to the webhook (buildDetail). */
+  readonly detail?: Record<string, unknown>;
   /** The task's expiry (unix ms): an approval never outlives its task. */
   readonly not_after?: number;
 }

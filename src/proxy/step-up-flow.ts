@@ -11,7 +11,8 @@ import type { CallContext } from './call-context.js';
 import type { StepUpGate } from './gates.js';
 import { bindingOf, evaluate, refuse, type HandlerDeps } from './handler.js';
 import { sendStepUp } from './respond.js';
-import { buildSummary } from '../stepup/summary.js';
+import { compileMasks } from '../audit/mask.js';
+import { buildDetail, buildSummary } from '../stepup/summary.js';
 
 export interface StepUpFlow {
   readonly deps: HandlerDeps;
@@ -55,6 +56,7 @@ export async function runStepUp(f: StepUpFlow): Promise<void> {
     risk: f.decision.risk,
     approvers: f.decision.approvers,
     summary: summaryOf(f),
+    detail: buildDetail({ mcp: ctx.mcp, task: ctx.principal.task }, compileMasks(deps.config.decision_log.mask)),
     ...(ctx.principal.task && { not_after: Date.parse(ctx.principal.task.expires_at) }),
   });
   rec.approval = approval.id;

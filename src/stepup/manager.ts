@@ -37,6 +37,8 @@ export interface StepUpRequest {
   approvers: readonly string[];
   /** What the approver is shown: build it with buildSummary (masks query secrets, cuts the preview). */
   summary: Readonly<Record<string, unknown>>;
+  /** What only the console shows (build it with buildDetail): kept in the pod, never sent to the webhook. */
+  detail?: Readonly<Record<string, unknown>>;
   /** Unix ms after which the approval cannot outlive its task: an expiring task ends its approvals. */
   not_after?: number;
 }
@@ -326,6 +328,7 @@ export class StepUpManager {
       method: p.binding.method,
       path: p.binding.path,
       summary,
+      detail: p.detail ? { ...p.detail } : null,
       decision_id: p.decision_id,
       reason: p.reason ?? null,
       risk: p.risk ?? null,

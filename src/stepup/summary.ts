@@ -2,6 +2,7 @@
 // query values under secret-looking names are masked, and of the body only a preview of at most
 // `step_up.body_preview_bytes` (default 0: none) is sent outside the pod.
 
+import { applyMasks, type MaskPath } from '../audit/mask.js';
 import type { AgentInput, McpInput, RequestInput, TaskInput } from '../policy/types.js';
 
 // A type alias, not an interface, so it is assignable to Record<string, unknown>.
@@ -64,4 +65,32 @@ export function buildSummary(
   if (request.content_type !== undefined) s.content_type = request.content_type;
   if (input.mcp) s.mcp = input.mcp.tool === undefined ? { method: input.mcp.method } : { method: input.mcp.method, tool: input.mcp.tool };
   return { ...s, ...bodyPreview(rawBody, previewBytes) };
+}
+
+// A type alias, not an interface, so it is assignable to Record<string, unknown>.
+export type ApprovalDetail = {
+  task_risk?: string;
+  /** The MCP tool's arguments with `decision_log.mask` applied (`input.mcp.arguments.<key>`). */
+  mcp_arguments?: unknown;
+  /** Set instead of `mcp_arguments` when they are larger than the console shows. */
+  mcp_arguments_bytes?: number;
+};
+
+const MAX_DETAIL_ARGUMENTS = 16 * 1024;
+
+/**
+ * What the console shows beyond the summary. It stays in the pod (the admin listener is the
+ * operator's), so unlike the webhook event it may carry the tool's arguments: an approver must
+ * see what the call does. Masked like the decision log, and bounded.
+ */
+export function buildDetail(input: { mcp?: McpInput; task?: TaskInput }, masks: readonly MaskPath[]): ApprovalDetail {
+  const d: ApprovalDetail = {};
+  if (input.task) d.task_risk = input.task.risk;
+  if (input.mcp?.arguments !== undefined) {
+    const args = applyMasks({ mcp: { arguments: input.mcp.arguments } }, masks).mcp.arguments;
+    const size = Buffer.byteLength(JSON.stringify(args) ?? '', 'utf8');
+    if (size > MAX_DETAIL_ARGUMENTS) d.mcp_arguments_bytes = size;
+    else d.mcp_arguments = args;
+  }
+  return d;
 }

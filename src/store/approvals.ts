@@ -20,6 +20,8 @@ export interface Approval {
   path: string;
   /** What the approver was shown (see buildSummary). */
   summary: Record<string, unknown>;
+  /** What only the console shows (it stays in the pod, never in the webhook): see buildDetail. */
+  detail: Record<string, unknown> | null;
   decision_id: string;
   reason: string | null;
   risk: string | null;
@@ -33,7 +35,7 @@ export interface Approval {
   used_at: number | null;
 }
 
-export type NewApproval = Omit<Approval, 'status' | 'approver' | 'decision_reason' | 'decided_at' | 'used_at'>;
+export type NewApproval = Omit<Approval, 'status' | 'approver' | 'decision_reason' | 'decided_at' | 'used_at' | 'detail'> & { detail?: Record<string, unknown> | null };
 
 /** The result of decide(): `changed` is false when the approval was not pending (or had expired). */
 export interface DecideResult {

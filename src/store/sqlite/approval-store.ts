@@ -5,7 +5,7 @@
 import type { Approval, ApprovalStatus, ApprovalStore, DecideResult, NewApproval } from '../approvals.js';
 import type { Db } from './database.js';
 
-type Row = Omit<Approval, 'summary' | 'approvers' | 'status'> & { summary: string; approvers: string; status: string };
+type Row = Omit<Approval, 'summary' | 'approvers' | 'status' | 'detail'> & { summary: string; approvers: string; status: string; detail: string | null };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS approvals (
@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS approvals (
   method TEXT NOT NULL,
   path TEXT NOT NULL,
   summary TEXT NOT NULL,
+  detail TEXT,
   decision_id TEXT NOT NULL,
   reason TEXT,
   risk TEXT,
@@ -35,7 +36,7 @@ CREATE INDEX IF NOT EXISTS approvals_task ON approvals (task_id);
 `;
 
 function fromRow(r: Row): Approval {
-  return { ...r, summary: JSON.parse(r.summary) as Record<string, unknown>, approvers: JSON.parse(r.approvers) as string[], status: r.status as ApprovalStatus };
+  return { ...r, summary: JSON.parse(r.summary) as Record<string, unknown>, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>), approvers: JSON.parse(r.approvers) as string[], status: r.status as ApprovalStatus };
 }
 
 export class SqliteApprovalStore implements ApprovalStore {
@@ -45,9 +46,11 @@ export class SqliteApprovalStore implements ApprovalStore {
   constructor(db: Db) {
     this.#db = db;
     db.exec(SCHEMA);
+    // Databases made before the console have no detail column.
+    if (!(db.prepare('PRAGMA table_info(approvals)').all() as { name: string }[]).some((c) => c.name === 'detail')) db.exec('ALTER TABLE approvals ADD COLUMN detail TEXT');
     this.#stmts = {
-      insert: db.prepare(`INSERT INTO approvals (id, binding_digest, task_id, agent_id, upstream, method, path, summary, decision_id, reason, risk, approvers, status, created_at, expires_at)
-        VALUES (@id, @binding_digest, @task_id, @agent_id, @upstream, @method, @path, @summary, @decision_id, @reason, @risk, @approvers, 'pending', @created_at, @expires_at)`),
+      insert: db.prepare(`INSERT INTO approvals (id, binding_digest, task_id, agent_id, upstream, method, path, summary, detail, decision_id, reason, risk, approvers, status, created_at, expires_at)
+        VALUES (@id, @binding_digest, @task_id, @agent_id, @upstream, @method, @path, @summary, @detail, @decision_id, @reason, @risk, @approvers, 'pending', @created_at, @expires_at)`),
       get: db.prepare('SELECT * FROM approvals WHERE id = ?'),
       findLive: db.prepare(`SELECT * FROM approvals WHERE binding_digest = ? AND status IN ('pending','approved','denied') AND expires_at > ?
         ORDER BY created_at DESC, rowid DESC LIMIT 1`),
@@ -66,7 +69,7 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   insert(a: NewApproval): Approval {
-    this.#stmts.insert.run({ ...a, summary: JSON.stringify(a.summary), approvers: JSON.stringify(a.approvers) });
+    this.#stmts.insert.run({ ...a, summary: JSON.stringify(a.summary), detail: a.detail ? JSON.stringify(a.detail) : null, approvers: JSON.stringify(a.approvers) });
     return this.get(a.id)!;
   }
 

@@ -75,7 +75,10 @@ describe('StepUpManager.request', () => {
     const r = await startReceiver(accept);
     const { manager } = setup({ webhookUrl: r.url, previewBytes: 4 });
     const b = httpBinding();
-    const a = await manager.request({ ...params(b), summary: { ...summaryOf(b), body_preview: 'secret-body', body_truncated: false } });
+    const detail = { task_risk: 'low', mcp_arguments: { branch: 'ARGUMENT-STAYS-IN-THE-POD' } };
+    const a = await manager.request({ ...params(b), summary: { ...summaryOf(b), body_preview: 'secret-body', body_truncated: false }, detail });
+    // The console's detail is stored with the approval but never sent out.
+    expect((await manager.get(a.id))!.detail).toEqual(detail);
     const d = r.deliveries[0]!;
     expect(d.signatureValid).toBe(true);
     expect(d.event).toMatchObject({
@@ -89,6 +92,7 @@ describe('StepUpManager.request', () => {
       request: { task_id: 'task-1', upstream: 'github', method: 'POST', path: b.path, body_digest: b.body_digest, body_preview: 'secr', body_truncated: true },
     });
     expect(d.raw).not.toContain('secret-body');
+    expect(d.raw).not.toContain('ARGUMENT-STAYS-IN-THE-POD');
   });
 
   it('applies an immediate approve from the webhook; the grant is single use', async () => {

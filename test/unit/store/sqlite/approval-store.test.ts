@@ -47,6 +47,23 @@ describe('ApprovalStore', () => {
     expect(approvalView(a)).not.toHaveProperty('approver');
   });
 
+  it('keeps the console detail, and adds its column to a database made before it', () => {
+    const dir = tempStateDir();
+    const old = openDatabase(dir);
+    // The approvals table as it was before the detail column.
+    old.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, binding_digest TEXT NOT NULL, task_id TEXT, agent_id TEXT, upstream TEXT NOT NULL,
+      method TEXT NOT NULL, path TEXT NOT NULL, summary TEXT NOT NULL, decision_id TEXT NOT NULL, reason TEXT, risk TEXT, approvers TEXT NOT NULL,
+      status TEXT NOT NULL, approver TEXT, decision_reason TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, decided_at INTEGER, used_at INTEGER)`);
+    old.prepare(`INSERT INTO approvals (id, binding_digest, upstream, method, path, summary, decision_id, approvers, status, created_at, expires_at)
+      VALUES ('old', 'sha256:o', 'github', 'GET', '/', '{}', 'dec-0', '[]', 'pending', ${T0}, ${T0 + 60_000})`).run();
+    old.close();
+    const { store } = open(dir);
+    expect(store.get('old')!.detail).toBeNull();
+    const a = store.insert(approval('a2', { detail: { task_risk: 'low', mcp_arguments: { branch: 'tmp' } } }));
+    expect(a.detail).toEqual({ task_risk: 'low', mcp_arguments: { branch: 'tmp' } });
+    expect(store.insert(approval('a3', { binding_digest: 'sha256:d3' })).detail).toBeNull();
+  });
+
   it('decides only from pending, once', () => {
     const { store } = open(tempStateDir());
     store.insert(approval('a1'));
