@@ -12,6 +12,10 @@ import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
 import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
+import { ApproverTokens } from './console/approver-tokens.js';
+import { createConsole } from './console/handler.js';
+import { ConsoleSessions } from './console/sessions.js';
+import { taskTimelines } from './console/task-timeline.js';
 import type { LoadedConfig } from './config/load.js';
 import type { ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
@@ -73,7 +77,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const { ops } = opts;
   const metrics = new Metrics();
   const checkpoints = checkpointOptions(config.decision_log.checkpoints, baseDir);
-  const log = new DecisionLog({ path: config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path), mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), onError: (err) => {
+  const logPath = config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path);
+  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), onError: (err) => {
     metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
     ops.error({ err }, 'decision log write failed');
   } });
@@ -134,6 +139,14 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     ready: () => (closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }),
     metrics,
     ops,
+    console: createConsole({
+      approvals: manager,
+      tokens: new ApproverTokens(loaded.secrets.adminToken, loaded.secrets.approvers),
+      sessions: new ConsoleSessions({ ttl: config.admin.session_ttl, idle: config.admin.session_idle }),
+      audit: log,
+      timelines: taskTimelines({ path: logPath, flush: () => log.flush() }),
+      secureCookies: config.step_up.approval_url?.startsWith('https:') ?? false,
+    }),
   });
 
   let closed: Promise<void> | undefined;

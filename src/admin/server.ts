@@ -1,5 +1,6 @@
-// The admin listener: health, ready and metrics without a token; everything under /v1 behind the
-// bearer admin token, compared in constant time. Route modules throw coded errors; this file maps
+// The admin listener: health, ready and metrics without a token; the console (/console/) behind
+// its own sign-in and session; everything under /v1 behind the bearer admin token, compared in
+// constant time. Route modules throw coded errors; this file maps
 // them to answers.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,8 @@ export interface AdminDeps {
   readonly ready: () => { ready: boolean; revision?: string; reason?: string };
   readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
   readonly ops: Logger;
+  /** The approver console: every /console path, authenticated by its own session, not the bearer token. */
+  readonly console?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 const MAX_ADMIN_BODY = 256 * 1024;
@@ -60,6 +63,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     return send(res, { status: r.ready ? 200 : 503, body: { status: r.ready ? 'ready' : 'not_ready', revision: r.revision, reason: r.reason } });
   }
   if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: await deps.metrics.render(), headers: { 'content-type': deps.metrics.contentType } });
+  if (deps.console && (url.pathname === '/console' || url.pathname.startsWith('/console/'))) return deps.console(req, res);
 
   const token = bearerToken(req.headers.authorization);
   if (!token || !safeEqual(token, deps.token)) {
