@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { WardenError, toWardenError } from '../errors.js';
 import { bearerToken, safeEqual } from './auth.js';
 import type { Metrics } from '../observability/metrics.js';
+import { readBody } from './read-body.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
 
 export interface AdminDeps {
@@ -29,16 +30,10 @@ function send(res: ServerResponse, r: AdminResponse): void {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ADMIN_BODY) throw new WardenError('ADMIN_BAD_REQUEST', 'body too large');
-    chunks.push(chunk);
-  }
-  if (size === 0) return undefined;
+  const body = await readBody(req, MAX_ADMIN_BODY);
+  if (body.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new WardenError('ADMIN_BAD_REQUEST', 'body is not valid JSON');
   }

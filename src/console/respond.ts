@@ -2,6 +2,7 @@
 // POST, and the bounded reading of a urlencoded form.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../admin/read-body.js';
 import { WardenError } from '../errors.js';
 import { SECURITY_HEADERS } from './guard.js';
 
@@ -22,12 +23,5 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new WardenError('ADMIN_BAD_REQUEST', 'the console accepts urlencoded forms only');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) throw new WardenError('ADMIN_BAD_REQUEST', 'form too large');
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
 }

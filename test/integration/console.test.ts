@@ -51,6 +51,16 @@ async function signIn(context: BrowserContext, url: string, token: string): Prom
 
 const approval = async (id: string) => (await s.w.admin('GET', `/v1/approvals/${id}`)).body;
 
+/** A fresh pending approval, its page open in a new browser signed in as alice, and the page's CSRF token. */
+async function aliceOnApproval(path: string) {
+  const call = await pendingApproval(s.w, path);
+  const url = `${s.w.adminUrl}/console/approvals/${call.id}`;
+  const context = await browser.newContext();
+  const page = await signIn(context, url, APPROVER_TOKENS.alice);
+  const csrf = (await page.locator('form[action$="/approve"] input[name=csrf]').getAttribute('value'))!;
+  return { call, url, context, page, csrf };
+}
+
 describe('approver console in Chromium', () => {
   it('signs in from the webhook link, refuses a wrong token, approves, and the agent retry passes', async () => {
     const call = await pendingApproval(s.w);
@@ -133,11 +143,7 @@ describe('approver console in Chromium', () => {
   });
 
   it('refuses an action whose CSRF token is missing or stale', async () => {
-    const call = await pendingApproval(s.w, '/github/repos/acme/app/branches/csrf');
-    const url = `${s.w.adminUrl}/console/approvals/${call.id}`;
-    const context = await browser.newContext();
-    const page = await signIn(context, url, APPROVER_TOKENS.alice);
-    const stale = await page.locator('form[action$="/approve"] input[name=csrf]').getAttribute('value');
+    const { call, url, context, page, csrf: stale } = await aliceOnApproval('/github/repos/acme/app/branches/csrf');
 
     // Without the token.
     await page.locator('form[action$="/approve"] input[name=csrf]').evaluate((el) => el.remove());
@@ -149,7 +155,7 @@ describe('approver console in Chromium', () => {
     await page.goto(url);
     await Promise.all([page.waitForURL(`${s.w.adminUrl}/console/`), page.click('header button')]);
     const again = await signIn(context, url, APPROVER_TOKENS.alice);
-    await again.locator('form[action$="/deny"] input[name=csrf]').evaluate((el, v) => el.setAttribute('value', v!), stale);
+    await again.locator('form[action$="/deny"] input[name=csrf]').evaluate((el, v) => el.setAttribute('value', v), stale);
     await again.fill('#deny-reason', 'stale form');
     const [staleAnswer] = await Promise.all([again.waitForResponse((r) => r.url().endsWith('/deny')), again.click('button.deny')]);
     expect(staleAnswer.status()).toBe(403);
@@ -158,11 +164,7 @@ describe('approver console in Chromium', () => {
   });
 
   it('a page of another origin cannot make a signed-in browser approve, even knowing the CSRF token', async () => {
-    const call = await pendingApproval(s.w, '/github/repos/acme/app/branches/forged');
-    const url = `${s.w.adminUrl}/console/approvals/${call.id}`;
-    const context = await browser.newContext();
-    const page = await signIn(context, url, APPROVER_TOKENS.alice);
-    const csrf = await page.locator('form[action$="/approve"] input[name=csrf]').getAttribute('value');
+    const { call, url, context, page, csrf } = await aliceOnApproval('/github/repos/acme/app/branches/forged');
     // Same site (127.0.0.1), other port: the SameSite=Strict cookie IS sent; Fetch metadata and Origin stop it.
     attackerHtml = `<!doctype html><form id="f" method="post" action="${url}/approve"><input name="csrf" value="${csrf}"><input name="reason" value="forged"></form><script>document.getElementById('f').submit()</script>`;
     const { port } = attacker.address() as AddressInfo;
