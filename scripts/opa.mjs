@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { extract } from 'tar-stream';
 
 export const OPA_VERSION = 'v1.22.2';
 const OPA_MODULE = 'github.com/open-policy-agent/opa';
@@ -220,48 +221,18 @@ export async function runOpaTests(dir) {
   if (res.code !== 0) throw new Error(`opa test ${dir} failed (exit ${res.code})`);
 }
 
-/** Parse a (ustar/pax/gnu) tar buffer into [{name, data}] of regular files. */
-function readTar(buf) {
+/**
+ * Regular files of a tar buffer as [{name, data}] (tar-stream: ustar, PAX and GNU long names).
+ * @param {Buffer} buf
+ */
+async function readTar(buf) {
   const files = [];
-  let off = 0;
-  let longName = null;
-  let paxPath = null;
-  const str = (b) => {
-    const i = b.indexOf(0);
-    return b.subarray(0, i === -1 ? b.length : i).toString('utf8');
-  };
-  while (off + 512 <= buf.length) {
-    const hdr = buf.subarray(off, off + 512);
-    if (hdr.every((b) => b === 0)) break;
-    let name = str(hdr.subarray(0, 100));
-    const prefix = str(hdr.subarray(345, 500));
-    if (prefix && hdr.subarray(257, 262).toString() === 'ustar') name = `${prefix}/${name}`;
-    const sizeField = hdr.subarray(124, 136);
-    let size;
-    if (sizeField[0] & 0x80) {
-      size = 0;
-      for (let i = 1; i < 12; i++) size = size * 256 + sizeField[i];
-    } else {
-      size = parseInt(str(sizeField).trim() || '0', 8);
-    }
-    const type = String.fromCharCode(hdr[156] || 0x30);
-    const data = buf.subarray(off + 512, off + 512 + size);
-    off += 512 + Math.ceil(size / 512) * 512;
-    if (type === 'L') {
-      longName = str(data);
-      continue;
-    }
-    if (type === 'x') {
-      const m = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
-      paxPath = m ? m[1] : null;
-      continue;
-    }
-    if (type === 'g') continue;
-    if (longName) name = longName;
-    if (paxPath) name = paxPath;
-    longName = null;
-    paxPath = null;
-    if (type === '0' || type === '\0' || type === '7') files.push({ name, data: Buffer.from(data) });
+  const reader = extract();
+  reader.end(buf);
+  for await (const entry of reader) {
+    const chunks = [];
+    for await (const chunk of entry) chunks.push(chunk);
+    if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') files.push({ name: entry.header.name, data: Buffer.concat(chunks) });
   }
   return files;
 }
@@ -275,7 +246,7 @@ function readTar(buf) {
 export async function bundleContents(file) {
   const tar = gunzipSync(await readFile(file));
   const map = {};
-  for (const { name, data } of readTar(tar)) {
+  for (const { name, data } of await readTar(tar)) {
     const key = name.replace(/^(\.?\/)+/, '');
     map[key] = createHash('sha256').update(data).digest('hex');
   }

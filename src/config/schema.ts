@@ -63,7 +63,7 @@ export const configSchema = Type.Object(
       session_idle: Duration({ description: 'A console session unused this long ends.', default: '30m', minMs: 60_000 }),
     }),
     policy: Section('The compiled Rego policy.', {
-      bundle: Type.String({ description: 'OPA bundle (`.tar.gz`) or a directory with `policy.wasm` and `data.json`.', default: 'bundles/warden.tar.gz' }),
+      bundle: Type.String({ description: 'OPA bundle (`.tar.gz`, at most 256 MiB uncompressed; entries that leave the bundle, repeat, or are links refuse it) or a directory with `policy.wasm` and `data.json`.', default: 'bundles/warden.tar.gz' }),
       entrypoint: Type.String({ description: 'Entrypoint that gives the decision object.', default: 'warden/decision' }),
       mode: OneOf(['enforce', 'dry-run'], { description: '`enforce`, or `dry-run`: evaluate and log, but forward everything.', default: 'enforce' }),
       max_body_bytes: Type.Integer({ description: 'Largest request body Warden reads for the policy; larger bodies are refused with 413.', default: 1_048_576, minimum: 0 }),

@@ -3,7 +3,7 @@
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WardenError, describeThrown } from '../errors.js';
-import { readTarGz } from './tar.js';
+import { MAX_BUNDLE_BYTES, readTarGz } from './tar.js';
 
 export interface Bundle {
   readonly wasm: Buffer;
@@ -26,17 +26,19 @@ function parseJson(source: string, name: string, buf: Buffer | undefined, fallba
   }
 }
 
-export function readBundle(source: string): Bundle {
+export async function readBundle(source: string): Promise<Bundle> {
   let files: Map<string, Buffer>;
   try {
-    if (statSync(source).isDirectory()) {
+    const st = statSync(source);
+    if (st.isDirectory()) {
       files = new Map();
       for (const name of ['policy.wasm', 'data.json', '.manifest']) {
         const p = join(source, name);
         if (existsSync(p)) files.set(name, readFileSync(p));
       }
     } else {
-      files = readTarGz(readFileSync(source));
+      if (st.size > MAX_BUNDLE_BYTES) throw new Error(`the archive is larger than ${MAX_BUNDLE_BYTES} bytes`);
+      files = await readTarGz(readFileSync(source));
     }
   } catch (err) {
     throw invalid(source, `cannot read: ${describeThrown(err)}`, err);

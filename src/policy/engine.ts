@@ -48,7 +48,7 @@ export class PolicyEngine {
 
   /** Load a bundle and make it live. Throws a coded error and keeps the old policy on failure. */
   async load(source: string): Promise<PolicySnapshot> {
-    const bundle = readBundle(source);
+    const bundle = await readBundle(source);
     const { entrypoint, maxMemoryPages } = this.#opts;
     if (bundle.manifestEntrypoints.length > 0 && !bundle.manifestEntrypoints.includes(entrypoint)) {
       throw new WardenError('POLICY_ENTRYPOINT_MISSING', `${source} declares ${bundle.manifestEntrypoints.join(', ')}, not ${entrypoint}`);

@@ -1,50 +1,48 @@
-// A minimal reader for the gzip'd ustar archives that `opa build` writes. Only regular files
-// are returned; PAX extended headers may carry a long path, which is honoured.
+// Reads the gzip'd tar archives that `opa build` writes, through tar-stream (ustar, PAX and GNU
+// long names). The archive is untrusted input, so: the uncompressed size is bounded while
+// inflating (a gzip bomb stops at the bound), only regular files are kept (links and devices are
+// skipped, never followed), a name that climbs out of the bundle (`../x`) or repeats refuses the
+// whole archive, and a truncated archive is an error.
 
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { extract } from 'tar-stream';
 
-const BLOCK = 512;
+/** Largest uncompressed bundle: far above any policy, far below the memory of the process. */
+export const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 
-function field(buf: Buffer, start: number, len: number): string {
-  const raw = buf.subarray(start, start + len);
-  const nul = raw.indexOf(0);
-  return raw.subarray(0, nul === -1 ? raw.length : nul).toString('utf8');
+const inflate = promisify(gunzip);
+
+/** `/policy.wasm` or `./policy.wasm` → `policy.wasm`; throws on a name that leaves the bundle. */
+export function entryName(raw: string): string {
+  const name = raw.replace(/^(\.?\/)+/, '');
+  if (name === '' || name.split('/').some((seg) => seg === '..')) throw new Error(`tar entry ${JSON.stringify(raw)} leaves the bundle`);
+  return name;
 }
 
-function octal(buf: Buffer, start: number, len: number): number {
-  const text = field(buf, start, len).trim();
-  if (!/^[0-7]*$/.test(text)) throw new Error(`bad tar number field "${text}"`);
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-function paxPath(data: Buffer): string | undefined {
-  for (const line of data.toString('utf8').split('\n')) {
-    const m = /^\d+ path=(.*)$/.exec(line);
-    if (m) return m[1];
+/** Regular files of a .tar.gz by normalized name. Throws on a malformed, oversized or unsafe archive. */
+export async function readTarGz(gz: Buffer, maxBytes = MAX_BUNDLE_BYTES): Promise<Map<string, Buffer>> {
+  let tar: Buffer;
+  try {
+    tar = await inflate(gz, { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`archive exceeds ${maxBytes} bytes uncompressed`, { cause: err });
+    throw err;
   }
-  return undefined;
-}
-
-/** Entries of a .tar.gz by normalized name (`/policy.wasm` → `policy.wasm`). */
-export function readTarGz(gz: Buffer, maxBytes = 256 * 1024 * 1024): Map<string, Buffer> {
-  const tar = gunzipSync(gz, { maxOutputLength: maxBytes });
   const files = new Map<string, Buffer>();
-  let offset = 0;
-  let nextPath: string | undefined;
-  while (offset + BLOCK <= tar.length) {
-    const header = tar.subarray(offset, offset + BLOCK);
-    if (header.every((b) => b === 0)) break;
-    const size = octal(header, 124, 12);
-    const type = String.fromCharCode(header[156] ?? 48);
-    const prefix = field(header, 345, 155);
-    const name = nextPath ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
-    const dataStart = offset + BLOCK;
-    if (dataStart + size > tar.length) throw new Error(`tar entry ${name} is truncated`);
-    const data = tar.subarray(dataStart, dataStart + size);
-    nextPath = undefined;
-    if (type === 'x') nextPath = paxPath(data);
-    else if (type === '0' || type === '\0') files.set(name.replace(/^\.?\/+/, ''), Buffer.from(data));
-    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+  const reader = extract();
+  reader.end(tar);
+  for await (const entry of reader) {
+    const { type, name: raw } = entry.header;
+    if (type !== 'file' && type !== 'contiguous-file') {
+      entry.resume();
+      continue;
+    }
+    const name = entryName(raw);
+    if (files.has(name)) throw new Error(`tar entry ${name} appears twice`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry) chunks.push(chunk);
+    files.set(name, Buffer.concat(chunks));
   }
   return files;
 }
