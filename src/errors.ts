@@ -27,6 +27,9 @@ export const ERRORS = {
   BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the limit', fix: 'Send a smaller body or raise `policy.max_body_bytes`.' },
   BODY_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON', fix: 'Send well-formed JSON or a non-JSON content type.' },
   MCP_BATCH_REFUSED: { status: 400, message: 'JSON-RPC batches are not accepted', fix: 'Send one JSON-RPC request per HTTP request, as MCP clients do.' },
+  BODY_AMBIGUOUS: { status: 400, message: 'the request body could be read differently by the upstream', fix: 'Send strict UTF-8 JSON without duplicate keys, lone surrogates or numbers a double cannot hold exactly (send those as strings), and form bodies with `&`-separated, well-formed escapes.' },
+  BODY_TOO_DEEP: { status: 400, message: 'the request body is nested too deeply', fix: 'Flatten the JSON body or raise `policy.max_json_depth`.' },
+  BODY_TYPE_UNSUPPORTED: { status: 415, message: 'the body type, charset or encoding cannot be shown to the policy', fix: 'Send JSON or a URL-encoded form in UTF-8, without Content-Encoding; multipart bodies are not accepted.' },
   BODY_READ_FAILED: { status: 400, message: 'the request body could not be read', fix: 'The client closed or broke the request stream; retry.' },
   // --- identity ------------------------------------------------------------------------------
   TOKEN_MISSING: { status: 401, message: 'a bearer token is required', fix: 'Send the task token as `Authorization: Bearer <token>` (or the header `identity.header` names).' },

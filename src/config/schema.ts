@@ -67,6 +67,7 @@ export const configSchema = Type.Object(
       entrypoint: Type.String({ description: 'Entrypoint that gives the decision object.', default: 'warden/decision' }),
       mode: OneOf(['enforce', 'dry-run'], { description: '`enforce`, or `dry-run`: evaluate and log, but forward everything.', default: 'enforce' }),
       max_body_bytes: Type.Integer({ description: 'Largest request body Warden reads for the policy; larger bodies are refused with 413.', default: 1_048_576, minimum: 0 }),
+      max_json_depth: Type.Integer({ description: 'Deepest nesting of a JSON request body (objects and arrays); a deeper body is refused with 400 `BODY_TOO_DEEP`.', default: 64, minimum: 1, maximum: 1000 }),
       max_memory_pages: Type.Integer({ description: 'Upper bound of the wasm memory in 64 KiB pages; an input that needs more is refused.', default: 512, minimum: 8 }),
       watch: Type.Boolean({ description: 'Reload the bundle when the file changes.', default: true }),
       poll_interval: Duration({ description: 'How often the bundle file is checked for changes.', default: '1s', minMs: 50 }),

@@ -8,6 +8,8 @@ export interface RequestInput {
   query: Record<string, string[]>;
   headers: Record<string, string>;
   body: unknown;
+  /** A URL-encoded form body, `{k: [v]}`. */
+  form?: Record<string, string[]>;
   body_digest: string;
   content_type?: string;
   size: number;

@@ -3,27 +3,55 @@
 // Content-Length announces one, is refused before it is read in full and is never forwarded.
 
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { WardenError } from '../errors.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { WardenError, assertNever } from '../errors.js';
 import type { ClientLink } from './client-link.js';
+import { readForm, type Form } from './form.js';
+import { readStrictJson } from './strict-json.js';
 
 export interface ReadBody {
   readonly raw: Buffer;
   readonly digest: string;
   readonly contentType: string | undefined;
-  readonly isJson: boolean;
-  /** Parsed JSON, or null when the body is empty or not JSON. */
+  /** Parsed JSON (labelled JSON, or an object or array under another type), or null. */
   readonly parsed: unknown;
+  /** A URL-encoded form body, parsed. */
+  readonly form?: Form;
+}
+
+export interface BodyOptions {
+  /** Deepest JSON nesting allowed (`policy.max_json_depth`). */
+  readonly maxDepth: number;
 }
 
 const EMPTY = Buffer.alloc(0);
 const EMPTY_DIGEST = `sha256:${createHash('sha256').update(EMPTY).digest('hex')}`;
 
-export function isJsonType(contentType: string | undefined): boolean {
-  if (!contentType) return false;
-  const media = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return media === 'application/json' || (media.startsWith('application/') && media.endsWith('+json'));
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const MEDIA_TYPE = new RegExp(`^[ \\t]*(${TOKEN})/(${TOKEN})[ \\t]*((?:;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*")[ \\t]*)?)*)$`);
+const PARAM = new RegExp(`(${TOKEN})=(${TOKEN}|"(?:[^"\\\\]|\\\\.)*")`, 'g');
+
+interface MediaType {
+  readonly type: string;
+  readonly params: [string, string][];
 }
+
+/** RFC 9110 `media-type`, lowercased; undefined when the value is not one. */
+export function parseMediaType(value: string): MediaType | undefined {
+  const m = MEDIA_TYPE.exec(value);
+  if (!m) return undefined;
+  const params: [string, string][] = [];
+  for (const p of m[3]!.matchAll(PARAM)) {
+    const v = p[2]!.startsWith('"') ? p[2]!.slice(1, -1).replace(/\\(.)/g, '$1') : p[2]!;
+    params.push([p[1]!.toLowerCase(), v]);
+  }
+  return { type: `${m[1]}/${m[2]}`.toLowerCase(), params };
+}
+
+function isJsonMedia(type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
 
 export function readRequestBody(req: IncomingMessage, limit: number, link: ClientLink): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -68,16 +96,42 @@ export function readRequestBody(req: IncomingMessage, limit: number, link: Clien
   });
 }
 
-export function describeBody(raw: Buffer, contentType: string | undefined): ReadBody {
-  const isJson = isJsonType(contentType);
-  const digest = raw.length === 0 ? EMPTY_DIGEST : `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-  let parsed: unknown = null;
-  if (isJson && raw.length > 0) {
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new WardenError('BODY_INVALID_JSON', (err as Error).message, { cause: err });
-    }
+const unsupported = (why: string): WardenError => new WardenError('BODY_TYPE_UNSUPPORTED', why);
+
+/**
+ * The body as the policy sees it. A JSON body (labelled JSON, or an object or array under any
+ * other type, which many frameworks parse as JSON whatever the label) is read strictly; a form is
+ * parsed into `form`; a body the policy cannot be shown faithfully (multipart, another charset, a
+ * Content-Encoding, a malformed type, JSON that parsers read differently) is refused, never
+ * forwarded.
+ */
+export function describeBody(raw: Buffer, headers: IncomingHttpHeaders, opts: BodyOptions): ReadBody {
+  const contentType = headers['content-type'];
+  if (raw.length === 0) return { raw, digest: EMPTY_DIGEST, contentType, parsed: null };
+  const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw unsupported('content-encoding');
+  const media = contentType === undefined ? undefined : parseMediaType(contentType);
+  if (contentType !== undefined && media === undefined) throw unsupported('malformed content-type');
+  for (const [k, v] of media?.params ?? []) if (k === 'charset' && !/^utf-?8$/i.test(v)) throw unsupported('charset other than UTF-8');
+  const type = media?.type;
+  if (type?.startsWith('multipart/')) throw unsupported('multipart body');
+  if (type === 'application/x-www-form-urlencoded') return { raw, digest, contentType, parsed: null, form: readForm(raw) };
+  const labelled = type !== undefined && isJsonMedia(type);
+  const reading = readStrictJson(raw, { maxDepth: opts.maxDepth, anyValue: labelled });
+  if (reading.ok) return { raw, digest, contentType, parsed: reading.value };
+  switch (reading.fault) {
+    case 'syntax':
+      if (!labelled) return { raw, digest, contentType, parsed: null };
+      throw new WardenError('BODY_INVALID_JSON', reading.why);
+    case 'lenient':
+      // Labelled JSON is plainly invalid; under another label it is JSON that a lenient decoder reads.
+      throw new WardenError(labelled ? 'BODY_INVALID_JSON' : 'BODY_AMBIGUOUS', reading.why);
+    case 'ambiguous':
+      throw new WardenError('BODY_AMBIGUOUS', reading.why);
+    case 'depth':
+      throw new WardenError('BODY_TOO_DEEP', reading.why);
+    default:
+      return assertNever(reading.fault);
   }
-  return { raw, digest, contentType, isJson, parsed };
 }

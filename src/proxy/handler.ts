@@ -122,10 +122,10 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
   rec.task = principal.task?.id;
   rec.stage = principal.task?.stage;
 
-  const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers['content-type']);
-  // An MCP server may read a JSON-RPC body whatever its Content-Type, so the policy must see it
-  // as one too: otherwise `text/plain` would hide the tool (and a batch) from the policy.
-  const mcp = route.upstream.mcp ? mcpInput(body.isJson ? body.parsed : parseJsonOrUndefined(body.raw)) : undefined;
+  // A JSON body is read whatever its Content-Type (an MCP server, like many frameworks, parses it
+  // anyway): otherwise `text/plain` would hide the tool (and a batch) from the policy.
+  const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, { maxDepth: deps.config.policy.max_json_depth });
+  const mcp = route.upstream.mcp ? mcpInput(body.parsed) : undefined;
   const headers = planRequestHeaders(req.headers, dropByUpstream.get(route.name)!);
   const method = (req.method ?? 'GET').toUpperCase();
   const request = {
@@ -136,20 +136,12 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
     query,
     headers: headers.input,
     body: body.parsed,
+    ...(body.form && { form: body.form }),
     body_digest: body.digest,
     ...(body.contentType !== undefined && { content_type: body.contentType }),
     size: body.raw.length,
   };
   return { decisionId, link, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
-}
-
-function parseJsonOrUndefined(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Evaluate once, with an optional approval grant in the input. */

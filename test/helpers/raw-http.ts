@@ -16,7 +16,7 @@ export interface RawRequestOptions {
   method?: string;
   headers?: Record<string, string>;
   /** Body pieces, each sent with its own write (so a chunked body really goes out in chunks). */
-  chunks?: string[];
+  chunks?: (string | Buffer)[];
   /**
    * Ignore a connection error once the answer has begun: the server may answer (a 413, say) and
    * close while the rest of the body is still being written.

@@ -9,6 +9,8 @@ export interface Seen {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body's bytes exactly as received. */
+  raw: Buffer;
 }
 
 export interface TestUpstream {
@@ -27,8 +29,9 @@ export async function startUpstream(): Promise<TestUpstream> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body });
+      const raw = Buffer.concat(chunks);
+      const body = raw.toString('utf8');
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body, raw });
       const custom = handlers.find(([p]) => (req.url ?? '').startsWith(p));
       if (custom) return custom[1](req, res, body);
       const out = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body });
