@@ -24,6 +24,7 @@ import { TaskTokens } from './identity/task-tokens.js';
 import { PolicyEngine } from './policy/engine.js';
 import { BundleWatcher } from './policy/watcher.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
+import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
 import { Upstreams } from './proxy/upstreams.js';
 import { openSqliteStores } from './store/sqlite/open.js';
@@ -132,7 +133,13 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
     usage: stores.usage, stepUp: stepUpGate(manager), isClosing: () => closing,
   });
-  const proxy = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
+  // requireHostHeader: Node would answer a request without Host 400 itself, unlogged (a client
+  // whose Host falls past Node's header-count limit loses it); Warden never forwards the agent's
+  // Host, so the request goes through the handler like any other.
+  const proxy = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, requireHostHeader: false }, handler);
+  const rejected = { log, metrics, entrypoint: config.policy.entrypoint };
+  proxy.on('clientError', onClientError(rejected));
+  proxy.on('checkExpectation', onExpectation(rejected));
   const admin = createAdminServer({
     token: loaded.secrets.adminToken,
     routes: [tasksRoutes(tasks), approvalsRoutes(manager), checkRoute({ engine, log, config })],

@@ -10,10 +10,3 @@ function digest(s: string): Buffer {
 export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
-
-/** The token of an `Authorization: Bearer <token>` value, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-  return m?.[1];
-}

@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { WardenError, toWardenError } from '../errors.js';
-import { bearerToken, safeEqual } from './auth.js';
+import { parseBearer } from '../identity/bearer.js';
+import { safeEqual } from './auth.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './read-body.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
@@ -60,9 +61,12 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: await deps.metrics.render(), headers: { 'content-type': deps.metrics.contentType } });
   if (deps.console && (url.pathname === '/console' || url.pathname.startsWith('/console/'))) return deps.console(req, res);
 
-  const token = bearerToken(req.headers.authorization);
-  if (!token || !safeEqual(token, deps.token)) {
-    return send(res, { status: 401, body: { error: 'ADMIN_UNAUTHORIZED', message: 'the admin token is missing or wrong' }, headers: { 'www-authenticate': 'Bearer realm="warden-admin"' } });
+  // One bearer rule with the proxy (src/identity/bearer.ts): no credentials get the bare
+  // challenge; an empty, malformed or wrong token gets `error="invalid_token"` (RFC 6750).
+  const bearer = parseBearer(req.headers.authorization);
+  if (bearer.kind !== 'token' || !safeEqual(bearer.token, deps.token)) {
+    const challenge = bearer.kind === 'missing' ? 'Bearer realm="warden-admin"' : 'Bearer realm="warden-admin", error="invalid_token"';
+    return send(res, { status: 401, body: { error: 'ADMIN_UNAUTHORIZED', message: 'the admin token is missing or wrong' }, headers: { 'www-authenticate': challenge } });
   }
   const request: AdminRequest = { method, path: url.pathname, segments: url.pathname.split('/').filter(Boolean), query: url.searchParams, body: await readJson(req) };
   for (const route of deps.routes) {

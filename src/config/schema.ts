@@ -32,6 +32,9 @@ const upstream = Section('A downstream API or MCP server, routed by path prefix.
   connect_timeout: Duration({ description: 'Time allowed to open a connection.', default: '5s', minMs: 1 }),
   connections: Type.Integer({ description: 'Keep-alive connections kept in the pool for this upstream.', default: 64, minimum: 1 }),
   mcp: Type.Boolean({ description: 'Treat JSON-RPC 2.0 bodies as MCP calls (fills `input.mcp`; denials answer as JSON-RPC errors).', default: true }),
+  path_parameters: Type.Boolean({ description: 'Forward `;` path parameters (matrix URIs) to this upstream; off, a path with `;` is refused 400 `PATH_INVALID` (Tomcat and Jetty strip them before resolving `..`).', default: false }),
+  max_header_count: Type.Integer({ description: "Most header fields this upstream accepts, Warden's own included; a request that would exceed it is refused 431 `HEADERS_TOO_LARGE`.", default: 100, minimum: 8 }),
+  max_header_bytes: Type.Integer({ description: "Most bytes of request line and headers this upstream accepts, Warden's own included (Tomcat's default is 8 KiB).", default: 8192, minimum: 1024 }),
   lanes: MapOf(lane, { description: 'Credential lanes by name (`read`, `write`, `escalation`, ...).', default: {}, keyPattern: NAME }),
 });
 

@@ -10,6 +10,7 @@ import type { IssuerConfig, WardenConfig } from '../config/schema.js';
 import type { AgentInput, TaskInput } from '../policy/types.js';
 import { andThen, type Awaitable } from '../store/awaitable.js';
 import type { TaskLookup, TaskRecord } from '../store/tasks.js';
+import { parseBearer } from './bearer.js';
 import { FileJwks, RemoteJwks, type JwksSource } from './jwks.js';
 import type { TaskTokenClaims, TaskTokens } from './task-tokens.js';
 
@@ -140,16 +141,12 @@ export class Authenticator {
 
   /** The token from `identity.header`: `Bearer <token>` (any case), or the bare token in a custom header. */
   private extract(headers: IncomingHttpHeaders): string {
-    const raw = headers[this.header];
-    if (raw === undefined || raw === '') throw new WardenError('TOKEN_MISSING', `no ${this.header} header`);
-    if (typeof raw !== 'string') throw invalid(`${this.header} header sent more than once`);
-    const value = raw.trim();
-    const m = /^bearer[ \t]+(\S+)$/i.exec(value);
-    if (m) return m[1]!;
-    if (this.header === 'authorization') throw new WardenError('TOKEN_MISSING', 'authorization scheme is not Bearer');
-    if (/\s/.test(value)) throw invalid(`${this.header} header is not a bare token`);
-    return value;
+    const read = parseBearer(headers[this.header], { bare: this.header !== 'authorization' });
+    if (read.kind === 'missing') throw new WardenError('TOKEN_MISSING', `${this.header}: ${read.why}`);
+    if (read.kind === 'invalid') throw invalid(`${this.header}: ${read.why}`);
+    return read.token;
   }
+
 
   private async verifyTaskToken(token: string): Promise<Readonly<TaskTokenClaims>> {
     let claims: TaskTokenClaims;

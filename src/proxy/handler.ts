@@ -14,7 +14,7 @@ import type { PolicyEngine } from '../policy/engine.js';
 import type { Decision } from '../policy/types.js';
 import { describeBody, readRequestBody } from './body.js';
 import type { IdentityGate, StepUpGate, UsageGate } from './gates.js';
-import { planRequestHeaders } from './headers.js';
+import { checkHeaderBudget, planRequestHeaders, refuseConnectionListed, refuseOverrides } from './headers.js';
 import { mcpInput } from './mcp.js';
 import { normalizeRest, parseQuery, splitTarget } from './path.js';
 import { buildInput } from './request-input.js';
@@ -114,8 +114,9 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
   const route = deps.router.match(rawPath);
   if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));
   rec.upstream = route.name;
-  const path = normalizeRest(route.rest);
+  const path = normalizeRest(route.rest, { pathParameters: route.upstream.path_parameters });
   const { query, search } = parseQuery(rawQuery);
+  refuseConnectionListed(req.headers);
 
   const principal = await deps.identity.authenticate(req.headers);
   rec.agent = principal.agent.id;
@@ -125,6 +126,7 @@ async function prepare(deps: HandlerDeps, dropByUpstream: Map<string, ReadonlySe
   // A JSON body is read whatever its Content-Type (an MCP server, like many frameworks, parses it
   // anyway): otherwise `text/plain` would hide the tool (and a batch) from the policy.
   const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, { maxDepth: deps.config.policy.max_json_depth });
+  refuseOverrides(req.headers, query, body.form);
   const mcp = route.upstream.mcp ? mcpInput(body.parsed) : undefined;
   const headers = planRequestHeaders(req.headers, dropByUpstream.get(route.name)!);
   const method = (req.method ?? 'GET').toUpperCase();
@@ -174,7 +176,7 @@ async function decideAndAct(deps: HandlerDeps, ctx: CallContext, res: ServerResp
   if (deps.config.policy.mode === 'dry-run') {
     rec.outcome = 'dry_run';
     rec.lane = 'lane' in decision && decision.lane && deps.lanes.has(ctx.route.name, decision.lane) ? decision.lane : undefined;
-    await forward(deps, ctx, res, rec, decision.headers, rec.lane === undefined ? undefined : deps.lanes.resolve(ctx.route.name, rec.lane));
+    await forward(deps, ctx, res, rec, outgoingHeaders(deps, ctx, decision.headers, rec.lane === undefined ? undefined : deps.lanes.resolve(ctx.route.name, rec.lane)));
     return;
   }
   switch (decision.decision) {
@@ -219,6 +221,8 @@ async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, r
   // The credential first: a call that cannot go out (UPSTREAM_CREDENTIAL_UNAVAILABLE) must neither
   // spend a single-use approval nor count as a forwarded call.
   const credential = decision.lane === undefined ? undefined : deps.lanes.resolve(ctx.route.name, decision.lane);
+  // Likewise a request that would not fit the upstream's header limits (HEADERS_TOO_LARGE).
+  const headers = outgoingHeaders(deps, ctx, decision.headers, credential);
   if (ctx.approval) {
     if (!(await deps.stepUp!.consume(ctx.approval.id))) {
       // Another request spent the grant first: single use holds, this one is refused.
@@ -231,12 +235,19 @@ async function allow(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, r
   rec.lane = decision.lane;
   const task = ctx.principal.task;
   if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
-  await forward(deps, ctx, res, rec, decision.headers, credential);
+  await forward(deps, ctx, res, rec, headers);
 }
 
-async function forward(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, policyHeaders: Record<string, string>, cred: Credential | undefined): Promise<void> {
+/** The headers that go upstream: the agent's, the policy's, the lane credential and the decision id, within the upstream's budget. */
+function outgoingHeaders(deps: HandlerDeps, ctx: CallContext, policyHeaders: Record<string, string>, cred: Credential | undefined): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = { ...ctx.forwardHeaders, ...policyHeaders, 'warden-decision-id': ctx.decisionId };
   if (cred !== undefined) headers[cred.header] = cred.value;
+  const up = ctx.route.upstream;
+  checkHeaderBudget(`${ctx.method} ${ctx.path}${ctx.search} HTTP/1.1`, headers, ctx.body.raw.length, { count: up.max_header_count, bytes: up.max_header_bytes });
+  return headers;
+}
+
+async function forward(deps: HandlerDeps, ctx: CallContext, res: ServerResponse, rec: DecisionRecord, headers: Record<string, string | string[]>): Promise<void> {
   const status = await deps.upstreams.forward({ upstream: ctx.route.name, method: ctx.method, pathAndQuery: ctx.path + ctx.search, headers, body: ctx.body.raw, decisionId: ctx.decisionId }, res);
   rec.upstream_status = status;
   rec.status = status;

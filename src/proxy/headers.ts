@@ -3,6 +3,7 @@
 // lane's header through; the policy input never sees a credential.
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { WardenError } from '../errors.js';
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
@@ -61,4 +62,58 @@ export function cleanResponseHeaders(headers: Record<string, string | string[] |
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * Headers that make common stacks act on another method or URL than the request line's: express
+ * method-override, OData, Symfony and IIS (`X-Original-URL`, `X-Rewrite-URL`).
+ */
+export const OVERRIDE_HEADERS: ReadonlySet<string> = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-method', 'x-original-url', 'x-rewrite-url']);
+/** Query and form fields that Rails, Laravel, Symfony and method-override read as the method. */
+export const OVERRIDE_FIELDS: ReadonlySet<string> = new Set(['_method']);
+
+/** Refuse a method or URL override in the headers, the query or a form body (OVERRIDE_REFUSED). */
+export function refuseOverrides(headers: IncomingHttpHeaders, query: Record<string, string[]>, form?: Record<string, string[]>): void {
+  for (const name of OVERRIDE_HEADERS) if (headers[name] !== undefined) throw new WardenError('OVERRIDE_REFUSED', `header ${name}`);
+  for (const fields of [query, form]) {
+    if (!fields) continue;
+    for (const key of Object.keys(fields)) if (OVERRIDE_FIELDS.has(key.toLowerCase())) throw new WardenError('OVERRIDE_REFUSED', `field ${key}`);
+  }
+}
+
+/**
+ * `Connection` naming a header this request carries (other than hop-by-hop ones): the next hop
+ * would drop a header that Warden and its policy read (`Connection: content-type` turns a JSON
+ * body into an untyped one), so the request is refused (CONNECTION_HEADER_REFUSED).
+ */
+export function refuseConnectionListed(headers: IncomingHttpHeaders): void {
+  for (const name of connectionListed(headers.connection)) {
+    if (!HOP_BY_HOP.has(name) && headers[name] !== undefined) throw new WardenError('CONNECTION_HEADER_REFUSED', name);
+  }
+}
+
+export interface HeaderBudget {
+  /** Most header fields the upstream accepts (Host and Content-Length included). */
+  readonly count: number;
+  /** Most bytes of request line plus header block the upstream accepts. */
+  readonly bytes: number;
+}
+
+/**
+ * The request as it will go out — the agent's headers plus Warden's own (policy headers, the
+ * lane credential, the decision id) — must fit the upstream's limits, or the upstream would cut
+ * or refuse a request the policy allowed as a whole (HEADERS_TOO_LARGE).
+ */
+export function checkHeaderBudget(requestLine: string, headers: Record<string, string | string[]>, bodyBytes: number, budget: HeaderBudget): void {
+  // Host and, with a body, Content-Length are added on the wire.
+  let count = 1 + (bodyBytes > 0 ? 1 : 0);
+  let bytes = requestLine.length + 2 + 'host: '.length + 64 + (bodyBytes > 0 ? 'content-length: '.length + String(bodyBytes).length + 2 : 0);
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      count++;
+      bytes += name.length + 2 + Buffer.byteLength(v) + 2;
+    }
+  }
+  if (count > budget.count) throw new WardenError('HEADERS_TOO_LARGE', `${count} header fields > ${budget.count}`);
+  if (bytes > budget.bytes) throw new WardenError('HEADERS_TOO_LARGE', `${bytes} header bytes > ${budget.bytes}`);
 }

@@ -4,6 +4,13 @@
 // and that form is both the policy's `input.request.path` and what is forwarded. Encoded
 // slashes, backslashes, NUL and a `..` that climbs out of the prefix are refused, as Envoy's
 // `path_with_escaped_slashes_action: REJECT_REQUEST` does.
+// Forms that some upstream stack reads as another path are refused too (issue 10): `;` path
+// parameters (Tomcat and Jetty strip them before resolving dot segments, so `..;/` climbs),
+// double encoding (`%252e` is `.` to a server that decodes twice), escapes that are not UTF-8
+// (overlong `%c0%ae` is `.` to a lax decoder), characters whose compatibility form is a dot or a
+// slash (fullwidth `%ef%bc%8e`, one-dot leader), and a segment ending in a dot or a space
+// (Windows and IIS drop them, so `admin.` is `admin`). `upstreams.<name>.path_parameters`
+// forwards `;` parameters for an upstream that uses them, but never on a dot or empty segment.
 
 import { WardenError } from '../errors.js';
 
@@ -18,6 +25,7 @@ function refuse(why: string): WardenError {
 
 function normalizeSegment(seg: string): string {
   if (/%(?![0-9A-Fa-f]{2})/.test(seg)) throw refuse('malformed percent-escape');
+  if (/%25[0-9A-Fa-f]{2}/.test(seg)) throw refuse('double percent-encoding');
   return seg.replace(PCT, (_m, hex: string) => {
     const code = parseInt(hex, 16);
     const ch = String.fromCharCode(code);
@@ -27,12 +35,37 @@ function normalizeSegment(seg: string): string {
   });
 }
 
+/** What an upstream stack might read in a normalized segment that is not a dot segment. */
+function checkReading(seg: string, pathParameters: boolean): void {
+  const base = pathParameters ? seg.split(';', 1)[0]! : seg;
+  let decoded = base;
+  if (base.includes('%')) {
+    try {
+      decoded = decodeURIComponent(base);
+    } catch {
+      throw refuse('percent-escapes that are not UTF-8');
+    }
+    const compat = decoded.normalize('NFKC');
+    if (/[/\\]/.test(compat) || compat === '.' || compat === '..') throw refuse('character whose compatibility form is a dot or a slash');
+    decoded = compat;
+  }
+  if (base !== seg && (decoded === '' || decoded === '.' || decoded === '..')) throw refuse('path parameter on a dot or empty segment');
+  if (/[.\s]$/.test(decoded)) throw refuse('segment ending in a dot or a space');
+}
+
+export interface PathOptions {
+  /** Forward `;` path parameters (`upstreams.<name>.path_parameters`). */
+  readonly pathParameters?: boolean;
+}
+
 /**
  * Normalize the part of a path after the upstream prefix (it starts with `/` or is empty).
  * Returns the normalized path, always starting with `/`.
  */
-export function normalizeRest(rest: string): string {
+export function normalizeRest(rest: string, opts: PathOptions = {}): string {
   if (!ALLOWED_RAW.test(rest)) throw refuse('character not allowed in a path');
+  const pathParameters = opts.pathParameters === true;
+  if (!pathParameters && /;|%3b/i.test(rest)) throw refuse('path parameter (;)');
   const out: string[] = [];
   const parts = rest.split('/');
   const trailingSlash = rest.length > 1 && rest.endsWith('/');
@@ -45,6 +78,7 @@ export function normalizeRest(rest: string): string {
       out.pop();
       continue;
     }
+    checkReading(seg, pathParameters);
     out.push(seg);
   }
   const joined = `/${out.join('/')}`;

@@ -26,6 +26,7 @@ describe('ambiguous JSON is refused (400 BODY_AMBIGUOUS)', () => {
   it('refuses duplicate keys at depth', () => refused('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_repo","name":"search"}}', '/tools/mcp'));
   it('refuses duplicate keys written once plain and once escaped', () => refused('{"action":"delete","\\u0061ction":"read"}'));
   it('refuses an integer beyond 2^53 (precision lost)', () => refused('{"action":"read","amount":9007199254740993}'));
+  it('refuses an integer beyond 2^53 even when a double holds it exactly (int64 parsers differ from the policy)', () => refused('{"action":"read","amount":9007199254740992}'));
   it('refuses a number that overflows a double (null once serialized)', () => refused('{"action":"read","amount":1e400}'));
   it('refuses a number that underflows to zero', () => refused('{"action":"read","amount":1e-400}'));
   it('refuses a decimal with more digits than a double holds', () => refused('{"action":"read","amount":0.1000000000000000000001}'));
