@@ -119,6 +119,9 @@ describe('configuration', () => {
       connect_timeout: 5000,
       connections: 64,
       mcp: true,
+      path_parameters: false,
+      max_header_count: 100,
+      max_header_bytes: 8192,
       lanes: { read: { header: 'authorization', value: '${env:UNIT_LANE}' } },
     });
   });
