@@ -41,7 +41,8 @@ export interface Proc {
 
 let askId = 0;
 
-export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean } = {}): Proc {
+/** `tree`: CPU and memory are those of the process and its children (nginx's master and workers). */
+export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean; tree?: boolean } = {}): Proc {
   const child = spawn(cmd, args, {
     cwd: ROOT,
     env: opts.env ?? process.env,
@@ -62,7 +63,7 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: { env
     stderr: () => err,
     usage(reset = false) {
       if (opts.ipc) return askUsage(child, reset);
-      return Promise.resolve(procUsage(child.pid!));
+      return Promise.resolve(opts.tree ? treeUsage(child.pid!) : procUsage(child.pid!));
     },
     async stop() {
       if (exited) return;
@@ -115,6 +116,23 @@ export function procUsage(pid: number): Usage {
   return { cpuUs: (ticks * 1e6) / CLK_TCK, rss, peakRss: rss, maxRss: kb('VmHWM') };
 }
 
+/** The process and its direct children, added up. */
+export function treeUsage(pid: number): Usage {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone
+  }
+  return [pid, ...kids].map((p) => {
+    try {
+      return procUsage(p);
+    } catch {
+      return { cpuUs: 0, rss: 0, peakRss: 0, maxRss: 0 };
+    }
+  }).reduce((a, u) => ({ cpuUs: a.cpuUs + u.cpuUs, rss: a.rss + u.rss, peakRss: a.peakRss + u.peakRss, maxRss: a.maxRss + u.maxRss }));
+}
+
 /** Resolve with the child's `{type: 'ready', ...}` IPC message. */
 export function readyMessage<T extends object>(proc: Proc, timeoutMs = 30_000): Promise<T> {
   return new Promise((res, rej) => {
@@ -154,12 +172,13 @@ export function stderrMatch(proc: Proc, re: RegExp, timeoutMs = 30_000): Promise
   });
 }
 
-export async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+/** `anyAnswer`: any HTTP status means up (nginx answers 404 on an unrouted path). */
+export async function waitHttp(url: string, timeoutMs = 30_000, anyAnswer = false): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
       const r = await fetch(url);
-      if (r.ok) return;
+      if (r.ok || anyAnswer) return;
     } catch {
       // not up yet
     }

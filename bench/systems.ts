@@ -1,10 +1,9 @@
 // Starting the systems under test. Each runs in its own process; `procs` are the processes whose
-// CPU and memory count for the system (the proxy, plus OPA for the Envoy + OPA style).
+// CPU and memory count for the system. The nginx systems are in nginx/nginx.ts.
 
 import { createServer } from 'node:net';
-import { ensureOpa } from '../scripts/opa.mjs';
 import { ADMIN_TOKEN, type Workspace } from './warden-config.js';
-import { readyMessage, spawnNode, spawnProc, stderrMatch, waitHttp, type Proc } from './procs.js';
+import { readyMessage, spawnNode, stderrMatch, type Proc } from './procs.js';
 
 export interface Started {
   readonly origin: string;
@@ -28,18 +27,6 @@ async function nodeServer(name: string, script: string, args: string[]): Promise
 export const startUpstream = (): Promise<Started> => nodeServer('upstream', 'bench/servers/upstream.ts', []);
 export const startUndiciProxy = (upstream: string): Promise<Started> => nodeServer('undici-proxy', 'bench/servers/undici-proxy.ts', ['--upstream', upstream]);
 export const startHttpProxy = (upstream: string): Promise<Started> => nodeServer('http-proxy', 'bench/servers/http-proxy.ts', ['--upstream', upstream]);
-
-export const OPA_PROXY_TOKEN = 'bench-opa-style-token';
-
-export async function startOpaStyle(upstream: string, ws: Workspace): Promise<Started> {
-  const opaBin = await ensureOpa({ quiet: true });
-  const port = await freePort();
-  const opa = spawnProc('opa', opaBin, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ws.regoDir]);
-  const opaOrigin = `http://127.0.0.1:${port}`;
-  await waitHttp(`${opaOrigin}/health`);
-  const proxy = await nodeServer('opa-proxy', 'bench/servers/opa-proxy.ts', ['--upstream', upstream, '--opa', opaOrigin, '--token', OPA_PROXY_TOKEN]);
-  return { origin: proxy.origin, procs: [...proxy.procs, opa] };
-}
 
 export interface StartedWarden extends Started {
   readonly admin: string;
