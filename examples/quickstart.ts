@@ -49,6 +49,7 @@ Demo task ${task.task_id} (stage execute, user alice, role maintainer). Try:
   curl -s -H "authorization: Bearer $T" -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_branch","arguments":{"branch":"main"}}}' http://127.0.0.1:8080/tools/mcp
   curl -s -H "authorization: Bearer ${adminToken}" 'http://127.0.0.1:8181/v1/approvals?status=pending'
   curl -s -X POST -H "authorization: Bearer ${adminToken}" -H 'content-type: application/json' -d '{"approver":"you","reason":"ok"}' http://127.0.0.1:8181/v1/approvals/<approval_id>/approve
+  # or decide in the browser: http://127.0.0.1:8181/console/ (sign in with the admin token)
   # then repeat the DELETE: it passes once, with the escalation lane
 
 `);

@@ -12,7 +12,7 @@ import { clearCookie, csrfMatches, sameOrigin, sessionCookie, setCookie, SECURIT
 import { approvalPage, listPage } from './pages/approvals.js';
 import type { Frame } from './pages/layout.js';
 import { messagePage } from './pages/message.js';
-import { signInPage } from './pages/sign-in.js';
+import { continuePage, signInPage } from './pages/sign-in.js';
 import { taskPage } from './pages/timeline.js';
 import { readForm, redirect, sendHtml } from './respond.js';
 import type { ConsoleSessions, Session } from './sessions.js';
@@ -58,20 +58,27 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
   const cookie = (s: Session): Record<string, string> => ({ 'set-cookie': setCookie(s.id, sessions.maxAgeSeconds(s), deps.secureCookies) });
   const frameOf = (s: Session | undefined): Frame => ({ title: 'Refused', ...(s?.approver && { session: { approver: s.approver, csrf: s.csrf } }) });
 
-  function refuse(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
+  function refuse(res: ServerResponse, r: Refusal): void {
     deps.audit.event('console.refused', { code: r.code, action: r.action, ...(r.session?.approver && { approver: r.session.approver }) });
     sendHtml(res, ERRORS[r.code].status, messagePage(frameOf(r.session), 'Refused', r.text ?? ERRORS[r.code].message));
   }
 
   /** The sign-in form, on the anonymous session of this visitor (made when it has none). */
-  function signIn(req: IncomingMessage, res: ServerResponse, status: number, next: string, current: Session | undefined, error?: string): void {
+  function signIn(res: ServerResponse, status: number, next: string, current: Session | undefined, error?: string): void {
     const anon = current && !current.approver ? current : sessions.anonymous();
-    const fromElsewhere = sessionCookie(req.headers) === undefined && (req.headers['sec-fetch-site'] === 'cross-site' || req.headers['sec-fetch-site'] === 'same-site');
-    sendHtml(res, status, signInPage({ csrf: anon.csrf, next, ...(error && { error }), ...(fromElsewhere && { retryWithCookie: true }) }), anon === current ? {} : cookie(anon));
+    sendHtml(res, status, signInPage({ csrf: anon.csrf, next, ...(error && { error }) }), anon === current ? {} : cookie(anon));
+  }
+
+  /** A page asked for without a session: the sign-in form, or a same-site retry of a link from another site. */
+  function signInFor(req: IncomingMessage, res: ServerResponse, path: string, current: Session | undefined): void {
+    const site = req.headers['sec-fetch-site'];
+    const linkedFromElsewhere = sessionCookie(req.headers) === undefined && (site === 'cross-site' || site === 'same-site');
+    if (linkedFromElsewhere && req.method === 'GET') return sendHtml(res, 401, continuePage(safeNext(path)));
+    return signIn(res, 401, safeNext(path), current);
   }
 
   async function page(req: IncomingMessage, res: ServerResponse, rest: readonly string[], session: Session | undefined, path: string): Promise<void> {
-    if (!session?.approver) return signIn(req, res, 401, safeNext(path), session);
+    if (!session?.approver) return signInFor(req, res, path, session);
     const view = { approver: session.approver, csrf: session.csrf };
     const t = now();
     if (rest.length === 0) {
@@ -96,22 +103,22 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
     const action = rest.length === 3 && rest[0] === 'approvals' ? rest[2]! : rest.join('/');
     if (!['signin', 'signout', 'approve', 'deny'].includes(action)) return sendHtml(res, 404, messagePage(frameOf(session), 'Not found', 'There is no such console action.'));
     // Cross-site first: a post from another page is refused before its body is even read.
-    if (!sameOrigin(req.headers)) return refuse(req, res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
+    if (!sameOrigin(req.headers)) return refuse(res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
     const form = await readForm(req);
     if (action === 'signin') {
-      if (!session) return signIn(req, res, 403, safeNext(form.get('next')), undefined, 'The sign-in form expired; please sign in again.');
-      if (!csrfMatches(session, form.get('csrf'))) return refuse(req, res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
+      if (!session) return signIn(res, 403, safeNext(form.get('next')), undefined, 'The sign-in form expired; please sign in again.');
+      if (!csrfMatches(session, form.get('csrf'))) return refuse(res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
       const name = deps.tokens.identify(form.get('token') ?? '');
       if (name === undefined) {
         deps.audit.event('console.refused', { code: 'CONSOLE_SIGNIN_FAILED' satisfies ErrorCode, action });
-        return signIn(req, res, 401, safeNext(form.get('next')), session, 'That is not an approver or admin token.');
+        return signIn(res, 401, safeNext(form.get('next')), session, 'That is not an approver or admin token.');
       }
       const signedIn = sessions.signIn(name, session);
       deps.audit.event('console.signed_in', { approver: name });
       return redirect(res, safeNext(form.get('next')), cookie(signedIn));
     }
-    if (!session?.approver) return refuse(req, res, { code: 'CONSOLE_SESSION_REQUIRED', action, session });
-    if (!csrfMatches(session, form.get('csrf'))) return refuse(req, res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
+    if (!session?.approver) return refuse(res, { code: 'CONSOLE_SESSION_REQUIRED', action, session });
+    if (!csrfMatches(session, form.get('csrf'))) return refuse(res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
     if (action === 'signout') {
       sessions.end(session);
       deps.audit.event('console.signed_out', { approver: session.approver });
@@ -125,7 +132,7 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
     const a = ID.test(id) ? await deps.approvals.get(id) : undefined;
     if (!a) return sendHtml(res, 404, messagePage(frameOf(session), 'Not found', 'There is no approval with this id.'));
     const back = `/console/approvals/${encodeURIComponent(a.id)}`;
-    if (!mayDecide(approver, a.approvers)) return refuse(req, res, { code: 'CONSOLE_NOT_APPROVER', action, session });
+    if (!mayDecide(approver, a.approvers)) return refuse(res, { code: 'CONSOLE_NOT_APPROVER', action, session });
     const reason = (form.get('reason') ?? '').trim();
     if (reason.length > MAX_REASON || (action === 'deny' && reason === '')) {
       return sendHtml(res, 400, messagePage(frameOf(session), 'Not decided', action === 'deny' ? 'A denial needs a reason (at most 1000 characters).' : 'The reason is longer than 1000 characters.', back));

@@ -175,6 +175,35 @@ describe('approver console in Chromium', () => {
     await context.close();
   });
 
+  it('a link from another site (chat, ticket) opens the approval signed in, though the Strict cookie stays behind', async () => {
+    const { call, url, context, page } = await aliceOnApproval('/github/repos/acme/app/branches/linked');
+    // localhost and 127.0.0.1 are different sites: the top-level navigation arrives without the
+    // SameSite=Strict cookie, and console.js retries once from the console's own page.
+    const { port } = attacker.address() as AddressInfo;
+    attackerHtml = `<!doctype html><a id="go" href="${url}">approval</a>`;
+    await page.goto(`http://localhost:${port}/`);
+    const first = page.waitForResponse((r) => r.url() === url);
+    await page.click('#go');
+    expect((await first).status()).toBe(401);
+    await expect.poll(async () => (await page.locator('#status').count()) > 0, { timeout: 10_000 }).toBe(true);
+    expect(page.url()).toBe(url);
+    expect(await page.locator('#status').textContent()).toBe('pending');
+    expect(await page.locator('header').innerText()).toContain('Signed in as alice');
+    expect(await approval(call.id)).toMatchObject({ status: 'pending' });
+
+    // Someone not signed in who follows the same link gets the sign-in form, then the approval.
+    const stranger = await browser.newContext();
+    const other = await stranger.newPage();
+    await other.goto(`http://localhost:${port}/`);
+    await other.click('#go');
+    await expect.poll(async () => (await other.locator('#token').count()) > 0, { timeout: 10_000 }).toBe(true);
+    await other.fill('#token', APPROVER_TOKENS.bob);
+    await Promise.all([other.waitForURL(url), other.click('button[type=submit]')]);
+    expect(await other.locator('header').innerText()).toContain('Signed in as bob');
+    await stranger.close();
+    await context.close();
+  });
+
   it('the console page runs under its CSP: no violation, the script ran', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

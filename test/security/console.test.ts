@@ -69,6 +69,16 @@ describe('console sign-in', () => {
     expect(r.body).toContain('type="password" id="token" name="token"');
   });
 
+  it('a request from another site cannot replace the session cookie', async () => {
+    const c = await signedIn();
+    // A cross-site top-level link arrives without the SameSite=Strict cookie; the answer must not set one.
+    const r = await rawRequest(s.w.adminUrl, '/console/', { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(r.status).toBe(401);
+    expect(r.headers['set-cookie']).toBeUndefined();
+    expect(r.body).toContain('data-retry-with-cookie');
+    expect((await c.get('/console/')).status).toBe(200);
+  });
+
   it('the session cookie is HttpOnly, SameSite=Strict, Path=/console and random', async () => {
     const c = new ConsoleClient(s.w.adminUrl);
     await c.get('/console/');

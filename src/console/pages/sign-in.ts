@@ -9,12 +9,11 @@ export interface SignInView {
   /** The console page to return to after signing in (already checked to be one). */
   readonly next: string;
   readonly error?: string;
-  readonly retryWithCookie?: boolean;
 }
 
 export function signInPage(v: SignInView): string {
   return layout(
-    { title: 'Sign in', ...(v.retryWithCookie && { retryWithCookie: true }) },
+    { title: 'Sign in' },
     html`<section class="signin card">
 <h1>Sign in to approve</h1>
 ${v.error ? html`<p class="notice error" role="alert">${v.error}</p>` : ''}
@@ -28,4 +27,17 @@ ${v.error ? html`<p class="notice error" role="alert">${v.error}</p>` : ''}
 <p class="muted">Your name in the audit log comes from the token you sign in with.</p>
 </section>`,
   );
+}
+
+/**
+ * The answer to a top-level link from another site (chat, ticket): the SameSite=Strict cookie did
+ * not come with it, so it may be a signed-in approver. console.js follows the link again from this
+ * page, a same-site navigation that carries the cookie; without script, the link does the same.
+ * No session is made here: a cookie set now would replace the approver's own.
+ */
+export function continuePage(path: string): string {
+  return layout({ title: 'Opening', retryWithCookie: true }, html`<section class="signin card">
+<h1>Opening the console…</h1>
+<p><a id="continue" href="${path}">Continue</a></p>
+</section>`);
 }
