@@ -75,6 +75,7 @@ export class DecisionLog {
   readonly #checkpoints: DecisionLogOptions['checkpoints'];
   #lastCheckpoint: number;
   #timer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
 
   constructor(opts: DecisionLogOptions) {
     this.#path = opts.path;
@@ -151,6 +152,10 @@ export class DecisionLog {
   #queue(line: string): void {
     this.#pending.push(this.#chain.link(line));
     if (this.#checkpoints && this.#chain.head.seq - this.#lastCheckpoint >= this.#checkpoints.every) this.#checkpoint('every');
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.flush());
@@ -161,6 +166,7 @@ export class DecisionLog {
     if (!cp) return;
     this.#pending.push(this.#chain.link(checkpointLine(this.#chain.head, reason, cp)));
     this.#lastCheckpoint = this.#chain.head.seq;
+    this.#schedule();
   }
 
   #write(text: string): void {
@@ -202,15 +208,17 @@ export class DecisionLog {
 
   /** Flush and close; resolves once every line is written. */
   close(): Promise<void> {
+    if (this.#closed) return this.#closed;
     clearInterval(this.#timer);
     this.#checkpoint('close');
     this.flush();
-    if (this.#toStd) return Promise.resolve();
+    if (this.#toStd) return (this.#closed = Promise.resolve());
     const stream = this.#stream as unknown as NodeJS.WritableStream;
-    return new Promise((resolve) => {
+    this.#closed = new Promise((resolve) => {
       stream.once('close', () => resolve());
       stream.once('error', () => resolve());
       this.#stream.end?.();
     });
+    return this.#closed;
   }
 }

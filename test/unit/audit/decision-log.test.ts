@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +36,27 @@ describe('DecisionLog on a full disk', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(errors.length).toBeGreaterThan(0);
     expect(String((errors[0] as { code?: string }).code)).toBe('ENOSPC');
+  });
+});
+
+describe('DecisionLog chain and checkpoints', () => {
+  it('writes an interval checkpoint while idle, and continues one chain into the reopened file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlog-'));
+    const file = join(dir, 'd.log');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const log = new DecisionLog({ path: file, mask: [], maxBodyBytes: 10, checkpoints: { every: 1000, intervalMs: 100, key: privateKey } });
+    log.event('task.created', { task_id: 't' });
+    // Nothing else is written: the interval checkpoint must reach the file on its own.
+    for (let i = 0; i < 200 && !readFileSync(file, 'utf8').includes('"reason":"interval"'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(lines(file).map((l) => l.reason ?? l.event)).toEqual(expect.arrayContaining(['start', 'task.created', 'interval']));
+    renameSync(file, `${file}.1`);
+    log.reopen();
+    log.event('task.revoked', { task_id: 't' });
+    await log.close();
+    const old = lines(`${file}.1`);
+    const now = lines(file);
+    expect(old.at(-1)).toMatchObject({ type: 'checkpoint', reason: 'rotate' });
+    expect(now[0]).toMatchObject({ event: 'task.revoked', chain: { seq: old.at(-1)!.chain.seq + 1, prev: old.at(-1)!.chain.hash } });
+    expect(now.at(-1)).toMatchObject({ type: 'checkpoint', reason: 'close' });
   });
 });
