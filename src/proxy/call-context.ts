@@ -1,6 +1,6 @@
 // Everything known about one call once it is routed, identified and read.
 
-import type { ApprovalInput, McpInput, RequestInput } from '../policy/types.js';
+import type { McpInput, RequestInput } from '../policy/types.js';
 import type { ReadBody } from './body.js';
 import type { Principal } from './gates.js';
 import type { Route } from './router.js';
@@ -21,8 +21,4 @@ export interface CallContext {
   readonly principal: Principal;
   readonly forwardHeaders: Record<string, string | string[]>;
   readonly request: RequestInput;
-  /** Approval binding digest, when step-up is configured. */
-  digest?: string;
-  /** A grant for this exact call, passed to the policy as `input.approval`. */
-  approval?: ApprovalInput | undefined;
 }

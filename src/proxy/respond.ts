@@ -1,11 +1,11 @@
 // Every answer Warden itself gives the agent. Bodies carry a code and the decision id, never
 // request data or internal error text (DESIGN.md "Proxy responses"). For an MCP request, deny and
-// step-up are HTTP 200 with a JSON-RPC error that keeps the request id.
+// step-up are the MCP domain's JSON-RPC answers (src/mcp/answers.ts).
 
 import type { ServerResponse } from 'node:http';
 import { ERRORS, type WardenError } from '../errors.js';
 import type { McpInput } from '../policy/types.js';
-import { MCP_ERROR, jsonRpcError } from './mcp.js';
+import { mcpAnswer } from '../mcp/answers.js';
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -37,7 +37,7 @@ export interface DenyAnswer {
 export function sendDeny(res: ServerResponse, a: DenyAnswer): void {
   const data = { error: a.code, decision_id: a.decisionId, reason: a.reason ?? ERRORS[a.code].message };
   if (a.mcp) {
-    send(res, 200, jsonRpcError(a.mcp.id, MCP_ERROR.denied, ERRORS[a.code].message, data), { 'warden-decision-id': a.decisionId });
+    send(res, 200, mcpAnswer(a.mcp, 'denied', ERRORS[a.code].message, data), { 'warden-decision-id': a.decisionId });
     return;
   }
   send(res, 403, JSON.stringify(data), { 'warden-decision-id': a.decisionId });
@@ -57,7 +57,7 @@ export function sendStepUp(res: ServerResponse, a: StepUpAnswer): void {
   const data = { error: 'approval_required', approval_id: a.approvalId, decision_id: a.decisionId, expires_at: a.expiresAt, reason: a.reason ?? ERRORS.APPROVAL_REQUIRED.message };
   const headers = { 'warden-decision-id': a.decisionId, 'retry-after': String(a.retryAfterSeconds) };
   if (a.mcp) {
-    send(res, 200, jsonRpcError(a.mcp.id, MCP_ERROR.approval_required, ERRORS.APPROVAL_REQUIRED.message, data), headers);
+    send(res, 200, mcpAnswer(a.mcp, 'approval_required', ERRORS.APPROVAL_REQUIRED.message, data), headers);
     return;
   }
   send(res, 401, JSON.stringify(data), {

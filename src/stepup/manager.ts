@@ -24,8 +24,11 @@ export interface ApprovalEvent {
   reason?: string;
 }
 
-/** How a wait ended. A grant cancelled by a revocation, or spent by another request, is `expired`: gone for this waiter. */
-export type WaitResult = 'approved' | 'denied' | 'expired' | 'timeout' | 'aborted';
+/**
+ * How a wait ended. A grant cancelled by a revocation, or spent by another request, is `expired`:
+ * gone for this waiter. `aborted` means the client went away; `closed`, that Warden is shutting down.
+ */
+export type WaitResult = 'approved' | 'denied' | 'expired' | 'timeout' | 'aborted' | 'closed';
 
 export interface StepUpRequest {
   binding: CallBinding;
@@ -197,11 +200,11 @@ export class StepUpManager {
   }
 
   /**
-   * Wait for a decision; the approval stays pending on timeout or abort (client gone). The waiter
+   * Wait for a decision; the approval stays pending on timeout, abort (client gone) or close. The waiter
    * is registered before the store is read, so a decision published meanwhile is not missed.
    */
   wait(id: string, ms: number, signal?: AbortSignal): Promise<WaitResult> {
-    if (this.#closed) return Promise.resolve('aborted');
+    if (this.#closed) return Promise.resolve('closed');
     return new Promise<WaitResult>((resolve) => {
       const waiters = this.#waiters.get(id) ?? new Set<Waiter>();
       this.#waiters.set(id, waiters);
@@ -220,7 +223,8 @@ export class StepUpManager {
         if (!a) return finish('expired');
         const settled = settledResult(a, now);
         if (settled) return finish(settled);
-        if (signal?.aborted || this.#closed) return finish('aborted');
+        if (this.#closed) return finish('closed');
+        if (signal?.aborted) return finish('aborted');
         if (!waiters.has(finish)) return; // woken while the store was read
         const remaining = a.expires_at - now;
         timer = setTimeout(() => finish(remaining <= ms ? 'expired' : 'timeout'), Math.max(0, Math.min(ms, remaining)));
@@ -296,7 +300,7 @@ export class StepUpManager {
     this.#timer.unref();
   }
 
-  /** Stops the sweep and webhook retries, wakes waiters with `aborted`; safe to call twice. */
+  /** Stops the sweep and webhook retries, wakes waiters with `closed`; safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -305,7 +309,7 @@ export class StepUpManager {
     await this.#webhook?.close();
     await Promise.allSettled([...this.#inflight.values()]);
     this.#unsubscribe();
-    for (const id of [...this.#waiters.keys()]) this.#wake(id, 'aborted');
+    for (const id of [...this.#waiters.keys()]) this.#wake(id, 'closed');
   }
 
   /** Wake the waiters of every process: through the channel, or directly without one. */

@@ -4,17 +4,14 @@
 
 import type { Approval } from '../../store/approvals.js';
 import { html, type Html } from '../html.js';
-import { layout, time } from './layout.js';
+import { layout, time, type SessionView } from './layout.js';
 import { timelineList, type TimelineView } from './timeline.js';
 
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : undefined);
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-export interface SessionView {
-  readonly approver: string;
-  readonly csrf: string;
-}
+export type { SessionView } from './layout.js';
 
 /** The status a person should read: a pending approval past its expiry is expired. */
 export function shownStatus(a: Approval, now: number): string {

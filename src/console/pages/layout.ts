@@ -3,10 +3,16 @@
 
 import { html, type Html } from '../html.js';
 
+/** The signed-in approver and the session's CSRF token, as the pages show them. */
+export interface SessionView {
+  readonly approver: string;
+  readonly csrf: string;
+}
+
 export interface Frame {
   readonly title: string;
   /** The signed-in approver and the session's CSRF token (for the sign-out form). */
-  readonly session?: { readonly approver: string; readonly csrf: string };
+  readonly session?: SessionView;
   /** Seconds between reloads of a list page. */
   readonly refresh?: number;
   /** Reload once from the page (a cross-site link arrives without the SameSite=Strict cookie). */

@@ -3,8 +3,7 @@
 
 import { describeEntry, type TimelineEntry } from '../../audit/timeline.js';
 import { html, type Html } from '../html.js';
-import { layout, time } from './layout.js';
-import type { SessionView } from './approvals.js';
+import { layout, time, type SessionView } from './layout.js';
 
 export interface TimelineView {
   readonly entries: readonly TimelineEntry[];

@@ -233,7 +233,8 @@ describe('StepUpManager lifecycle', () => {
     const waiting = manager.wait(a.id, 60_000);
     await manager.close();
     await manager.close();
-    expect(await waiting).toBe('aborted');
+    expect(await waiting).toBe('closed');
+    expect(await manager.wait(a.id, 60_000)).toBe('closed');
     await expect(manager.request(params())).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
   });
 });

@@ -1,11 +1,7 @@
-// MCP over HTTP is JSON-RPC 2.0. A request body fills `input.mcp`; deny and step-up answers to an
-// MCP request are HTTP 200 with a JSON-RPC error keeping the request's id, because MCP clients
-// drop the body of non-200 answers.
+// MCP over HTTP is JSON-RPC 2.0: a request body fills `input.mcp` (DESIGN.md "Policy contract").
 
 import { WardenError } from '../errors.js';
 import type { McpInput } from '../policy/types.js';
-
-type JsonRpcId = string | number | null;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -25,11 +21,4 @@ export function mcpInput(body: unknown): McpInput | undefined {
     if (body.params.arguments !== undefined) out.arguments = body.params.arguments;
   }
   return out;
-}
-
-/** JSON-RPC error codes: -32001 denied, -32002 approval required (server-defined range). */
-export const MCP_ERROR = { denied: -32001, approval_required: -32002, error: -32603 } as const;
-
-export function jsonRpcError(id: JsonRpcId | undefined, code: number, message: string, data: Record<string, unknown>): string {
-  return JSON.stringify({ jsonrpc: '2.0', id: id ?? null, error: { code, message, data } });
 }

@@ -1,0 +1,43 @@
+// What the pipeline decided about one request: one value, answered and recorded by the handler
+// from one exhaustive switch. `known` carries what was learned before the pipeline stopped, so a
+// request refused by the router is recorded with less than one refused by the policy.
+
+import type { ErrorCode, WardenError } from '../errors.js';
+import type { Decision, McpInput, PolicyInput } from '../policy/types.js';
+import type { CallContext } from './call-context.js';
+import type { DenyAnswer } from './respond.js';
+
+/** One policy evaluation, as the decision log records it. */
+export interface Evaluation {
+  readonly input: PolicyInput;
+  /** `input` serialized, as the policy received it. */
+  readonly inputJson: string;
+  readonly revision: string | undefined;
+  readonly evalNs: number;
+  /** The decision, or the coded error the evaluation ended in. */
+  readonly result: { readonly ok: true; readonly decision: Decision } | { readonly ok: false; readonly error: WardenError };
+}
+
+/** Facts about the request gathered before the outcome. */
+export interface Known {
+  readonly upstream?: string;
+  readonly agent?: string;
+  readonly task?: string;
+  readonly stage?: string;
+  /** The last evaluation (a granted step-up evaluates twice). */
+  readonly evaluation?: Evaluation;
+  readonly approval?: string;
+  readonly lane?: string;
+}
+
+export type Outcome =
+  /** Send it upstream with `headers` (the agent's, the policy's, the lane's credential): an allow, or any decision in dry-run mode. */
+  | { readonly kind: 'forward'; readonly mode: 'allow' | 'dry_run'; readonly known: Known; readonly call: CallContext; readonly headers: Record<string, string | string[]> }
+  /** A 403, or for MCP a JSON-RPC error; `error` names the cause when it is not simply the policy's deny. */
+  | { readonly kind: 'refuse'; readonly known: Known; readonly mcp: McpInput | undefined; readonly code: DenyAnswer['code']; readonly reason: string | undefined; readonly error?: ErrorCode }
+  /** A human must approve first (RFC 9470 challenge, or its JSON-RPC twin). */
+  | { readonly kind: 'challenge'; readonly known: Known; readonly mcp: McpInput | undefined; readonly approvalId: string; readonly expiresAt: string; readonly reason: string | undefined }
+  /** A coded error answer; `closeConnection` while draining. */
+  | { readonly kind: 'error'; readonly known: Known; readonly error: WardenError; readonly closeConnection?: boolean }
+  /** The agent went away while the request was held: nothing to answer. */
+  | { readonly kind: 'client_gone'; readonly known: Known };

@@ -1,0 +1,227 @@
+// decide(): the request lifecycle of DESIGN.md up to the answer — route → identify → read → build
+// input → evaluate → allow | deny | step_up — as one function that returns an Outcome. It answers
+// nothing and records nothing (handler.ts does both from the outcome). Start from deny: only a
+// parsed allow forwards.
+
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import type { DecisionLog } from '../audit/decision-log.js';
+import { compileMasks } from '../audit/mask.js';
+import type { WardenConfig } from '../config/schema.js';
+import type { Credential, CredentialLanes } from '../credentials/lanes.js';
+import { WardenError, assertNever, toWardenError } from '../errors.js';
+import { mcpInput } from '../mcp/input.js';
+import type { PolicyEngine } from '../policy/engine.js';
+import type { AllowDecision, ApprovalInput, Decision, StepUpDecision } from '../policy/types.js';
+import { bindingFromInput, type CallBinding } from '../stepup/binding.js';
+import { runStepUp } from '../stepup/flow.js';
+import type { StepUpGate } from '../stepup/gate.js';
+import { buildDetail, buildSummary } from '../stepup/summary.js';
+import { describeBody, readRequestBody } from './body.js';
+import type { CallContext } from './call-context.js';
+import type { ClientLink } from './client-link.js';
+import { evaluate } from './evaluate.js';
+import type { IdentityGate, UsageGate } from './gates.js';
+import { checkHeaderBudget, planRequestHeaders, refuseConnectionListed, refuseOverrides } from './headers.js';
+import type { InflightCounter } from './inflight.js';
+import type { Known, Outcome } from './outcome.js';
+import { normalizeRest, parseQuery, splitTarget } from './path.js';
+import type { Router } from './router.js';
+import type { Upstreams } from './upstreams.js';
+
+export interface PipelineDeps {
+  readonly config: WardenConfig;
+  readonly router: Router;
+  readonly engine: PolicyEngine;
+  readonly upstreams: Upstreams;
+  readonly lanes: CredentialLanes;
+  readonly log: DecisionLog;
+  readonly metrics: Metrics;
+  readonly ops: Logger;
+  readonly identity: IdentityGate;
+  readonly usage: UsageGate | undefined;
+  readonly stepUp: StepUpGate | undefined;
+  readonly isClosing: () => boolean;
+  /** Requests not yet audited; close() and tests wait for it to reach zero. */
+  readonly inflight: InflightCounter;
+}
+
+/** Headers never forwarded upstream, by upstream: the identity header and the lanes' headers. */
+export type DropHeaders = ReadonlyMap<string, ReadonlySet<string>>;
+
+type RefusalError = 'LANE_UNDEFINED' | 'APPROVAL_CONFLICT' | 'APPROVAL_DENIED';
+
+export async function decide(deps: PipelineDeps, drop: DropHeaders, req: IncomingMessage, decisionId: string, link: ClientLink): Promise<Outcome> {
+  if (deps.isClosing()) return { kind: 'error', known: {}, error: new WardenError('SHUTTING_DOWN'), closeConnection: true };
+  let known: Known = {};
+  try {
+    const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
+    const route = deps.router.match(rawPath);
+    if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));
+    known = { upstream: route.name };
+    const path = normalizeRest(route.rest, { pathParameters: route.upstream.path_parameters });
+    const { query, search } = parseQuery(rawQuery);
+    refuseConnectionListed(req.headers);
+
+    const principal = await deps.identity.authenticate(req.headers);
+    known = { upstream: route.name, agent: principal.agent.id, task: principal.task?.id, stage: principal.task?.stage };
+
+    // A JSON body is read whatever its Content-Type (an MCP server, like many frameworks, parses it
+    // anyway): otherwise `text/plain` would hide the tool (and a batch) from the policy.
+    const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, { maxDepth: deps.config.policy.max_json_depth });
+    refuseOverrides(req.headers, query, body.form);
+    const mcp = route.upstream.mcp ? mcpInput(body.parsed) : undefined;
+    const headers = planRequestHeaders(req.headers, drop.get(route.name)!);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const request = {
+      id: decisionId,
+      method,
+      upstream: route.name,
+      path,
+      query,
+      headers: headers.input,
+      body: body.parsed,
+      ...(body.form && { form: body.form }),
+      body_digest: body.digest,
+      ...(body.contentType !== undefined && { content_type: body.contentType }),
+      size: body.raw.length,
+    };
+    const call: CallContext = { decisionId, link, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
+    return await judge(deps, call, known);
+  } catch (err) {
+    return { kind: 'error', known, error: toWardenError(err) };
+  }
+}
+
+/** Evaluate (with a grant of this exact call, if one exists) and act on the decision. */
+async function judge(deps: PipelineDeps, call: CallContext, before: Known): Promise<Outcome> {
+  let known = before;
+  try {
+    const gate = deps.stepUp;
+    let digest: string | undefined;
+    let grant: ApprovalInput | undefined;
+    if (gate && gate.mayHaveApprovals(call.principal.task?.id)) {
+      digest = gate.digest(bindingOf(call));
+      grant = await gate.findGrant(digest);
+    }
+    const ev = evaluate(deps.engine, deps.metrics, call, grant);
+    known = { ...known, evaluation: ev };
+    if (!ev.result.ok) return { kind: 'error', known, error: ev.result.error };
+    const decision = ev.result.decision;
+    if (deps.config.policy.mode === 'dry-run') return dryRun(deps, call, known, decision);
+    switch (decision.decision) {
+      case 'allow':
+        return await admit(deps, call, known, decision, grant);
+      case 'deny':
+        return refuse(call, known, 'POLICY_DENIED', decision.reason);
+      case 'step_up':
+        // No approval workflow configured: a step-up can never be satisfied, so it is a deny.
+        if (!gate) return refuse(call, known, 'POLICY_DENIED', decision.reason);
+        return await stepUp(deps, gate, call, known, decision, digest);
+      default:
+        return assertNever(decision);
+    }
+  } catch (err) {
+    return { kind: 'error', known, error: toWardenError(err) };
+  }
+}
+
+function refuse(call: CallContext, known: Known, code: 'POLICY_DENIED' | 'APPROVAL_DENIED' | 'LANE_UNDEFINED', reason: string | undefined, error?: RefusalError): Outcome {
+  return { kind: 'refuse', known, mcp: call.mcp, code, reason, ...(error && { error }) };
+}
+
+/** Dry-run: forward whatever the policy said, with the lane it named when the upstream has it. */
+function dryRun(deps: PipelineDeps, call: CallContext, known: Known, decision: Decision): Outcome {
+  const lane = 'lane' in decision && decision.lane && deps.lanes.has(call.route.name, decision.lane) ? decision.lane : undefined;
+  const withLane: Known = { ...known, ...(lane !== undefined && { lane }) };
+  try {
+    const headers = outgoingHeaders(call, decision.headers, lane === undefined ? undefined : deps.lanes.resolve(call.route.name, lane));
+    return { kind: 'forward', mode: 'dry_run', known: withLane, call, headers };
+  } catch (err) {
+    return { kind: 'error', known: withLane, error: toWardenError(err) };
+  }
+}
+
+/** An allow: check the lane, spend a matching approval once, count the call. */
+async function admit(deps: PipelineDeps, call: CallContext, known: Known, decision: AllowDecision, grant: ApprovalInput | undefined): Promise<Outcome> {
+  try {
+    const lanes = deps.config.upstreams[call.route.name]!.lanes;
+    const needsLane = Object.keys(lanes).length > 0 || decision.lane !== undefined;
+    if (needsLane && (decision.lane === undefined || !deps.lanes.has(call.route.name, decision.lane))) {
+      return refuse(call, known, 'LANE_UNDEFINED', undefined, 'LANE_UNDEFINED');
+    }
+    // The credential first: a call that cannot go out (UPSTREAM_CREDENTIAL_UNAVAILABLE) must neither
+    // spend a single-use approval nor count as a forwarded call.
+    const credential = decision.lane === undefined ? undefined : deps.lanes.resolve(call.route.name, decision.lane);
+    // Likewise a request that would not fit the upstream's header limits (HEADERS_TOO_LARGE).
+    const headers = outgoingHeaders(call, decision.headers, credential);
+    let admitted = known;
+    if (grant) {
+      // Another request spent the grant first: single use holds, this one is refused.
+      if (!(await deps.stepUp!.consume(grant.id))) return refuse(call, known, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
+      admitted = { ...admitted, approval: grant.id };
+    }
+    const task = call.principal.task;
+    if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
+    return { kind: 'forward', mode: 'allow', known: { ...admitted, ...(decision.lane !== undefined && { lane: decision.lane }) }, call, headers };
+  } catch (err) {
+    return { kind: 'error', known, error: toWardenError(err) };
+  }
+}
+
+async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, known: Known, decision: StepUpDecision, digest: string | undefined): Promise<Outcome> {
+  const { step_up } = deps.config;
+  const task = call.principal.task;
+  const r = await runStepUp(
+    gate,
+    {
+      binding: bindingOf(call),
+      digest,
+      decisionId: call.decisionId,
+      summary: () => buildSummary({ request: call.request, mcp: call.mcp, task, agent: call.principal.agent }, call.body.raw, step_up.body_preview_bytes),
+      detail: () => buildDetail({ mcp: call.mcp, task }, compileMasks(deps.config.decision_log.mask)),
+      notAfter: task && Date.parse(task.expires_at),
+      signal: () => call.link.signal,
+    },
+    decision,
+    step_up.hold,
+  );
+  const withApproval: Known = { ...known, approval: r.approvalId };
+  switch (r.kind) {
+    case 'denied':
+      return refuse(call, withApproval, 'APPROVAL_DENIED', r.reason, 'APPROVAL_DENIED');
+    case 'spent':
+      // Refused as admit() refuses a lost consume, rather than a challenge naming a spent approval.
+      return refuse(call, withApproval, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
+    case 'granted': {
+      // Granted while held: the policy decides again, now with input.approval.
+      const again = evaluate(deps.engine, deps.metrics, call, r.grant);
+      const evaluated: Known = { ...withApproval, evaluation: again };
+      if (!again.result.ok) return { kind: 'error', known: evaluated, error: again.result.error };
+      if (again.result.decision.decision === 'allow') return admit(deps, call, evaluated, again.result.decision, r.grant);
+      return refuse(call, evaluated, 'POLICY_DENIED', again.result.decision.reason);
+    }
+    case 'pending':
+      return { kind: 'challenge', known: withApproval, mcp: call.mcp, approvalId: r.approvalId, expiresAt: r.expiresAt, reason: decision.reason };
+    case 'client_gone':
+      return { kind: 'client_gone', known: withApproval };
+    case 'shutting_down':
+      return { kind: 'error', known: withApproval, error: new WardenError('SHUTTING_DOWN', 'closed while the request waited for an approval'), closeConnection: true };
+    default:
+      return assertNever(r);
+  }
+}
+
+/** The headers that go upstream: the agent's, the policy's, the lane credential and the decision id, within the upstream's budget. */
+function outgoingHeaders(call: CallContext, policyHeaders: Record<string, string>, cred: Credential | undefined): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = { ...call.forwardHeaders, ...policyHeaders, 'warden-decision-id': call.decisionId };
+  if (cred !== undefined) headers[cred.header] = cred.value;
+  const up = call.route.upstream;
+  checkHeaderBudget(`${call.method} ${call.path}${call.search} HTTP/1.1`, headers, call.body.raw.length, { count: up.max_header_count, bytes: up.max_header_bytes });
+  return headers;
+}
+
+function bindingOf(call: CallContext): CallBinding {
+  return bindingFromInput({ request: call.request, mcp: call.mcp, task: call.principal.task, agent: call.principal.agent });
+}
