@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { WardenError } from '../errors.js';
+import { TaskInputError } from './errors.js';
 import { parseDuration } from '../config/duration.js';
 import type { WardenConfig } from '../config/schema.js';
 import type { TaskUsage } from '../policy/types.js';
@@ -35,7 +36,7 @@ export interface CreatedTask {
   expires_at: string;
 }
 
-/** Its result is ignored; a returned promise that rejects is reported through onHookError. */
+/** A returned promise is awaited by revoke(); a failure is reported through onHookError. */
 export type RevokeHook = (taskId: string) => unknown;
 
 export interface TaskServiceOptions {
@@ -52,7 +53,7 @@ const PATCH_FIELDS = new Set(['stage', 'risk']);
 const MAX_USER_JSON = 16_384;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const bad = (detail: string): WardenError => new WardenError('ADMIN_BAD_REQUEST', detail);
+const bad = (detail: string): TaskInputError => new TaskInputError(detail);
 
 export class TaskService {
   private readonly revokeHooks = new Set<RevokeHook>();
@@ -109,39 +110,46 @@ export class TaskService {
     return { task_id: rec.id, token, expires_at };
   }
 
-  async get(id: string): Promise<TaskView> {
-    return this.view(await this.require(id));
+  /** The task, or undefined when there is none with this id. */
+  async get(id: string): Promise<TaskView | undefined> {
+    const rec = await this.stores.tasks.get(id);
+    return rec && this.view(rec);
   }
 
-  async patch(id: string, body: unknown): Promise<TaskView> {
+  /** Move the task (TASK_TRANSITION_REFUSED when it may not); undefined when there is no such task. */
+  async patch(id: string, body: unknown): Promise<TaskView | undefined> {
     const b = objectBody(body, PATCH_FIELDS);
     if (b.stage === undefined && b.risk === undefined) throw bad('body: give stage, risk or both');
     const patch: TaskPatch = {};
     if (b.stage !== undefined) patch.stage = this.checkStage(b.stage);
     if (b.risk !== undefined) patch.risk = this.checkRisk(b.risk);
-    const cur = await this.require(id);
+    const cur = await this.stores.tasks.get(id);
+    if (!cur) return undefined;
     if (cur.revoked_at !== undefined) throw new WardenError('TASK_TRANSITION_REFUSED', `task ${id} is revoked`);
     if (cur.expires_at <= this.now()) throw new WardenError('TASK_TRANSITION_REFUSED', `task ${id} has expired`);
     if (patch.stage !== undefined && patch.stage !== cur.stage && !this.mayMove(cur.stage, patch.stage)) {
       throw new WardenError('TASK_TRANSITION_REFUSED', `stage ${cur.stage} → ${patch.stage} is not in tasks.transitions`);
     }
     const next = await this.stores.tasks.update(id, patch);
-    if (!next) throw new WardenError('ADMIN_NOT_FOUND', `task ${id}`);
+    if (!next) return undefined; // purged meanwhile
     this.opts.onEvent?.({ event: 'task.updated', task_id: id, agent: next.agent, stage: next.stage, risk: next.risk, from_stage: cur.stage, from_risk: cur.risk });
     return await this.view(next);
   }
 
-  /** Idempotent: revoking a revoked task answers its first revocation time. */
-  async revoke(id: string): Promise<{ task_id: string; revoked_at: string }> {
-    const cur = await this.require(id);
+  /**
+   * Idempotent: revoking a revoked task answers its first revocation time. Resolves once the revoke
+   * hooks have run (a hook's failure is reported, not thrown); undefined when there is no such task.
+   */
+  async revoke(id: string): Promise<{ task_id: string; revoked_at: string } | undefined> {
+    const cur = await this.stores.tasks.get(id);
+    if (!cur) return undefined;
     if (cur.revoked_at !== undefined) return { task_id: id, revoked_at: iso(cur.revoked_at) };
     const at = this.now();
     const changed = await this.stores.tasks.revoke(id, at);
-    const rec = await this.require(id);
-    const revokedAt = rec.revoked_at ?? at;
+    const revokedAt = (await this.stores.tasks.get(id))?.revoked_at ?? at;
     if (changed) {
-      this.opts.onEvent?.({ event: 'task.revoked', task_id: id, agent: rec.agent, revoked_at: iso(revokedAt) });
-      for (const hook of this.revokeHooks) this.runHook(hook, id);
+      this.opts.onEvent?.({ event: 'task.revoked', task_id: id, agent: cur.agent, revoked_at: iso(revokedAt) });
+      await Promise.all([...this.revokeHooks].map((hook) => this.runHook(hook, id)));
     }
     return { task_id: id, revoked_at: iso(revokedAt) };
   }
@@ -151,13 +159,11 @@ export class TaskService {
     this.stores.usage.recordCall(taskId, stage);
   }
 
-  private runHook(hook: RevokeHook, id: string): void {
-    const report = (err: unknown): void => this.opts.onHookError?.(err, id);
+  private async runHook(hook: RevokeHook, id: string): Promise<void> {
     try {
-      const r = hook(id);
-      if (r instanceof Promise) r.catch(report);
+      await hook(id);
     } catch (err) {
-      report(err);
+      this.opts.onHookError?.(err, id);
     }
   }
 
@@ -166,12 +172,6 @@ export class TaskService {
     const t = this.config.tasks.transitions;
     if (Object.keys(t).length === 0) return true;
     return (t[from] ?? []).includes(to);
-  }
-
-  private async require(id: string): Promise<TaskRecord> {
-    const rec = await this.stores.tasks.get(id);
-    if (!rec) throw new WardenError('ADMIN_NOT_FOUND', `task ${id}`);
-    return rec;
   }
 
   private checkStage(v: unknown): string {

@@ -45,6 +45,8 @@ describe('tasksRoutes', () => {
     const send = await setup();
     await expect(send('GET', '/v1/tasks/nope')).rejects.toMatchObject({ code: 'ADMIN_NOT_FOUND', status: 404 });
     await expect(send('DELETE', '/v1/tasks/nope')).rejects.toMatchObject({ code: 'ADMIN_NOT_FOUND' });
+    await expect(send('PATCH', '/v1/tasks/nope', { stage: 'plan' })).rejects.toMatchObject({ code: 'ADMIN_NOT_FOUND', status: 404 });
+    await expect(send('PATCH', '/v1/tasks/nope', { stage: 'nope' })).rejects.toMatchObject({ code: 'ADMIN_BAD_REQUEST', status: 400, detail: expect.stringMatching(/^stage:/) });
     await expect(send('POST', '/v1/tasks', { ...body, risk: 7 })).rejects.toMatchObject({ code: 'ADMIN_BAD_REQUEST', detail: expect.stringMatching(/^risk:/) });
     await expect(send('POST', '/v1/tasks')).rejects.toMatchObject({ code: 'ADMIN_BAD_REQUEST', detail: expect.stringMatching(/^agent:/) });
     await expect(send('GET', '/v1/tasks')).rejects.toMatchObject({ code: 'ADMIN_BAD_REQUEST' });
