@@ -44,7 +44,7 @@ export function rawRequest(baseUrl: string, target: string, opts: RawRequestOpti
 }
 
 /** Write `bytes` on a fresh socket to `baseUrl`'s host and port; collect what comes back until the peer closes. */
-export function rawSocket(baseUrl: string, bytes: string, timeoutMs = 2_000): Promise<string> {
+export function rawSocket(baseUrl: string, bytes: string | Buffer, timeoutMs = 2_000): Promise<string> {
   const u = new URL(baseUrl);
   return new Promise((resolve) => {
     const sock = connect(Number(u.port), u.hostname, () => sock.write(bytes));
