@@ -116,13 +116,15 @@ export function describeBody(raw: Buffer, headers: IncomingHttpHeaders, opts: Bo
   for (const [k, v] of media?.params ?? []) if (k === 'charset' && !/^utf-?8$/i.test(v)) throw unsupported('charset other than UTF-8');
   const type = media?.type;
   if (type?.startsWith('multipart/')) throw unsupported('multipart body');
-  if (type === 'application/x-www-form-urlencoded') return { raw, digest, contentType, parsed: null, form: readForm(raw) };
+  // A form is shown as `form`; should it also be a JSON object or array (an upstream that reads
+  // its body as JSON whatever the label), the policy sees that reading as `body` too.
+  const form = type === 'application/x-www-form-urlencoded' ? { form: readForm(raw) } : undefined;
   const labelled = type !== undefined && isJsonMedia(type);
   const reading = readStrictJson(raw, { maxDepth: opts.maxDepth, anyValue: labelled });
-  if (reading.ok) return { raw, digest, contentType, parsed: reading.value };
+  if (reading.ok) return { raw, digest, contentType, parsed: reading.value, ...form };
   switch (reading.fault) {
     case 'syntax':
-      if (!labelled) return { raw, digest, contentType, parsed: null };
+      if (!labelled) return { raw, digest, contentType, parsed: null, ...form };
       throw new WardenError('BODY_INVALID_JSON', reading.why);
     case 'lenient':
       // Labelled JSON is plainly invalid; under another label it is JSON that a lenient decoder reads.

@@ -57,6 +57,12 @@ describe('form bodies are shown to the policy', () => {
     expect(input.request.form).toEqual(Object.fromEntries([...new Set(new URLSearchParams(seen.body).keys())].map((k) => [k, new URLSearchParams(seen.body).getAll(k)])));
   });
 
+  it('shows a JSON object labelled as a form as input.request.body too (upstreams that read JSON whatever the label)', async () => {
+    const line = await expectDenied(rig, await send(rig, '/api/items', { headers: form, body: '{"action":"delete"}' }));
+    expect(line.input.request.body).toEqual({ action: 'delete' });
+    expect(line.input.request.form).toEqual({ '{"action":"delete"}': [''] });
+  });
+
   it('refuses a form with ";" separators (older parsers split on them: 400 BODY_AMBIGUOUS)', async () => {
     await expectRefused(rig, await send(rig, '/api/items', { headers: form, body: 'action=read;action=delete' }), 'BODY_AMBIGUOUS', 400);
   });
