@@ -12,10 +12,7 @@ import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
 import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
-import { ApproverTokens } from './console/approver-tokens.js';
-import { createConsole } from './console/handler.js';
-import { ConsoleSessions } from './console/sessions.js';
-import { taskTimelines } from './console/task-timeline.js';
+import { mountConsole } from './console/mount.js';
 import type { LoadedConfig } from './config/load.js';
 import type { ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
@@ -146,14 +143,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     ready: () => (closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }),
     metrics,
     ops,
-    console: createConsole({
-      approvals: manager,
-      tokens: new ApproverTokens(loaded.secrets.adminToken, loaded.secrets.approvers),
-      sessions: new ConsoleSessions({ ttl: config.admin.session_ttl, idle: config.admin.session_idle }),
-      audit: log,
-      timelines: taskTimelines({ path: logPath, flush: () => log.flush() }),
-      secureCookies: config.step_up.approval_url?.startsWith('https:') ?? false,
-    }),
+    console: mountConsole({ loaded, approvals: manager, log, logPath }),
   });
 
   let closed: Promise<void> | undefined;

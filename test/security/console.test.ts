@@ -237,7 +237,7 @@ describe('console answers', () => {
     const c = await signedIn();
     for (const path of ['/console/', '/console/assets/console.js', '/console/assets/console.css', '/console/approvals/nope', '/console/tasks/none']) {
       const r = await c.get(path);
-      expect(r.headers['content-security-policy']).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      expect(r.headers['content-security-policy']).toBe("default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
       expect(r.headers['x-content-type-options']).toBe('nosniff');
       expect(r.headers['referrer-policy']).toBe('no-referrer');
       expect(r.headers['cache-control']).toBe('no-store');
@@ -252,5 +252,18 @@ describe('console answers', () => {
     const c = await signedIn(ADMIN_TOKEN);
     const r = await rawRequest(s.w.adminUrl, '/v1/approvals', { headers: { cookie: `warden_console=${c.cookie}` } });
     expect(r.status).toBe(401);
+  });
+});
+
+describe('console behind TLS', () => {
+  it('marks the cookie Secure when approvers reach the console over https (step_up.approval_url)', async () => {
+    const tls = await startConsoleWarden({ step_up: { approval_url: 'https://approvals.example/console/approvals/{id}' } });
+    try {
+      const c = new ConsoleClient(tls.w.adminUrl);
+      const r = await c.get('/console/');
+      expect([r.headers['set-cookie']].flat()[0]).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    } finally {
+      await tls.close();
+    }
   });
 });
