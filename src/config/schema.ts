@@ -35,6 +35,7 @@ const upstream = Section('A downstream API or MCP server, routed by path prefix.
   path_parameters: Type.Boolean({ description: 'Forward `;` path parameters (matrix URIs) to this upstream; off, a path with `;` is refused 400 `PATH_INVALID` (Tomcat and Jetty strip them before resolving `..`).', default: false }),
   max_header_count: Type.Integer({ description: "Most header fields this upstream accepts, Warden's own included; a request that would exceed it is refused 431 `HEADERS_TOO_LARGE`.", default: 100, minimum: 8 }),
   max_header_bytes: Type.Integer({ description: "Most bytes of request line and headers this upstream accepts, Warden's own included (Tomcat's default is 8 KiB).", default: 8192, minimum: 1024 }),
+  host: Type.Optional(Type.String({ description: 'The `Host` header the upstream receives (default: the authority of `url`); set it to the name the server\'s own DNS-rebinding check expects.', pattern: '^[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9a-fA-F:]+\\](:\\d{1,5})?$' })),
   lanes: MapOf(lane, { description: 'Credential lanes by name (`read`, `write`, `escalation`, ...).', default: {}, keyPattern: NAME }),
 });
 
@@ -57,6 +58,7 @@ const issuer = Section('An external token issuer (OIDC, or SPIFFE JWT-SVIDs).', 
 export const configSchema = Type.Object(
   {
     listen: Type.String({ description: 'Address of the proxy listener that agents call.', default: '127.0.0.1:8080', pattern: HOST_PORT }),
+    allowed_origins: Type.Array(Type.String({ description: 'origin', pattern: '^https?:\\/\\/[^\\s/]+$' }), { description: 'Browser origins (`https://host[:port]`) allowed besides loopback ones: a request whose `Origin` header is neither is refused 403 `ORIGIN_REFUSED` before the policy (DNS-rebinding defence). Requests without `Origin` pass.', default: [] }),
     state_dir: Type.String({ description: 'Directory of the embedded database (tasks, revocations, usage, approvals) and the task signing key.', default: '.warden' }),
     admin: Section('The admin listener.', {
       listen: Type.String({ description: 'Address of the admin listener (health, ready, metrics, tasks, approvals).', default: '127.0.0.1:8181', pattern: HOST_PORT }),

@@ -12,6 +12,7 @@ import type { WardenConfig } from '../config/schema.js';
 import type { Credential, CredentialLanes } from '../credentials/lanes.js';
 import { WardenError, assertNever, toWardenError } from '../errors.js';
 import { mcpInput } from '../mcp/input.js';
+import { allowedOriginSet, originAllowed } from '../mcp/origin.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { AllowDecision, ApprovalInput, Decision, StepUpDecision } from '../policy/types.js';
 import { bindingFromInput, type CallBinding } from '../stepup/binding.js';
@@ -56,6 +57,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
   if (deps.isClosing()) return { kind: 'error', known: {}, error: new WardenError('SHUTTING_DOWN'), closeConnection: true };
   let known: Known = {};
   try {
+    if (!originAllowed(req.headers.origin, allowedOriginSet(deps.config.allowed_origins))) throw new WardenError('ORIGIN_REFUSED');
     const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
     const route = deps.router.match(rawPath);
     if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));

@@ -12,6 +12,8 @@ interface Target {
   readonly pool: Pool;
   readonly basePath: string;
   readonly timeout: number;
+  /** `Host` sent upstream when configured (else undici sends the authority of the URL). */
+  readonly host: string | undefined;
 }
 
 export interface ForwardRequest {
@@ -37,7 +39,7 @@ export class Upstreams {
         bodyTimeout: up.timeout,
         keepAliveTimeout: 30_000,
       });
-      this.#targets.set(name, { pool, basePath: url.pathname.replace(/\/+$/, ''), timeout: up.timeout });
+      this.#targets.set(name, { pool, basePath: url.pathname.replace(/\/+$/, ''), timeout: up.timeout, host: up.host });
     }
   }
 
@@ -56,7 +58,7 @@ export class Upstreams {
         {
           path: target.basePath + req.pathAndQuery,
           method: req.method as 'GET',
-          headers: req.headers,
+          headers: target.host === undefined ? req.headers : { ...req.headers, host: target.host },
           body: req.body.length > 0 ? req.body : null,
         },
         ({ statusCode, headers }) => {

@@ -28,6 +28,7 @@ describe('configuration', () => {
     const { config } = load(MINIMAL);
     expect(config).toEqual({
       listen: '127.0.0.1:8080',
+      allowed_origins: [],
       state_dir: '.warden',
       admin: { listen: '127.0.0.1:8181', token: '${env:UNIT_ADMIN_TOKEN}', approvers: {}, session_ttl: 28800000, session_idle: 1800000 },
       policy: { bundle: 'bundles/warden.tar.gz', entrypoint: 'warden/decision', mode: 'enforce', max_body_bytes: 1048576, max_json_depth: 64, max_memory_pages: 512, watch: true, poll_interval: 1000 },
