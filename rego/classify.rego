@@ -38,12 +38,36 @@ github_kind := "destructive" if {
 	http_method in {"GET", "HEAD"}
 }
 
-# --- tools: an MCP server (JSON-RPC 2.0 over HTTP POST) -------------------------------------
+# --- tools: an MCP server (JSON-RPC 2.0 over Streamable HTTP, MCP 2025-11-25 and 2026-07-28) ---
+#
+# input.mcp.kind says what the HTTP request carries (absent: a request, as older Warden sent):
+#   request       a POSTed JSON-RPC request: classified by its method (tools/call by its tool)
+#   listing       one tool of a tools/list result, asked as method tools/call: hidden when denied
+#   notification  a POSTed client notification (notifications/*)
+#   response      the client's POSTed answer to a server request (sampling, elicitation, roots, ping)
+#   stream        the GET that opens the server-to-client event stream (2025-11-25)
+#   session_end   the DELETE that ends a session (2025-11-25)
+
+mcp_message := object.get(input.mcp, "kind", "request") if has_mcp
 
 mcp_kind := k if {
 	http_method == "POST"
-	has_mcp
+	mcp_message in {"request", "listing"}
 	k := mcp_method_kind
+} else := "read" if {
+	http_method == "POST"
+	mcp_message == "notification"
+	is_string(input.mcp.method)
+	startswith(input.mcp.method, data.warden.mcp.read_notification_prefix)
+} else := "read" if {
+	http_method == "POST"
+	mcp_message == "response"
+} else := "read" if {
+	http_method == "GET"
+	mcp_message == "stream"
+} else := "read" if {
+	http_method == "DELETE"
+	mcp_message == "session_end"
 }
 
 mcp_method_kind := k if {
@@ -52,8 +76,17 @@ mcp_method_kind := k if {
 } else := "read" if {
 	input.mcp.method in data.warden.mcp.read_methods
 } else := "read" if {
+	# A client that still sends a notification in the request form (no kind) is read.
+	not input.mcp.kind
 	is_string(input.mcp.method)
 	startswith(input.mcp.method, data.warden.mcp.read_notification_prefix)
+}
+
+# A tool whose definition differs from its pin (bundle data or first seen): a rug pull until an
+# operator reviews it and re-pins it (POST /v1/tools/{upstream}/{tool}/pin).
+tool_changed if {
+	input.mcp.method == "tools/call"
+	input.mcp.tool_definition.status == "changed"
 }
 
 mcp_tool := input.mcp.tool if is_string(input.mcp.tool)
@@ -85,11 +118,29 @@ unknown_reason := "unknown upstream" if {
 } else := "unknown method" if {
 	input.request.upstream == "github"
 } else := "unknown method" if {
-	http_method != "POST"
-} else := "unknown method" if {
 	not http_method
 } else := "not an MCP JSON-RPC request" if {
 	not has_mcp
+} else := "unknown MCP message" if {
+	not mcp_message in {"request", "listing", "notification", "response", "stream", "session_end"}
+} else := "unknown method" if {
+	not mcp_method_matches
 } else := "unknown MCP tool" if {
 	input.mcp.method == "tools/call"
 } else := "unknown MCP method"
+
+# The HTTP method each kind of MCP message travels on.
+mcp_method_matches if {
+	mcp_message in {"request", "listing", "notification", "response"}
+	http_method == "POST"
+}
+
+mcp_method_matches if {
+	mcp_message == "stream"
+	http_method == "GET"
+}
+
+mcp_method_matches if {
+	mcp_message == "session_end"
+	http_method == "DELETE"
+}

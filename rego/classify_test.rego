@@ -76,7 +76,7 @@ test_tools_without_jsonrpc_denied if {
 }
 
 test_unknown_mcp_methods_denied if {
-	every m in ["sampling/createMessage", "resources/read", "tools/run", "completion/complete", ""] {
+	every m in ["sampling/createMessage", "roots/list", "elicitation/create", "tools/run", "resources/write", ""] {
 		r := warden.decision with input as mcp_input(mcp(m), base_task)
 		denied(r, "unknown MCP method")
 	}

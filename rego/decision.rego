@@ -5,8 +5,10 @@
 # built by a single `else` chain (first match wins), so it can never raise a conflict error.
 #
 # Request classes (classify.rego):
-#   read        github GET/HEAD; MCP initialize, ping, tools/list, resources/list, prompts/list,
-#               notifications/*, tools/call of search_*, get_*, list_*, read_*     risk low
+#   read        github GET/HEAD; MCP (both eras) initialize, ping, server/discover, the list,
+#               read, get, subscribe and completion methods, logging/setLevel, tasks/*, client
+#               notifications, client answers to server requests, the event-stream GET, the
+#               session DELETE; tools/call of search_*, get_*, list_*, read_*        risk low
 #   write       github POST/PUT/PATCH; MCP tools/call of create_*, update_*, write_*,
 #               comment_*                                                            risk medium
 #   destructive github DELETE, github PUT .../merge; MCP tools/call of delete_*, drop_*,
@@ -20,6 +22,8 @@
 #   4  task stage not plan/execute/review              deny  "unknown task stage"
 #   5  task risk not low/medium/high                   deny  "unknown task risk"
 #   6  request unclassified                            deny  "unknown upstream" | "unknown method" | ...
+#   6b MCP tools/call (or listing) of a tool whose definition changed since pinned
+#                                                      deny  "tool definition changed since it was pinned"
 #   7  usage.calls >= limits.max_calls_per_task        deny  "call cap reached: max_calls_per_task"
 #   8  usage.stage_calls >= limits.max_calls_per_stage deny  "call cap reached: max_calls_per_stage"
 #   9  read                                            allow lane "read"
@@ -35,7 +39,9 @@
 #
 # allow answers carry headers {"x-warden-stage": <stage>}; deny and step_up carry {}.
 # lane is "" on deny. risk is the request class's risk ("high" when unclassified).
-# Tunables live in data.json under data.warden (limits, roles, approvers, mcp).
+# Tunables live in data.json under data.warden (limits, roles, approvers, mcp, tool_pins).
+# A tools/list result is filtered by asking once per tool with input.mcp.kind "listing": a tool
+# that this chain denies is hidden from the agent.
 package warden
 
 import rego.v1
@@ -61,6 +67,8 @@ decision := deny("no task") if {
 	not risk_known
 } else := deny(unknown_reason) if {
 	not request_kind
+} else := deny("tool definition changed since it was pinned") if {
+	tool_changed
 } else := deny("call cap reached: max_calls_per_task") if {
 	task_cap_reached
 } else := deny("call cap reached: max_calls_per_stage") if {
