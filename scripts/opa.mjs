@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,11 +188,15 @@ function statSyncIsDir(p) {
 }
 
 /**
- * Build a Wasm bundle with `opa build -t wasm`.
- * @param {{sources: string | string[], out: string, entrypoint?: string, revision?: string}} opts
+ * Build a Wasm bundle with `opa build -t wasm`; with `signing`, a signed one (`-b --signing-key`:
+ * OPA writes `.signatures.json`, a JWT listing every file's digest). `signing.key` is a PEM file,
+ * or for HS* the file holding the secret; `keyId` becomes the JWT's `kid`; `claims` (e.g.
+ * `{scope}`) are added to its payload.
+ * @param {{sources: string | string[], out: string, entrypoint?: string, revision?: string,
+ *   signing?: {key: string, algorithm?: string, keyId?: string, claims?: Record<string, unknown>}}} opts
  * @returns {Promise<{out: string, revision: string}>}
  */
-export async function buildBundle({ sources, out, entrypoint = 'warden/decision', revision }) {
+export async function buildBundle({ sources, out, entrypoint = 'warden/decision', revision, signing }) {
   const srcs = (Array.isArray(sources) ? sources : [sources]).map((s) => path.resolve(s));
   if (srcs.length === 0) throw new Error('buildBundle: no sources');
   const outAbs = path.resolve(out);
@@ -203,8 +207,21 @@ export async function buildBundle({ sources, out, entrypoint = 'warden/decision'
   // the bundle do not depend on where the checkout lives (keeps --check stable across machines).
   const cwd = commonAncestor(srcs);
   const rels = srcs.map((s) => path.relative(cwd, s) || '.');
-  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--ignore', '*_test.rego', '--revision', rev, '-o', outAbs, ...rels];
-  const res = await run(opa, args, { cwd });
+  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--ignore', '*_test.rego', '--revision', rev, '-o', outAbs];
+  let claimsDir;
+  if (signing) {
+    args.push('-b', '--signing-key', path.resolve(signing.key), '--signing-alg', signing.algorithm ?? 'RS256');
+    if (signing.keyId) args.push('--verification-key-id', signing.keyId);
+    if (signing.claims) {
+      // OPA writes no key id when a claims file is given: carry it as the `keyid` claim.
+      claimsDir = await makeTempDir('warden-claims-');
+      const claimsFile = path.join(claimsDir, 'claims.json');
+      await writeFile(claimsFile, JSON.stringify({ ...(signing.keyId && { keyid: signing.keyId }), ...signing.claims }));
+      args.push('--claims-file', claimsFile);
+    }
+  }
+  args.push(...rels);
+  const res = await run(opa, args, { cwd }).finally(() => claimsDir && rm(claimsDir, { recursive: true, force: true }));
   if (res.code !== 0) {
     throw new Error(`opa build failed (exit ${res.code}):\n${(res.stderr || res.stdout).trim()}`);
   }

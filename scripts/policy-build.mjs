@@ -2,6 +2,8 @@
 // Builds rego/ into bundles/warden.tar.gz (opa build -t wasm -e warden/decision).
 // --check: builds into a temp file and compares the bundle *contents* (policy.wasm, data.json,
 // .manifest, ...) with the committed bundles/warden.tar.gz; exits 1 when they differ.
+// Signing (OPA's .signatures.json, for `policy.verification`):
+//   --signing-key FILE [--signing-alg RS256|ES256|EdDSA|HS256|...] [--key-id ID] [--scope S] [--out FILE]
 import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,15 +13,37 @@ const SOURCES = [path.join(PROJECT_ROOT, 'rego')];
 const TARGET = path.join(PROJECT_ROOT, 'bundles', 'warden.tar.gz');
 const rel = (p) => path.relative(PROJECT_ROOT, p) || p;
 
+const VALUED = ['--signing-key', '--signing-alg', '--key-id', '--scope', '--out'];
+const USAGE = 'usage: node scripts/policy-build.mjs [--check] [--signing-key FILE [--signing-alg ALG] [--key-id ID] [--scope S]] [--out FILE]';
+
+/** `--flag value` pairs and bare flags; null when something is unknown or lacks its value. */
+function parseArgs(argv) {
+  const opts = { check: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--check') opts.check = true;
+    else if (VALUED.includes(a) && i + 1 < argv.length) opts[a.slice(2)] = argv[++i];
+    else return null;
+  }
+  if (!opts['signing-key'] && (opts['signing-alg'] || opts['key-id'] || opts.scope)) return null;
+  return opts;
+}
+
 async function main(argv) {
-  const unknown = argv.filter((a) => a !== '--check');
-  if (unknown.length > 0) {
-    console.error(`usage: node scripts/policy-build.mjs [--check]  (unknown: ${unknown.join(' ')})`);
+  const opts = parseArgs(argv);
+  if (!opts) {
+    console.error(`${USAGE}  (got: ${argv.join(' ')})`);
     return 2;
   }
-  if (!argv.includes('--check')) {
-    const { out, revision } = await buildBundle({ sources: SOURCES, out: TARGET });
-    console.log(`built ${rel(out)} (revision ${revision})`);
+  if (!opts.check) {
+    const signing = opts['signing-key'] && {
+      key: opts['signing-key'],
+      algorithm: opts['signing-alg'],
+      keyId: opts['key-id'],
+      ...(opts.scope && { claims: { scope: opts.scope } }),
+    };
+    const { out, revision } = await buildBundle({ sources: SOURCES, out: opts.out ? path.resolve(opts.out) : TARGET, ...(signing && { signing }) });
+    console.log(`built ${rel(out)} (revision ${revision}${signing ? ', signed' : ''})`);
     return 0;
   }
 

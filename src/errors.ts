@@ -18,6 +18,8 @@ export const ERRORS = {
   POLICY_NOT_LOADED: { status: 503, message: 'no policy is loaded', fix: 'Build the bundle (`npm run policy:build`) and check `policy.bundle`; `/ready` turns 200 once it loads.' },
   POLICY_BUNDLE_INVALID: { status: 503, message: 'the policy bundle could not be loaded', fix: 'Rebuild the bundle with `opa build -t wasm -e warden/decision`; the last good bundle keeps serving meanwhile.' },
   POLICY_ENTRYPOINT_MISSING: { status: 503, message: 'the policy bundle lacks the configured entrypoint', fix: 'Build with `-e <policy.entrypoint>` (default `warden/decision`).' },
+  POLICY_BUNDLE_UNVERIFIED: { status: 503, message: 'the policy bundle signature did not verify', fix: 'Sign the bundle with the key that `policy.verification` names (`opa build -b --signing-key`, or `npm run policy:build -- --signing-key KEY`); the last good bundle keeps serving meanwhile.' },
+  POLICY_BUNDLE_FETCH_FAILED: { status: 503, message: 'the policy bundle could not be downloaded', fix: 'Check `policy.service.url`, `resource` and credentials; the last good (or persisted) bundle keeps serving, `/ready` and `warden_bundle_fetch_failure_timestamp_seconds` show the state.' },
   POLICY_EVAL_FAILED: { status: 503, message: 'the policy failed to evaluate', fix: 'Run the input through `warden eval` and `opa test`; look for runtime errors such as conflicting rule values.' },
   POLICY_RESULT_INVALID: { status: 503, message: 'the policy returned a result of the wrong shape', fix: 'Make `decision` an object `{decision: "allow"|"deny"|"step_up", ...}` as the README policy contract says.' },
   POLICY_INPUT_TOO_LARGE: { status: 413, message: 'the policy input is too large to evaluate', fix: 'Lower the request size or raise `policy.max_memory_pages`.' },
@@ -64,6 +66,8 @@ export const ERRORS = {
   TASK_TRANSITION_REFUSED: { status: 409, message: 'the task cannot move to that stage', fix: 'Follow `tasks.transitions`, or revoke and create a new task.' },
   APPROVAL_CONFLICT: { status: 409, message: 'the approval is no longer pending', fix: 'It was decided, used or expired; read it with `GET /v1/approvals/{id}`.' },
   AUDIT_WRITE_FAILED: { status: 500, message: 'the decision log could not be written', fix: 'Check free space and permissions at `decision_log.path`; `warden_errors_total{code="AUDIT_WRITE_FAILED"}` counts the failures.' },
+  AUDIT_SHIP_FAILED: { status: 502, message: 'decision-log events could not be delivered to the collector', fix: 'Check `decision_log.service.url` (events are POSTed to `<url>/logs`) and credentials; events stay buffered and are retried with backoff.' },
+  AUDIT_BUFFER_FULL: { status: 500, message: 'the decision-log shipping buffer is full; events were dropped', fix: 'Bring the collector back or raise `decision_log.service.max_buffer_bytes`; `warden_decision_log_dropped_total` counts the drops, the local log keeps every line.' },
   // --- lifecycle -----------------------------------------------------------------------------
   SHUTTING_DOWN: { status: 503, message: 'warden is shutting down', fix: 'Retry against the replacement instance.' },
   INTERNAL: { status: 500, message: 'internal error', fix: 'A bug: report it with the decision id from the log.' },

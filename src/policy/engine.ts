@@ -5,8 +5,9 @@
 
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { WardenError, describeThrown } from '../errors.js';
-import { readBundle } from './bundle.js';
+import { parseBundle, readBundleFiles, unpackBundle, type BundleFiles } from './bundle.js';
 import { parseDecision } from './decision.js';
+import type { BundleVerifier } from './signature.js';
 import type { Decision } from './types.js';
 
 export interface PolicySnapshot {
@@ -24,6 +25,8 @@ export interface EngineOptions {
   readonly entrypoint: string;
   /** Upper bound of the wasm memory, in 64 KiB pages. */
   readonly maxMemoryPages: number;
+  /** When set, only bundles whose signature verifies are loaded (`policy.verification`). */
+  readonly verifier?: BundleVerifier;
 }
 
 const INITIAL_PAGES = 8;
@@ -48,7 +51,17 @@ export class PolicyEngine {
 
   /** Load a bundle and make it live. Throws a coded error and keeps the old policy on failure. */
   async load(source: string): Promise<PolicySnapshot> {
-    const bundle = await readBundle(source);
+    return this.#activate(source, await readBundleFiles(source));
+  }
+
+  /** Load a downloaded `.tar.gz` (`source` names it in errors and the snapshot). */
+  async loadArchive(source: string, gz: Buffer): Promise<PolicySnapshot> {
+    return this.#activate(source, await unpackBundle(source, gz));
+  }
+
+  async #activate(source: string, files: BundleFiles): Promise<PolicySnapshot> {
+    await this.#opts.verifier?.verify(files);
+    const bundle = parseBundle(source, files);
     const { entrypoint, maxMemoryPages } = this.#opts;
     if (bundle.manifestEntrypoints.length > 0 && !bundle.manifestEntrypoints.includes(entrypoint)) {
       throw new WardenError('POLICY_ENTRYPOINT_MISSING', `${source} declares ${bundle.manifestEntrypoints.join(', ')}, not ${entrypoint}`);

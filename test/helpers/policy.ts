@@ -15,6 +15,10 @@ export interface CompilePolicyOptions {
   entrypoint?: string;
   /** Base data, written as data.json at the root of the bundle (so `data` = this object). */
   data?: object;
+  /** Bundle revision (default: a digest of the sources). */
+  revision?: string;
+  /** Sign with the pinned `opa build --signing-key` (see scripts/opa.mjs buildBundle). */
+  signing?: { key: string; algorithm?: string; keyId?: string; claims?: Record<string, unknown> };
 }
 
 const tempDirs: string[] = [];
@@ -47,6 +51,8 @@ export async function compilePolicy(
     sources: [src],
     out: path.join(dir, 'bundle.tar.gz'),
     ...(opts.entrypoint !== undefined ? { entrypoint: opts.entrypoint } : {}),
+    ...(opts.revision !== undefined ? { revision: opts.revision } : {}),
+    ...(opts.signing !== undefined ? { signing: opts.signing } : {}),
   });
   return out;
 }
