@@ -18,8 +18,8 @@ import type { ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
 import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
-import { PolicyEngine } from './policy/engine.js';
-import { BundleWatcher } from './policy/watcher.js';
+import { createPolicySource } from './policy/source.js';
+import { createLogShipper } from './audit/shipping.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
@@ -76,15 +76,15 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const metrics = new Metrics();
   const checkpoints = checkpointOptions(config.decision_log.checkpoints, baseDir);
   const logPath = config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path);
-  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), onError: (err) => {
+  const shipper = createLogShipper(loaded, metrics, ops);
+  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), ...(shipper && { ship: (line: string) => shipper.push(line) }), onError: (err) => {
     metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
     ops.error({ err }, 'decision log write failed');
   } });
   const stateDir = resolve(baseDir, config.state_dir);
   const stores = openSqliteStores(stateDir);
 
-  const engine = new PolicyEngine({ entrypoint: config.policy.entrypoint, maxMemoryPages: config.policy.max_memory_pages });
-  const watcher = new BundleWatcher(engine, resolve(baseDir, config.policy.bundle), {
+  const source = createPolicySource(loaded, stateDir, metrics, {
     loaded: (s) => {
       metrics.bundleLoads.inc({ result: 'ok' });
       metrics.revision(s.revision);
@@ -97,8 +97,9 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
       ops.error({ code: err.code, detail: err.detail, serving: engine.revision ?? null }, 'policy bundle refused; the last good policy keeps serving');
     },
   });
-  await watcher.reload();
-  if (config.policy.watch) watcher.start(config.policy.poll_interval);
+  const { engine } = source;
+  await source.start();
+  shipper?.start();
 
   const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
   const tasks = new TaskService(config, stores, tokens, { onEvent: (e) => log.event(e.event, { ...e }) });
@@ -140,7 +141,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const admin = createAdminServer({
     token: loaded.secrets.adminToken,
     routes: [tasksRoutes(tasks), approvalsRoutes(manager), checkRoute({ engine, log, config })],
-    ready: () => (closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }),
+    ready: () => ({ ...(closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }), bundle_service: source.status() }),
     metrics,
     ops,
     console: mountConsole({ loaded, approvals: manager, log, logPath }),
@@ -155,7 +156,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
       return { proxy: proxyAddr, admin: adminAddr };
     },
     revision: () => engine.revision,
-    reloadPolicy: () => watcher.reload(),
+    reloadPolicy: () => source.reload(),
     flushLogs: () => log.flush(),
     reopenLogs: () => log.reopen(),
     idle: () => inflight.idle(),
@@ -163,7 +164,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
       // Safe to call twice (undici dispatchers): the second call gets the first one's promise.
       closed ??= (async () => {
         closing = true;
-        watcher.stop();
+        await source.stop();
         clearInterval(housekeeping);
         const proxyClosed = new Promise<void>((r) => proxy.close(() => r()));
         // Keep-alive sockets turn idle as their in-flight requests finish: close them as they do,
@@ -184,6 +185,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         identity.close();
         await stores.close();
         await log.close();
+        // After the log: every decision of the drained requests is in the buffer by now.
+        await shipper?.close(DRAIN_MS);
       })();
       return closed;
     },

@@ -15,7 +15,7 @@ import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
 export interface AdminDeps {
   readonly token: string;
   readonly routes: readonly AdminRoute[];
-  readonly ready: () => { ready: boolean; revision?: string; reason?: string };
+  readonly ready: () => { ready: boolean; revision?: string; reason?: string; bundle_service?: object | undefined };
   readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
   readonly ops: Logger;
   /** The approver console: every /console path, authenticated by its own session, not the bearer token. */
@@ -56,7 +56,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   if (method === 'GET' && url.pathname === '/health') return send(res, { status: 200, body: { status: 'ok' } });
   if (method === 'GET' && url.pathname === '/ready') {
     const r = deps.ready();
-    return send(res, { status: r.ready ? 200 : 503, body: { status: r.ready ? 'ready' : 'not_ready', revision: r.revision, reason: r.reason } });
+    return send(res, { status: r.ready ? 200 : 503, body: { status: r.ready ? 'ready' : 'not_ready', revision: r.revision, reason: r.reason, bundle_service: r.bundle_service } });
   }
   if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: await deps.metrics.render(), headers: { 'content-type': deps.metrics.contentType } });
   if (deps.console && (url.pathname === '/console' || url.pathname.startsWith('/console/'))) return deps.console(req, res);

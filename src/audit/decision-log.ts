@@ -44,6 +44,8 @@ export interface DecisionLogOptions {
   readonly onError?: (err: unknown) => void;
   /** Larger request bodies are logged as TRUNCATED: a refused 3 MiB input must not cost 3 MiB of log. */
   readonly maxBodyBytes: number;
+  /** Also hands each decision line (as written, chain included) to a collector client; must not block. */
+  readonly ship?: (line: string) => void;
   /** Signed checkpoints: every `every` lines, every `intervalMs`, at start, rotation and close. */
   readonly checkpoints?: { readonly every: number; readonly intervalMs: number; readonly key: KeyObject };
 }
@@ -71,6 +73,7 @@ export class DecisionLog {
   readonly #masks: MaskPath[];
   readonly #toStd: boolean;
   readonly #maxBody: number;
+  readonly #ship: ((line: string) => void) | undefined;
   readonly #chain: Chain;
   readonly #checkpoints: DecisionLogOptions['checkpoints'];
   #lastCheckpoint: number;
@@ -90,6 +93,7 @@ export class DecisionLog {
     if (tail?.torn) this.#write('\n');
     this.#masks = compileMasks(opts.mask);
     this.#maxBody = opts.maxBodyBytes;
+    this.#ship = opts.ship;
     this.#checkpoints = opts.checkpoints;
     if (this.#checkpoints) {
       this.#checkpoint('start');
@@ -141,7 +145,8 @@ export class DecisionLog {
     // The input is the largest field and was serialized once already for the policy: splice it
     // in rather than serialize it again.
     const line = input === undefined ? head : `${head.slice(0, -1)},"input":${this.#inputJson(input, input_json)}}`;
-    this.#queue(line);
+    const linked = this.#queue(line);
+    this.#ship?.(linked);
   }
 
   /** A lifecycle event: task.created, approval.approved, bundle.loaded, ... */
@@ -149,10 +154,13 @@ export class DecisionLog {
     this.#queue(JSON.stringify({ timestamp: new Date().toISOString(), type: 'event', event: name, ...fields }));
   }
 
-  #queue(line: string): void {
-    this.#pending.push(this.#chain.link(line));
+  /** Links the line into the chain and queues it; returns it as it will be written. */
+  #queue(line: string): string {
+    const linked = this.#chain.link(line);
+    this.#pending.push(linked);
     if (this.#checkpoints && this.#chain.head.seq - this.#lastCheckpoint >= this.#checkpoints.every) this.#checkpoint('every');
     this.#schedule();
+    return linked;
   }
 
   #schedule(): void {

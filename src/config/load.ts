@@ -16,8 +16,16 @@ export interface LoadedConfig {
   readonly baseDir: string;
   /** Resolved secrets that do not rotate (admin token, console approver tokens by name, webhook secret). */
   readonly secrets: { readonly adminToken: string; readonly approvers: ReadonlyMap<string, string>; readonly webhookSecret: string | undefined };
+  /** Bearer tokens of the bundle server and log collector, resolved per request; verification keys, resolved. */
+  readonly services: ServiceSecrets;
   /** Lane templates by `upstream/lane`, resolved on each use so rotated files take effect. */
   readonly lanes: ReadonlyMap<string, SecretTemplate>;
+}
+
+export interface ServiceSecrets {
+  readonly bundleToken: SecretTemplate | undefined;
+  readonly logToken: SecretTemplate | undefined;
+  readonly verificationKeys: Readonly<Record<string, string>>;
 }
 
 /** Command-line overrides of DESIGN.md: `--listen`, `--admin-listen`. */
@@ -63,7 +71,25 @@ export function loadConfigText(text: string, baseDir: string, overrides: ConfigO
       lanes.set(`${name}/${laneName}`, t);
     }
   }
-  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), lanes });
+  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), services: resolveServiceSecrets(config, baseDir), lanes });
+}
+
+function resolveServiceSecrets(config: WardenConfig, baseDir: string): ServiceSecrets {
+  const template = (value: string | undefined, where: string): SecretTemplate | undefined => {
+    if (value === undefined) return undefined;
+    const t = new SecretTemplate(value, baseDir, where);
+    t.resolve(); // fail at start, not on the first poll
+    return t;
+  };
+  const verificationKeys: Record<string, string> = {};
+  for (const [id, k] of Object.entries(config.policy.verification?.keys ?? {})) {
+    verificationKeys[id] = new SecretTemplate(k.key, baseDir, `policy.verification.keys.${id}.key`).resolve();
+  }
+  return Object.freeze({
+    bundleToken: template(config.policy.service?.credentials?.bearer, 'policy.service.credentials.bearer'),
+    logToken: template(config.decision_log.service?.credentials?.bearer, 'decision_log.service.credentials.bearer'),
+    verificationKeys: Object.freeze(verificationKeys),
+  });
 }
 
 /** The console's sign-in name of the admin token; no approver may take it. */
@@ -100,6 +126,15 @@ function checkCrossKeys(config: WardenConfig): void {
   for (const [from, tos] of Object.entries(config.tasks.transitions)) {
     if (!stages.has(from)) throw new WardenError('CONFIG_INVALID', `tasks.transitions.${from}: not a stage in tasks.stages`);
     for (const to of tos) if (!stages.has(to)) throw new WardenError('CONFIG_INVALID', `tasks.transitions.${from}: ${to} is not a stage in tasks.stages`);
+  }
+  for (const [key, svc] of [['policy.service.polling', config.policy.service?.polling], ['decision_log.service', config.decision_log.service]] as const) {
+    if (svc && svc.min_delay > svc.max_delay) throw new WardenError('CONFIG_INVALID', `${key}.min_delay: exceeds max_delay`);
+  }
+  const verification = config.policy.verification;
+  if (verification) {
+    const ids = Object.keys(verification.keys);
+    if (ids.length === 0) throw new WardenError('CONFIG_INVALID', 'policy.verification.keys: needs at least one key');
+    if (verification.key_id !== undefined && !ids.includes(verification.key_id)) throw new WardenError('CONFIG_INVALID', `policy.verification.key_id: ${verification.key_id} is not in policy.verification.keys`);
   }
   if (config.identity.task_tokens.default_ttl > config.identity.task_tokens.max_ttl) {
     throw new WardenError('CONFIG_INVALID', 'identity.task_tokens.default_ttl: exceeds max_ttl');

@@ -39,6 +39,46 @@ const upstream = Section('A downstream API or MCP server, routed by path prefix.
   lanes: MapOf(lane, { description: 'Credential lanes by name (`read`, `write`, `escalation`, ...).', default: {}, keyPattern: NAME }),
 });
 
+const bearerCredentials = OptionalSection('Credentials sent to the service.', {
+  bearer: Secret({ description: 'Bearer token (`Authorization: Bearer ...`), as `${env:NAME}` or `${file:PATH}` (a file is re-read when it changes).' }),
+});
+
+const bundleService = OptionalSection('Download the bundle from an OPA bundle server (`GET <url>/<resource>` with ETag polling) instead of reading `policy.bundle`. The last good bundle keeps serving and is persisted in `<state_dir>/bundles/`, so a restart while the server is down serves it.', {
+  url: Type.String({ description: 'Base URL of the bundle server.', pattern: HTTP_URL }),
+  resource: Type.String({ description: 'Path of the bundle under `url`.', default: 'bundles/warden.tar.gz' }),
+  credentials: bearerCredentials,
+  polling: Section('How often the server is asked for a new bundle: a random delay between the two; failures are retried with backoff up to `max_delay`.', {
+    min_delay: Duration({ description: 'Shortest delay between two polls.', default: '10s', minMs: 10 }),
+    max_delay: Duration({ description: 'Longest delay between two polls, and the longest backoff after failures.', default: '20s', minMs: 10 }),
+  }),
+  timeout: Duration({ description: 'Time allowed for one download.', default: '30s', minMs: 1 }),
+});
+
+const BUNDLE_SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
+
+const verificationKey = Section('A key that bundle signatures may be made with (OPA `keys`).', {
+  algorithm: OneOf(BUNDLE_SIGNING_ALGORITHMS, { description: 'JWT algorithm of the signature.', default: 'RS256' }),
+  key: Secret({ description: 'PEM public key or certificate, or the shared secret for HS*; as `${file:PATH}` or `${env:NAME}`.' }),
+  scope: Type.Optional(Type.String({ description: 'Scope the signature must carry when `policy.verification.scope` is not set.' })),
+});
+
+const bundleVerification = OptionalSection('Load only signed bundles, verified as OPA verifies `.signatures.json`. An unsigned, wrongly signed or changed bundle is refused (POLICY_BUNDLE_UNVERIFIED) and the last good one keeps serving. Applies to `policy.bundle` and `policy.service` alike.', {
+  key_id: Type.Optional(Type.String({ description: 'Key to verify with; when unset, the key the signature names (`kid`).' })),
+  scope: Type.Optional(Type.String({ description: 'Scope the signature must carry (else the key\'s `scope`, else none).' })),
+  exclude_files: Type.Array(Type.String({ description: 'pattern' }), { description: 'Files left out of verification (Go `filepath.Match` patterns such as `extra/*.json`).', default: [] }),
+  keys: MapOf(verificationKey, { description: 'Verification keys by id.', keyPattern: '^[A-Za-z0-9._-]{1,64}$' }),
+});
+
+const logService = OptionalSection('Ship decisions to an OPA decision-log collector: gzip\'d JSON arrays POSTed to `<url>/logs`. Beside the local log (`path`), which keeps every line.', {
+  url: Type.String({ description: 'Base URL of the collector.', pattern: HTTP_URL }),
+  credentials: bearerCredentials,
+  min_delay: Duration({ description: 'Shortest delay between two uploads.', default: '1s', minMs: 10 }),
+  max_delay: Duration({ description: 'Longest delay between two uploads, and the longest backoff after failures.', default: '5s', minMs: 10 }),
+  max_buffer_bytes: Type.Integer({ description: 'Decisions kept while the collector is slow or down; beyond this new decisions are dropped and counted (`warden_decision_log_dropped_total`).', default: 33_554_432, minimum: 1024 }),
+  max_upload_bytes: Type.Integer({ description: 'Largest upload before compression; a larger backlog goes out in several.', default: 1_048_576, minimum: 1024 }),
+  timeout: Duration({ description: 'Time allowed for one upload.', default: '10s', minMs: 1 }),
+});
+
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 const issuer = Section('An external token issuer (OIDC, or SPIFFE JWT-SVIDs).', {
@@ -76,6 +116,8 @@ export const configSchema = Type.Object(
       max_memory_pages: Type.Integer({ description: 'Upper bound of the wasm memory in 64 KiB pages; an input that needs more is refused.', default: 512, minimum: 8 }),
       watch: Type.Boolean({ description: 'Reload the bundle when the file changes.', default: true }),
       poll_interval: Duration({ description: 'How often the bundle file is checked for changes.', default: '1s', minMs: 50 }),
+      service: bundleService,
+      verification: bundleVerification,
     }),
     upstreams: MapOf(upstream, { description: 'Upstreams by name.', default: {}, keyPattern: NAME }),
     identity: Section('Who the agent is: Warden task tokens and external issuers.', {
@@ -120,6 +162,7 @@ export const configSchema = Type.Object(
         interval: Duration({ description: 'And at least this often, idle or not.', default: '10s', minMs: 100 }),
         key: Secret({ description: 'Ed25519 private key (PKCS#8 PEM), e.g. `${file:audit-ed25519.pem}`; verify with its public key.' }),
       }),
+      service: logService,
     }),
   },
   { title: 'Warden configuration', description: 'Warden configuration', additionalProperties: false },

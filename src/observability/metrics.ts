@@ -33,7 +33,20 @@ export class Metrics {
   readonly bundleLoads = new Counter({ name: 'warden_bundle_loads_total', help: 'Policy bundle loads by result.', labelNames: ['code', 'result'] as const, registers: [this.registry] });
   readonly bundleRevision = new Gauge({ name: 'warden_bundle_info', help: 'The live bundle revision (value 1).', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly approvals = new Counter({ name: 'warden_approvals_total', help: 'Approval events by kind.', labelNames: ['event'] as const, registers: [this.registry] });
+  readonly bundleFetches = new Counter({ name: 'warden_bundle_fetches_total', help: 'Bundle server requests by result: ok (new bundle loaded), not_modified (304), error.', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly bundleFetchSuccess = new Gauge({ name: 'warden_bundle_fetch_success_timestamp_seconds', help: 'Unix time of the last successful bundle server request.', registers: [this.registry] });
+  readonly bundleFetchFailure = new Gauge({ name: 'warden_bundle_fetch_failure_timestamp_seconds', help: 'Unix time of the last failed bundle server request (or refused bundle).', registers: [this.registry] });
+  readonly logShipped = new Counter({ name: 'warden_decision_log_shipped_total', help: 'Decisions delivered to the decision-log collector.', registers: [this.registry] });
+  readonly logDropped = new Counter({ name: 'warden_decision_log_dropped_total', help: 'Decisions not shipped because the collector buffer was full (the local log has them).', registers: [this.registry] });
+  readonly logUploadFailures = new Counter({ name: 'warden_decision_log_upload_failures_total', help: 'Failed uploads to the decision-log collector (retried).', registers: [this.registry] });
+  /** Sampled at scrape time: the shipper's buffer is not tracked on the request path. */
+  #logBuffer: () => number = () => 0;
+  readonly logBufferBytes: Gauge = new Gauge({ name: 'warden_decision_log_buffer_bytes', help: 'Decisions waiting for the collector, in bytes.', registers: [this.registry], collect: (): void => this.logBufferBytes.set(this.#logBuffer()) });
   readonly evalSeconds = new Histogram({ name: 'warden_policy_eval_duration_seconds', help: 'Policy evaluation time.', buckets: EVAL_BUCKETS, registers: [this.registry] });
+
+  sampleLogBuffer(bytes: () => number): void {
+    this.#logBuffer = bytes;
+  }
 
   revision(rev: string): void {
     this.bundleRevision.reset();

@@ -86,6 +86,14 @@ describe('configuration', () => {
     ['a wrong item of a list', `${MINIMAL}identity: { issuers: [{ name: a, issuer: b, audiences: [x], jwks_url: 'http://j', algorithms: [none] }] }\n`, /^CONFIG_INVALID: configuration is invalid: identity\.issuers\[0\]\.algorithms\[0\]: expected one of RS256, .*EdDSA, got "none"$/],
     ['a malformed address', `${MINIMAL}listen: 'no port'\n`, /^CONFIG_INVALID: configuration is invalid: listen: has the wrong form: "no port"$/],
     ['a literal webhook secret', `${MINIMAL}step_up: { webhook: { url: 'http://h', secret: 'hunter2-literal' } }\n`, /^CONFIG_INVALID: configuration is invalid: step_up\.webhook\.secret: a secret must come from/],
+    ['a literal bundle server token', `${MINIMAL}policy: { service: { url: 'http://b', credentials: { bearer: 'abc' } } }\n`, /policy\.service\.credentials\.bearer: a secret must come from/],
+    ['a bundle polling min_delay above max_delay', `${MINIMAL}policy: { service: { url: 'http://b', polling: { min_delay: 30s, max_delay: 20s } } }\n`, /policy\.service\.polling\.min_delay: exceeds max_delay/],
+    ['a verification key id that is not a key', `${MINIMAL}policy: { verification: { key_id: k2, keys: { k1: { key: '\${env:UNIT_ADMIN_TOKEN}' } } } }\n`, /policy\.verification\.key_id: k2 is not in/],
+    ['verification without keys', `${MINIMAL}policy: { verification: { keys: {} } }\n`, /policy\.verification\.keys: needs at least one key/],
+    ['an unknown signing algorithm', `${MINIMAL}policy: { verification: { keys: { k1: { algorithm: none, key: '\${env:UNIT_ADMIN_TOKEN}' } } } }\n`, /keys\.k1\.algorithm: expected one of/],
+    ['a literal verification key', `${MINIMAL}policy: { verification: { keys: { k1: { key: 'secret' } } } }\n`, /keys\.k1\.key: a secret must come from/],
+    ['a collector min_delay above max_delay', `${MINIMAL}decision_log: { service: { url: 'http://c', min_delay: 10s } }\n`, /decision_log\.service\.min_delay: exceeds max_delay/],
+    ['a collector URL that is not http', `${MINIMAL}decision_log: { service: { url: 'ftp://c' } }\n`, /decision_log\.service\.url: has the wrong form/],
   ])('refuses %s and names the key', (_name, yaml, pattern) => {
     process.env.UNIT_SHORT = 'short';
     expect(fault(yaml)).toMatch(pattern);
@@ -130,6 +138,13 @@ describe('configuration', () => {
   it('freezes the whole configuration', () => {
     const { config } = load(`${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x' } }\n`);
     expect([config, config.policy, config.upstreams, config.upstreams.gh, config.upstreams.gh!.lanes, config.tasks.stages].every(Object.isFrozen)).toBe(true);
+  });
+
+  it('fills the defaults of the bundle service and the collector (OPA protocols)', () => {
+    const { config, services } = load(`${MINIMAL}policy: { service: { url: 'https://bundles.example' } }\ndecision_log: { service: { url: 'https://logs.example' } }\n`);
+    expect(config.policy.service).toEqual({ url: 'https://bundles.example', resource: 'bundles/warden.tar.gz', polling: { min_delay: 10_000, max_delay: 20_000 }, timeout: 30_000 });
+    expect(config.decision_log.service).toEqual({ url: 'https://logs.example', min_delay: 1000, max_delay: 5000, max_buffer_bytes: 33_554_432, max_upload_bytes: 1_048_576, timeout: 10_000 });
+    expect(services).toEqual({ bundleToken: undefined, logToken: undefined, verificationKeys: {} });
   });
 
   it('reads ${file:} secrets relative to the configuration file', () => {
