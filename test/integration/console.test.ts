@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, APPROVER_TOKENS, pendingApproval, startConsoleWarden, type ConsoleSetup } from '../helpers/console.js';
+import { ADMIN_TOKEN, APPROVER_TOKENS, ConsoleClient, pendingApproval, startConsoleWarden, type ConsoleSetup } from '../helpers/console.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec-console-test-0123456789abcdef';
@@ -218,5 +218,25 @@ describe('approver console in Chromium', () => {
     await expect.poll(() => page.locator('time').first().getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(violations).toEqual([]);
     await context.close();
+  });
+});
+
+describe('approver console with step_up.hold', () => {
+  it('an approval in the console releases the agent request that is waiting for it', async () => {
+    const held = await startConsoleWarden({ step_up: { hold: '20s', ttl: '10m' } });
+    try {
+      const t = await held.w.task();
+      const waiting = fetch(`${held.w.proxyUrl}/github/repos/acme/app/branches/held`, { method: 'DELETE', headers: { authorization: `Bearer ${t.token}` } });
+      let id: string | undefined;
+      await expect.poll(async () => (id = (await held.w.admin('GET', '/v1/approvals?status=pending')).body.approvals[0]?.id)).toBeDefined();
+      const c = new ConsoleClient(held.w.adminUrl);
+      await c.signIn(APPROVER_TOKENS.alice, `/console/approvals/${id}`);
+      expect((await c.post(`/console/approvals/${id}/approve`, { csrf: c.csrf, reason: 'go ahead' })).status).toBe(303);
+      const res = await waiting;
+      expect(res.status).toBe(200);
+      expect((await held.w.admin('GET', `/v1/approvals/${id}`)).body).toMatchObject({ status: 'used', approver: 'alice' });
+    } finally {
+      await held.close();
+    }
   });
 });
