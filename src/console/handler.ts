@@ -56,7 +56,12 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
   const now = deps.now ?? Date.now;
   const { sessions } = deps;
   const cookie = (s: Session): Record<string, string> => ({ 'set-cookie': setCookie(s.id, sessions.maxAgeSeconds(s), deps.secureCookies) });
-  const frameOf = (s: Session | undefined): Frame => ({ title: 'Refused', ...(s?.approver && { session: { approver: s.approver, csrf: s.csrf } }) });
+  const frameOf = (s: Session | undefined, title = 'Refused'): Frame => ({ title, ...(s?.approver && { session: { approver: s.approver, csrf: s.csrf } }) });
+
+  /** A page that only says why nothing happened. */
+  function say(res: ServerResponse, status: number, session: Session | undefined, heading: string, text: string, back?: string, headers?: Record<string, string>): void {
+    sendHtml(res, status, messagePage(frameOf(session, heading), heading, text, back), headers);
+  }
 
   function refuse(res: ServerResponse, r: Refusal): void {
     deps.audit.event('console.refused', { code: r.code, action: r.action, ...(r.session?.approver && { approver: r.session.approver }) });
@@ -89,19 +94,19 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
     const [kind, id] = rest;
     if (kind === 'approvals' && id !== undefined && rest.length === 2) {
       const a = ID.test(id) ? await deps.approvals.get(id) : undefined;
-      if (!a) return sendHtml(res, 404, messagePage(frameOf(session), 'Not found', 'There is no approval with this id.'));
+      if (!a) return say(res, 404, session, 'Not found', 'There is no approval with this id.');
       const timeline = a.task_id ? await deps.timelines(a.task_id) : undefined;
       return sendHtml(res, 200, approvalPage({ session: view, approval: a, now: t, mayDecide: mayDecide(session.approver, a.approvers), timeline }));
     }
     if (kind === 'tasks' && id !== undefined && rest.length === 2 && ID.test(id)) {
       return sendHtml(res, 200, taskPage(view, id, await deps.timelines(id)));
     }
-    return sendHtml(res, 404, messagePage(frameOf(session), 'Not found', 'There is no such console page.'));
+    return say(res, 404, session, 'Not found', 'There is no such console page.');
   }
 
   async function post(req: IncomingMessage, res: ServerResponse, rest: readonly string[], session: Session | undefined): Promise<void> {
     const action = rest.length === 3 && rest[0] === 'approvals' ? rest[2]! : rest.join('/');
-    if (!['signin', 'signout', 'approve', 'deny'].includes(action)) return sendHtml(res, 404, messagePage(frameOf(session), 'Not found', 'There is no such console action.'));
+    if (!['signin', 'signout', 'approve', 'deny'].includes(action)) return say(res, 404, session, 'Not found', 'There is no such console action.');
     // Cross-site first: a post from another page is refused before its body is even read.
     if (!sameOrigin(req.headers)) return refuse(res, { code: 'CONSOLE_CSRF_REFUSED', action, session });
     const form = await readForm(req);
@@ -130,12 +135,12 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
   async function decide(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: 'approve' | 'deny', form: URLSearchParams): Promise<void> {
     const approver = session.approver!;
     const a = ID.test(id) ? await deps.approvals.get(id) : undefined;
-    if (!a) return sendHtml(res, 404, messagePage(frameOf(session), 'Not found', 'There is no approval with this id.'));
+    if (!a) return say(res, 404, session, 'Not found', 'There is no approval with this id.');
     const back = `/console/approvals/${encodeURIComponent(a.id)}`;
     if (!mayDecide(approver, a.approvers)) return refuse(res, { code: 'CONSOLE_NOT_APPROVER', action, session });
     const reason = (form.get('reason') ?? '').trim();
     if (reason.length > MAX_REASON || (action === 'deny' && reason === '')) {
-      return sendHtml(res, 400, messagePage(frameOf(session), 'Not decided', action === 'deny' ? 'A denial needs a reason (at most 1000 characters).' : 'The reason is longer than 1000 characters.', back));
+      return say(res, 400, session, 'Not decided', action === 'deny' ? 'A denial needs a reason (at most 1000 characters).' : 'The reason is longer than 1000 characters.', back);
     }
     try {
       // The name comes from the session's token, never from the form.
@@ -143,7 +148,7 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
       else await deps.approvals.deny(a.id, approver, reason);
     } catch (err) {
       if (isWardenError(err) && err.code === 'APPROVAL_CONFLICT') {
-        return sendHtml(res, 409, messagePage(frameOf(session), 'Not decided', 'This approval is no longer pending: it was decided, used, cancelled or has expired.', back));
+        return say(res, 409, session, 'Not decided', 'This approval is no longer pending: it was decided, used, cancelled or has expired.', back);
       }
       throw err;
     }
@@ -166,7 +171,7 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandler {
       const session = sessions.get(sessionCookie(req.headers));
       if (method === 'GET' || method === 'HEAD') return await page(req, res, rest, session, url.pathname);
       if (method === 'POST') return await post(req, res, rest, session);
-      return sendHtml(res, 405, messagePage(frameOf(session), 'Not allowed', `${method} is not used by the console.`), { allow: 'GET, HEAD, POST' });
+      return say(res, 405, session, 'Not allowed', `${method} is not used by the console.`, undefined, { allow: 'GET, HEAD, POST' });
     } catch (err) {
       if (!isWardenError(err) || err.code === 'INTERNAL') throw err;
       const e: WardenError = err;
