@@ -45,6 +45,8 @@ export const ERRORS = {
   TOKEN_INVALID: { status: 401, message: 'the token is invalid', fix: 'Use a token from `POST /v1/tasks` or a configured issuer, unexpired and signed with an allowed algorithm.' },
   TOKEN_EXPIRED: { status: 401, message: 'the token has expired', fix: 'Create a new task or fetch a fresh token from the issuer.' },
   TOKEN_REVOKED: { status: 401, message: 'the task of this token was revoked or has ended', fix: 'Create a new task; a revoked task never passes again.' },
+  AGENT_NOT_REGISTERED: { status: 401, message: 'the identity maps to no registered agent', fix: 'Register the agent with `POST /v1/agents` and list its issuer and subject under `subjects` (or set `identity.registered_agents_only: false`).' },
+  AGENT_INACTIVE: { status: 401, message: 'the agent is suspended or retired', fix: 'An owner reactivates a suspended agent with `PATCH /v1/agents/{id} {"status": "active"}`; a retired agent never passes again.' },
   JWKS_UNAVAILABLE: { status: 401, message: 'the signing keys of the issuer could not be fetched', fix: 'Check `identity.issuers[].jwks_url` is reachable from Warden.' },
   // --- decisions -----------------------------------------------------------------------------
   POLICY_DENIED: { status: 403, message: 'the policy denied this request', fix: 'Read `reason`; the task stage, risk or user role does not allow this call.' },
@@ -54,6 +56,7 @@ export const ERRORS = {
   // --- upstream ------------------------------------------------------------------------------
   UPSTREAM_UNREACHABLE: { status: 502, message: 'the upstream could not be reached', fix: 'Check `upstreams.<name>.url` and that the service is up.' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'the upstream did not answer in time', fix: 'Raise `upstreams.<name>.timeout` or fix the slow service.' },
+  CREDENTIAL_ISSUER_UNAVAILABLE: { status: 503, message: 'the authorization server did not issue the lane\'s credential', fix: 'Check that `lanes.<name>.oauth.token_url` is reachable and that the client may use the grant, scope and resource; the call was neither forwarded nor counted.' },
   UPSTREAM_CREDENTIAL_UNAVAILABLE: { status: 503, message: 'the credential of the chosen lane is unavailable', fix: 'Check the `${env:}` or `${file:}` source of the lane.' },
   // --- admin API -----------------------------------------------------------------------------
   ADMIN_UNAUTHORIZED: { status: 401, message: 'the admin token is missing or wrong', fix: 'Send `Authorization: Bearer <admin.token>`.' },
@@ -63,6 +66,9 @@ export const ERRORS = {
   CONSOLE_SESSION_REQUIRED: { status: 401, message: 'sign in first: the console session is missing or has ended', fix: 'Sign in again; sessions end after `admin.session_idle` unused or `admin.session_ttl`, and on restart.' },
   CONSOLE_CSRF_REFUSED: { status: 403, message: 'the form did not come from this console session', fix: 'Reload the page and submit again; posts from other sites, or without the session\'s form token, are refused.' },
   CONSOLE_NOT_APPROVER: { status: 403, message: 'the policy names other approvers for this call', fix: 'Ask an approver the policy names (`approvers` of its result), or sign in with the admin token.' },
+  AGENT_EXISTS: { status: 409, message: 'an agent with this id or subject is already registered', fix: 'Pick another id, or remove the subject from the agent that holds it.' },
+  AGENT_REFUSED: { status: 409, message: 'the agent is not registered, not active, or retired', fix: 'Register the agent (`POST /v1/agents`) or reactivate it; a retired agent cannot change or get tasks.' },
+  AGENT_CEILING_EXCEEDED: { status: 403, message: 'the task asks for more than its agent\'s ceiling', fix: 'Ask for scopes within the agent\'s `scopes` and a risk up to its `max_risk`, or widen the agent first.' },
   TASK_TRANSITION_REFUSED: { status: 409, message: 'the task cannot move to that stage', fix: 'Follow `tasks.transitions`, or revoke and create a new task.' },
   APPROVAL_CONFLICT: { status: 409, message: 'the approval is no longer pending', fix: 'It was decided, used or expired; read it with `GET /v1/approvals/{id}`.' },
   AUDIT_WRITE_FAILED: { status: 500, message: 'the decision log could not be written', fix: 'Check free space and permissions at `decision_log.path`; `warden_errors_total{code="AUDIT_WRITE_FAILED"}` counts the failures.' },

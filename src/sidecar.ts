@@ -16,6 +16,11 @@ import { mountConsole } from './console/mount.js';
 import type { LoadedConfig } from './config/load.js';
 import type { ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
+import { JitCredentials, oauthLanesOf } from './credentials/jit-credentials.js';
+import { LaneCredentials } from './credentials/lane-credentials.js';
+import { OAuthClient } from './credentials/oauth-client.js';
+import { AgentService } from './agents/agent-service.js';
+import { agentsRoutes } from './admin/agents-routes.js';
 import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
 import { createPolicySource } from './policy/source.js';
@@ -53,6 +58,8 @@ const DRAIN_MS = 5_000;
 /** Ended tasks stay readable (GET /v1/tasks/{id}) this long before housekeeping removes them. */
 const TASK_RETENTION_MS = 24 * 3_600_000;
 const HOUSEKEEPING_MS = 10 * 60_000;
+/** How often tokens of tasks that ended by expiry are looked for and revoked. */
+const CREDENTIAL_SWEEP_MS = 5_000;
 
 function splitHostPort(hp: string): { host: string; port: number } {
   const i = hp.lastIndexOf(':');
@@ -102,14 +109,36 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   shipper?.start();
 
   const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
-  const tasks = new TaskService(config, stores, tokens, { onEvent: (e) => log.event(e.event, { ...e }) });
+  const jit = new JitCredentials(oauthLanesOf(config.upstreams, loaded.oauthSecrets), stores.credentials, new OAuthClient(), tokens, {
+    onEvent: (e) => log.event(e.event, { ...e }),
+  });
+  const agentTasks = { live: (now: number) => stores.tasks.live(now), revoke: (id: string) => tasks.revoke(id) };
+  const agents = new AgentService(stores.agents, agentTasks, {
+    risks: config.tasks.risks,
+    registeredOnly: config.identity.registered_agents_only,
+    staleAfterMs: config.agents.stale_after,
+    onEvent: (e) => {
+      log.event(e.event, { ...e });
+      // Tokens minted for the agent's calls without a task end with the agent's access.
+      if (e.event === 'agent.suspended' || e.event === 'agent.retired') {
+        jit.revokeOwner(`agent:${e.agent}`, e.event).catch((err: unknown) => ops.warn({ err, agent: e.agent }, 'credential revocation failed'));
+      }
+    },
+  });
+  const tasks: TaskService = new TaskService(config, stores, tokens, { onEvent: (e) => log.event(e.event, { ...e }), admission: agents, onHookError: (err, taskId) => ops.warn({ err, task: taskId }, 'task revoke hook failed') });
+  tasks.onRevoke((taskId) => jit.revokeOwner(taskId, 'task revoked'));
+  const credentialSweep = setInterval(() => {
+    jit.revokeEnded().catch((err: unknown) => ops.warn({ err }, 'credential sweep failed'));
+  }, CREDENTIAL_SWEEP_MS);
+  credentialSweep.unref();
   const housekeeping = setInterval(() => {
     Promise.resolve()
       .then(() => stores.tasks.purgeExpired(Date.now() - TASK_RETENTION_MS))
       .catch((err: unknown) => ops.warn({ err }, 'task housekeeping failed'));
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
-  const identity = await Authenticator.create(config, stores, { tokens, baseDir, onWarning: (m) => ops.warn(m) });
+  metrics.agentCounts = () => agents.counts();
+  const identity = await Authenticator.create(config, stores, { tokens, baseDir, agents, onWarning: (m) => ops.warn(m) });
 
   /** `step_up.approval_url` in force; the default needs the admin listener's bound address. */
   let approvalUrls: string | undefined = config.step_up.approval_url;
@@ -123,7 +152,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   tasks.onRevoke((taskId) => manager.cancelForTask(taskId));
 
   const upstreams = new Upstreams(config.upstreams);
-  const lanes = new CredentialLanes(config.upstreams, loaded.lanes);
+  const lanes = new LaneCredentials(new CredentialLanes(config.upstreams, loaded.lanes), jit);
   let closing = false;
   const inflight = new InflightCounter();
   const handler = createHandler({
@@ -140,9 +169,10 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   proxy.on('checkExpectation', onExpectation(rejected));
   const admin = createAdminServer({
     token: loaded.secrets.adminToken,
-    routes: [tasksRoutes(tasks), approvalsRoutes(manager), checkRoute({ engine, log, config })],
+    routes: [tasksRoutes(tasks), agentsRoutes(agents), approvalsRoutes(manager), checkRoute({ engine, log, config })],
     ready: () => ({ ...(closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }), bundle_service: source.status() }),
     metrics,
+    jwks: async () => ({ keys: [await tokens.publicJwk()] }),
     ops,
     console: mountConsole({ loaded, approvals: manager, log, logPath }),
   });
@@ -166,6 +196,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         closing = true;
         await source.stop();
         clearInterval(housekeeping);
+        clearInterval(credentialSweep);
         const proxyClosed = new Promise<void>((r) => proxy.close(() => r()));
         // Keep-alive sockets turn idle as their in-flight requests finish: close them as they do,
         // and cut whatever is still open after the drain time.
@@ -183,6 +214,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         await webhook?.close();
         await upstreams.close();
         identity.close();
+        await jit.close();
         await stores.close();
         await log.close();
         // After the log: every decision of the drained requests is in the buffer by now.

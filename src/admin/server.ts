@@ -17,6 +17,8 @@ export interface AdminDeps {
   readonly routes: readonly AdminRoute[];
   readonly ready: () => { ready: boolean; revision?: string; reason?: string; bundle_service?: object | undefined };
   readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
+  /** Public keys of Warden's signed assertions (token exchange), served at /.well-known/jwks.json. */
+  readonly jwks?: () => Promise<unknown>;
   readonly ops: Logger;
   /** The approver console: every /console path, authenticated by its own session, not the bearer token. */
   readonly console?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -59,6 +61,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     return send(res, { status: r.ready ? 200 : 503, body: { status: r.ready ? 'ready' : 'not_ready', revision: r.revision, reason: r.reason, bundle_service: r.bundle_service } });
   }
   if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: await deps.metrics.render(), headers: { 'content-type': deps.metrics.contentType } });
+  if (method === 'GET' && url.pathname === '/.well-known/jwks.json' && deps.jwks) return send(res, { status: 200, body: await deps.jwks(), headers: { 'content-type': 'application/jwk-set+json' } });
   if (deps.console && (url.pathname === '/console' || url.pathname.startsWith('/console/'))) return deps.console(req, res);
 
   // One bearer rule with the proxy (src/identity/bearer.ts): no credentials get the bare

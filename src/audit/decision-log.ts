@@ -28,6 +28,8 @@ export interface DecisionRecord {
   task?: string;
   stage?: string;
   lane?: string;
+  /** Which credential was injected: an identifier, never the value. */
+  credential?: { lane: string; kind: string; id: string };
   approval?: string;
   upstream?: string;
   method?: string;

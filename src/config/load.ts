@@ -20,6 +20,8 @@ export interface LoadedConfig {
   readonly services: ServiceSecrets;
   /** Lane templates by `upstream/lane`, resolved on each use so rotated files take effect. */
   readonly lanes: ReadonlyMap<string, SecretTemplate>;
+  /** Client secrets of `oauth` lanes by `upstream/lane`, resolved on each use likewise. */
+  readonly oauthSecrets: ReadonlyMap<string, SecretTemplate>;
 }
 
 export interface ServiceSecrets {
@@ -64,14 +66,16 @@ export function loadConfigText(text: string, baseDir: string, overrides: ConfigO
   const approvers = resolveApprovers(config, baseDir, adminToken);
   const webhookSecret = config.step_up.webhook ? new SecretTemplate(config.step_up.webhook.secret, baseDir, 'step_up.webhook.secret').resolve() : undefined;
   const lanes = new Map<string, SecretTemplate>();
+  const oauthSecrets = new Map<string, SecretTemplate>();
   for (const [name, up] of Object.entries(config.upstreams)) {
     for (const [laneName, lane] of Object.entries(up.lanes)) {
-      const t = new SecretTemplate(lane.value, baseDir, `upstreams.${name}.lanes.${laneName}.value`);
+      const [template, into] = lane.oauth ? [lane.oauth.client_secret, oauthSecrets] : [lane.value!, lanes];
+      const t = new SecretTemplate(template, baseDir, `upstreams.${name}.lanes.${laneName}.${lane.oauth ? 'oauth.client_secret' : 'value'}`);
       t.resolve(); // fail at start, not on the first request
-      lanes.set(`${name}/${laneName}`, t);
+      into.set(`${name}/${laneName}`, t);
     }
   }
-  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), services: resolveServiceSecrets(config, baseDir), lanes });
+  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), services: resolveServiceSecrets(config, baseDir), lanes, oauthSecrets });
 }
 
 function resolveServiceSecrets(config: WardenConfig, baseDir: string): ServiceSecrets {
@@ -118,6 +122,9 @@ function checkCrossKeys(config: WardenConfig): void {
     const other = prefixes.get(up.prefix);
     if (other) throw new WardenError('CONFIG_INVALID', `upstreams.${name}.prefix: ${up.prefix} is already used by upstreams.${other}`);
     prefixes.set(up.prefix, name);
+    for (const [laneName, lane] of Object.entries(up.lanes)) {
+      if ((lane.value === undefined) === (lane.oauth === undefined)) throw new WardenError('CONFIG_INVALID', `upstreams.${name}.lanes.${laneName}: set exactly one of value and oauth`);
+    }
   }
   config.identity.issuers.forEach((iss, i) => {
     if (!iss.jwks_url === !iss.jwks_file) throw new WardenError('CONFIG_INVALID', `identity.issuers[${i}]: set exactly one of jwks_url and jwks_file`);

@@ -20,9 +20,23 @@ const NAME = '^[a-z][a-z0-9_-]{0,62}$';
 const HEADER = '^[A-Za-z0-9-]+$';
 const HTTP_URL = '^https?:\\/\\/\\S+$';
 
-const lane = Section('A credential set that Warden injects when the policy picks this lane.', {
-  header: Type.String({ description: 'Header that carries the credential (lowercased on the wire).', pattern: HEADER }),
-  value: Secret({ description: 'The header value; write secrets as `${env:NAME}` or `${file:PATH}` (a file is re-read when it changes).' }),
+const oauth = OptionalSection('A just-in-time credential: a token from an OAuth 2.0 authorization server, minted on the first call of a task on the lane, sent as `Bearer <token>`, cached per task and lane until it nears expiry, revoked (RFC 7009) when the task ends.', {
+  token_url: Type.String({ description: 'Token endpoint of the authorization server.', pattern: HTTP_URL }),
+  client_id: Type.String({ description: 'Warden\'s client id there (authenticated with client_secret_basic).' }),
+  client_secret: Secret({ description: 'Its client secret.' }),
+  grant: OneOf(['client_credentials', 'token_exchange'], { description: '`client_credentials`, or `token_exchange` (RFC 8693): the task\'s user is the subject and the agent the actor, each a 60-second JWT signed with the task-token key for the audience `token_url`; the server verifies them with the key set at `/.well-known/jwks.json` on the admin listener.' }),
+  scope: Type.Optional(Type.String({ description: 'Scope asked for; the policy\'s `credential.scope` may only narrow it.' })),
+  resource: Type.Optional(Type.String({ description: 'RFC 8707 resource indicator; the policy\'s `credential.resource` may only narrow it (same origin, a path under it).' })),
+  audience: Type.Optional(Type.String({ description: 'RFC 8693 `audience`, when the server wants one.' })),
+  revocation_url: Type.Optional(Type.String({ description: 'RFC 7009 revocation endpoint; without it a token ends only by expiry.', pattern: HTTP_URL })),
+  timeout: Duration({ description: 'Time allowed for one call to the authorization server.', default: '5s', minMs: 1 }),
+  refresh_before: Duration({ description: 'A cached token is renewed this long before it expires (at most half its life).', default: '30s' }),
+});
+
+const lane = Section('A credential set that Warden injects when the policy picks this lane: a static `value`, or a just-in-time `oauth` token (exactly one of them).', {
+  header: Type.String({ description: 'Header that carries the credential (lowercased on the wire).', pattern: HEADER, default: 'authorization' }),
+  value: Type.Optional(Secret({ description: 'The header value; write secrets as `${env:NAME}` or `${file:PATH}` (a file is re-read when it changes).' })),
+  oauth,
 });
 
 const upstream = Section('A downstream API or MCP server, routed by path prefix.', {
@@ -132,6 +146,10 @@ export const configSchema = Type.Object(
         max_ttl: Duration({ description: 'Largest TTL a task may ask for.', default: '8h', minMs: 1000 }),
       }),
       issuers: Type.Array(issuer, { description: 'External issuers whose tokens are accepted.', default: [] }),
+      registered_agents_only: Type.Boolean({ description: 'Refuse a task, or an external token, whose agent is not an active agent of the registry (`/v1/agents`); an external token maps to an agent by its issuer and `sub`.', default: true }),
+    }),
+    agents: Section('The agent registry (`/v1/agents`).', {
+      stale_after: Duration({ description: 'An active agent unused this long is flagged `stale` in the inventory and counted by `warden_agents_stale`.', default: '720h', minMs: 1000 }),
     }),
     tasks: Section('Workflow stages and risk levels of tasks.', {
       stages: Type.Array(Type.String({ description: 'stage', pattern: NAME }), { description: 'Allowed stage names.', default: ['plan', 'execute', 'review', 'done'], minItems: 1 }),
@@ -171,4 +189,5 @@ export const configSchema = Type.Object(
 export type WardenConfig = Decoded<typeof configSchema>;
 export type UpstreamConfig = WardenConfig['upstreams'][string];
 export type LaneConfig = UpstreamConfig['lanes'][string];
+export type OAuthLaneConfig = NonNullable<LaneConfig['oauth']>;
 export type IssuerConfig = WardenConfig['identity']['issuers'][number];

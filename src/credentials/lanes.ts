@@ -1,4 +1,4 @@
-// Credential lanes: the policy's `lane` picks which credential set of the upstream Warden
+// Static credential lanes (`value`): the policy's `lane` picks which credential set of the upstream Warden
 // injects. The agent never holds the secret. Values are resolved on each use from their
 // `${env:}` / `${file:}` templates (file contents cached by mtime), so a rotated file takes
 // effect at once. A lane name is logged; its value never is.
@@ -20,10 +20,11 @@ export class CredentialLanes {
     for (const [name, up] of Object.entries(upstreams)) {
       const headers = new Set<string>();
       for (const [lane, cfg] of Object.entries(up.lanes)) {
+        headers.add(cfg.header.toLowerCase());
+        if (cfg.oauth) continue; // a just-in-time lane: src/credentials/jit-credentials.ts
         const template = templates.get(`${name}/${lane}`);
         if (!template) throw new WardenError('CONFIG_INVALID', `upstreams.${name}.lanes.${lane}: no credential template`);
         this.#lanes.set(`${name}/${lane}`, { header: cfg.header.toLowerCase(), template });
-        headers.add(cfg.header.toLowerCase());
       }
       this.#headersByUpstream.set(name, headers);
     }

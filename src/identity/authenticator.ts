@@ -20,8 +20,25 @@ export interface Principal {
   taskId?: string;
 }
 
+/** The agent registry as identity sees it (src/agents/agent-service.ts). */
+export interface AgentDirectory {
+  /** The registered agent of a task; undefined when unregistered agents are allowed. Throws AGENT_*. */
+  forTask(agentId: string): Awaitable<RegisteredAgent | undefined>;
+  /** The registered agent an external subject maps to, trying each issuer label in turn. */
+  forSubject(issuers: readonly string[], subject: string): Awaitable<RegisteredAgent | undefined>;
+}
+
+export interface RegisteredAgent {
+  readonly id: string;
+  readonly owner: string;
+  readonly status: 'active' | 'suspended' | 'retired';
+  readonly scopes: readonly string[];
+}
+
 export interface AuthenticatorOptions {
   tokens: TaskTokens;
+  /** Without it, every verified identity passes as it did before the registry (unit tests). */
+  agents?: AgentDirectory;
   /** Directory that a relative `jwks_file` is taken from (the configuration file's). */
   baseDir?: string;
   /** Verified task tokens kept to skip signature checks (default 10 000). */
@@ -54,6 +71,7 @@ export class Authenticator {
   private readonly skewSec: number;
   private readonly cacheSize: number;
   private readonly now: () => number;
+  private readonly agents: AgentDirectory | undefined;
 
   private constructor(
     private readonly config: WardenConfig,
@@ -66,6 +84,7 @@ export class Authenticator {
     this.skewSec = Math.floor(config.identity.clock_skew / 1000);
     this.cacheSize = opts.cacheSize ?? 10_000;
     this.now = opts.now ?? Date.now;
+    this.agents = opts.agents;
   }
 
   static async create(config: WardenConfig, store: TaskLookup, opts: AuthenticatorOptions): Promise<Authenticator> {
@@ -108,7 +127,7 @@ export class Authenticator {
       // Refresh the entry's place, so the oldest-used entry is the one evicted.
       this.verified.delete(token);
       this.verified.set(token, cached);
-      return this.taskPrincipal(cached.claims);
+      return this.withAgent(this.taskPrincipal(cached.claims));
     }
 
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalid('malformed: not a compact JWS');
@@ -126,7 +145,7 @@ export class Authenticator {
     if (iss === this.tokens.issuer) {
       if (alg !== this.tokens.algorithm) throw invalid(`task token: algorithm ${alg} not allowed`);
       const claims = await this.verifyTaskToken(token);
-      return this.taskPrincipal(claims);
+      return this.withAgent(this.taskPrincipal(claims));
     }
     const ext = this.issuers.get(iss);
     if (!ext) throw invalid(`unknown issuer ${JSON.stringify(iss.slice(0, 100))}`);
@@ -163,6 +182,13 @@ export class Authenticator {
     }
     this.verified.set(token, { claims: frozen, expMs: claims.exp * 1000 });
     return frozen;
+  }
+
+  /** `input.agent` of a task gets the registry's owner, status and scopes; a refused agent throws. */
+  private withAgent(p: Awaitable<Principal>): Awaitable<Principal> {
+    const agents = this.agents;
+    if (!agents) return p;
+    return andThen(p, (principal) => andThen(agents.forTask(principal.agent.id), (reg) => (reg ? { ...principal, agent: withRegistry(principal.agent, reg) } : principal)));
   }
 
   /**
@@ -213,6 +239,10 @@ export class Authenticator {
     }
     this.checkTimes(claims, cfg.max_lifetime, label);
     if (cfg.spiffe) checkSpiffeId(claims.sub, cfg.trust_domain, label);
+    // A registered agent is found by its external subject (issuer + sub), never by a claim the
+    // issuer's other clients could also set.
+    const registered = this.agents ? await this.agents.forSubject([cfg.issuer, cfg.name], typeof claims.sub === 'string' ? claims.sub : '') : undefined;
+    if (registered) return { agent: withRegistry({ id: registered.id, issuer: cfg.name, claims: Object.freeze(claims) }, registered) };
     const id = claims[cfg.agent_claim];
     if (typeof id !== 'string' || id === '') throw invalid(`${label}: claim ${cfg.agent_claim} is not a non-empty string`);
     return { agent: { id, issuer: cfg.name, claims: Object.freeze(claims) } };
@@ -229,6 +259,10 @@ export class Authenticator {
       throw invalid(`${label}: lifetime ${Math.round(lifetime)}s exceeds ${maxLifetimeMs / 1000}s`);
     }
   }
+}
+
+function withRegistry(agent: AgentInput, reg: RegisteredAgent | undefined): AgentInput {
+  return reg ? { ...agent, owner: reg.owner, status: reg.status, scopes: [...reg.scopes] } : agent;
 }
 
 /** A JWT-SVID names a SPIFFE id in `sub`: spiffe://<trust domain>/<path>. */

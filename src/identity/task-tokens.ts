@@ -64,6 +64,24 @@ export class TaskTokens {
   }
 
   /**
+   * A short-lived assertion for an authorization server (the subject and actor tokens of RFC 8693
+   * token exchange). It cannot pass as a task token: its audience is the server's and it has no
+   * `tid`.
+   */
+  async signAssertion(sub: string, aud: string, claims: Record<string, unknown>, ttlSec: number, nowMs = Date.now()): Promise<string> {
+    const iat = Math.floor(nowMs / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: this.algorithm, kid: this.kid, typ: 'assertion+jwt' })
+      .setIssuer(this.issuer)
+      .setAudience(aud)
+      .setSubject(sub)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttlSec)
+      .setJti(randomUUID())
+      .sign(this.privateKey);
+  }
+
+  /**
    * Verifies signature, iss, aud, nbf and exp; throws jose's errors (the authenticator maps
    * them to coded errors). The caller has checked the protected header already.
    */

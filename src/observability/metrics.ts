@@ -42,6 +42,27 @@ export class Metrics {
   /** Sampled at scrape time: the shipper's buffer is not tracked on the request path. */
   #logBuffer: () => number = () => 0;
   readonly logBufferBytes: Gauge = new Gauge({ name: 'warden_decision_log_buffer_bytes', help: 'Decisions waiting for the collector, in bytes.', registers: [this.registry], collect: (): void => this.logBufferBytes.set(this.#logBuffer()) });
+  /** Set by the composition root: the agent registry's counts, read at each scrape. */
+  agentCounts: (() => Promise<{ byStatus: Record<string, number>; stale: number }>) | undefined;
+  readonly agents: Gauge<'status'> = new Gauge({
+    name: 'warden_agents',
+    help: 'Registered agents by status.',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const c = await this.agentCounts?.();
+      if (c) for (const [status, n] of Object.entries(c.byStatus)) this.agents.set({ status }, n);
+    },
+  });
+  readonly agentsStale: Gauge = new Gauge({
+    name: 'warden_agents_stale',
+    help: 'Active agents unused for agents.stale_after.',
+    registers: [this.registry],
+    collect: async () => {
+      const c = await this.agentCounts?.();
+      if (c) this.agentsStale.set(c.stale);
+    },
+  });
   readonly evalSeconds = new Histogram({ name: 'warden_policy_eval_duration_seconds', help: 'Policy evaluation time.', buckets: EVAL_BUCKETS, registers: [this.registry] });
 
   sampleLogBuffer(bytes: () => number): void {

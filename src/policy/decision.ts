@@ -3,9 +3,9 @@
 // as a deny: only a parsed allow opens the path.
 
 import { WardenError } from '../errors.js';
-import type { Decision } from './types.js';
+import type { CredentialNarrowing, Decision } from './types.js';
 
-const KEYS = new Set(['decision', 'reason', 'lane', 'risk', 'headers', 'approvers']);
+const KEYS = new Set(['decision', 'reason', 'lane', 'risk', 'headers', 'approvers', 'credential']);
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 // Policy headers may not smuggle framing, hop-by-hop or credential headers.
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-connection']);
@@ -19,6 +19,18 @@ function optionalString(obj: Record<string, unknown>, key: string): string | und
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw bad(`${key} must be a string`);
   return v;
+}
+
+/** `credential: {scope?, resource?}`: narrows the lane's just-in-time credential for this call. */
+function parseCredential(v: unknown): CredentialNarrowing | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad('credential must be an object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'scope' && k !== 'resource') throw bad(`credential: unknown key ${k}`);
+  const scope = optionalString(o, 'scope');
+  const resource = optionalString(o, 'resource');
+  if (scope === undefined && resource === undefined) return undefined;
+  return { ...(scope !== undefined && { scope }), ...(resource !== undefined && { resource }) };
 }
 
 /** Parse the raw result set of `opa-wasm` `evaluate()` into a Decision. */
@@ -47,14 +59,15 @@ export function parseDecision(resultSet: unknown): Decision {
     if (!Array.isArray(obj.approvers) || !obj.approvers.every((a) => typeof a === 'string')) throw bad('approvers must be a list of strings');
     approvers = obj.approvers as string[];
   }
+  const credential = parseCredential(obj.credential);
   const base = { ...(reason !== undefined && { reason }), ...(risk !== undefined && { risk }), headers };
   switch (obj.decision) {
     case 'allow':
-      return { decision: 'allow', ...base, ...(lane !== undefined && { lane }) };
+      return { decision: 'allow', ...base, ...(lane !== undefined && { lane }), ...(credential !== undefined && { credential }) };
     case 'deny':
       return { decision: 'deny', ...base };
     case 'step_up':
-      return { decision: 'step_up', ...base, approvers, ...(lane !== undefined && { lane }) };
+      return { decision: 'step_up', ...base, approvers, ...(lane !== undefined && { lane }), ...(credential !== undefined && { credential }) };
     default:
       throw bad(`decision must be "allow", "deny" or "step_up", got ${JSON.stringify(obj.decision)}`);
   }

@@ -26,6 +26,10 @@ export interface AgentInput {
   id: string;
   issuer: string;
   claims: Record<string, unknown>;
+  /** From the agent registry; absent for an unregistered agent (`registered_agents_only: false`). */
+  owner?: string;
+  status?: 'active' | 'suspended' | 'retired';
+  scopes?: string[];
 }
 
 export interface TaskUsage {
@@ -72,9 +76,15 @@ interface DecisionBase {
   risk?: string;
   headers: Record<string, string>;
 }
+/** The policy's `credential`: narrows a just-in-time lane credential for one call. */
+export interface CredentialNarrowing {
+  scope?: string;
+  resource?: string;
+}
 export interface AllowDecision extends DecisionBase {
   decision: 'allow';
   lane?: string;
+  credential?: CredentialNarrowing;
 }
 export interface DenyDecision extends DecisionBase {
   decision: 'deny';
@@ -83,5 +93,6 @@ export interface StepUpDecision extends DecisionBase {
   decision: 'step_up';
   approvers: string[];
   lane?: string;
+  credential?: CredentialNarrowing;
 }
 export type Decision = AllowDecision | DenyDecision | StepUpDecision;

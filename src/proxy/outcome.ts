@@ -2,6 +2,7 @@
 // from one exhaustive switch. `known` carries what was learned before the pipeline stopped, so a
 // request refused by the router is recorded with less than one refused by the policy.
 
+import type { CredentialLog } from '../credentials/lane-credentials.js';
 import type { ErrorCode, WardenError } from '../errors.js';
 import type { Decision, McpInput, PolicyInput } from '../policy/types.js';
 import type { CallContext } from './call-context.js';
@@ -28,6 +29,8 @@ export interface Known {
   readonly evaluation?: Evaluation;
   readonly approval?: string;
   readonly lane?: string;
+  /** Which credential the lane injected (never its value). */
+  readonly credential?: CredentialLog;
 }
 
 export type Outcome =

@@ -9,12 +9,13 @@ import type { Metrics } from '../observability/metrics.js';
 import type { DecisionLog } from '../audit/decision-log.js';
 import { compileMasks } from '../audit/mask.js';
 import type { WardenConfig } from '../config/schema.js';
-import type { Credential, CredentialLanes } from '../credentials/lanes.js';
+import type { Credential } from '../credentials/lanes.js';
+import type { LaneCredential, LaneCredentials } from '../credentials/lane-credentials.js';
 import { WardenError, assertNever, toWardenError } from '../errors.js';
 import { mcpInput } from '../mcp/input.js';
 import { allowedOriginSet, originAllowed } from '../mcp/origin.js';
 import type { PolicyEngine } from '../policy/engine.js';
-import type { AllowDecision, ApprovalInput, Decision, StepUpDecision } from '../policy/types.js';
+import type { AllowDecision, ApprovalInput, CredentialNarrowing, Decision, StepUpDecision } from '../policy/types.js';
 import { bindingFromInput, type CallBinding } from '../stepup/binding.js';
 import { runStepUp } from '../stepup/flow.js';
 import type { StepUpGate } from '../stepup/gate.js';
@@ -36,7 +37,7 @@ export interface PipelineDeps {
   readonly router: Router;
   readonly engine: PolicyEngine;
   readonly upstreams: Upstreams;
-  readonly lanes: CredentialLanes;
+  readonly lanes: Pick<LaneCredentials, 'headerNames' | 'has' | 'resolve'>;
   readonly log: DecisionLog;
   readonly metrics: Metrics;
   readonly ops: Logger;
@@ -111,7 +112,7 @@ async function judge(deps: PipelineDeps, call: CallContext, before: Known): Prom
     known = { ...known, evaluation: ev };
     if (!ev.result.ok) return { kind: 'error', known, error: ev.result.error };
     const decision = ev.result.decision;
-    if (deps.config.policy.mode === 'dry-run') return dryRun(deps, call, known, decision);
+    if (deps.config.policy.mode === 'dry-run') return await dryRun(deps, call, known, decision);
     switch (decision.decision) {
       case 'allow':
         return await admit(deps, call, known, decision, grant);
@@ -134,12 +135,14 @@ function refuse(call: CallContext, known: Known, code: 'POLICY_DENIED' | 'APPROV
 }
 
 /** Dry-run: forward whatever the policy said, with the lane it named when the upstream has it. */
-function dryRun(deps: PipelineDeps, call: CallContext, known: Known, decision: Decision): Outcome {
+async function dryRun(deps: PipelineDeps, call: CallContext, known: Known, decision: Decision): Promise<Outcome> {
   const lane = 'lane' in decision && decision.lane && deps.lanes.has(call.route.name, decision.lane) ? decision.lane : undefined;
   const withLane: Known = { ...known, ...(lane !== undefined && { lane }) };
   try {
-    const headers = outgoingHeaders(call, decision.headers, lane === undefined ? undefined : deps.lanes.resolve(call.route.name, lane));
-    return { kind: 'forward', mode: 'dry_run', known: withLane, call, headers };
+    const narrowing = decision.decision === 'deny' ? undefined : decision.credential;
+    const credential = lane === undefined ? undefined : await credentialFor(deps, call, lane, narrowing);
+    const headers = outgoingHeaders(call, decision.headers, credential);
+    return { kind: 'forward', mode: 'dry_run', known: { ...withLane, ...(credential && { credential: credential.log }) }, call, headers };
   } catch (err) {
     return { kind: 'error', known: withLane, error: toWardenError(err) };
   }
@@ -153,9 +156,10 @@ async function admit(deps: PipelineDeps, call: CallContext, known: Known, decisi
     if (needsLane && (decision.lane === undefined || !deps.lanes.has(call.route.name, decision.lane))) {
       return refuse(call, known, 'LANE_UNDEFINED', undefined, 'LANE_UNDEFINED');
     }
-    // The credential first: a call that cannot go out (UPSTREAM_CREDENTIAL_UNAVAILABLE) must neither
+    // The credential first: a call that cannot go out (UPSTREAM_CREDENTIAL_UNAVAILABLE, or an
+    // authorization server down for a just-in-time one: CREDENTIAL_ISSUER_UNAVAILABLE) must neither
     // spend a single-use approval nor count as a forwarded call.
-    const credential = decision.lane === undefined ? undefined : deps.lanes.resolve(call.route.name, decision.lane);
+    const credential = decision.lane === undefined ? undefined : await credentialFor(deps, call, decision.lane, decision.credential);
     // Likewise a request that would not fit the upstream's header limits (HEADERS_TOO_LARGE).
     const headers = outgoingHeaders(call, decision.headers, credential);
     let admitted = known;
@@ -166,7 +170,7 @@ async function admit(deps: PipelineDeps, call: CallContext, known: Known, decisi
     }
     const task = call.principal.task;
     if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
-    return { kind: 'forward', mode: 'allow', known: { ...admitted, ...(decision.lane !== undefined && { lane: decision.lane }) }, call, headers };
+    return { kind: 'forward', mode: 'allow', known: { ...admitted, ...(decision.lane !== undefined && { lane: decision.lane }), ...(credential && { credential: credential.log }) }, call, headers };
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
   }
@@ -213,6 +217,13 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
     default:
       return assertNever(r);
   }
+}
+
+/** The lane's credential for this caller: its task's user and its agent (for token exchange). */
+function credentialFor(deps: PipelineDeps, call: CallContext, lane: string, narrowing: CredentialNarrowing | undefined): Promise<LaneCredential> {
+  const { agent, task } = call.principal;
+  const who = { agentId: agent.id, ...(task && { task: { id: task.id, userId: task.user.id, endsAtMs: Date.parse(task.expires_at) } }) };
+  return deps.lanes.resolve(call.route.name, lane, who, narrowing);
 }
 
 /** The headers that go upstream: the agent's, the policy's, the lane credential and the decision id, within the upstream's budget. */

@@ -68,6 +68,7 @@ export function recordOf(o: Outcome, a: Answered, m: RecordMeta): DecisionRecord
   }
   if (k.approval !== undefined) rec.approval = k.approval;
   if (k.lane !== undefined) rec.lane = k.lane;
+  if (k.credential !== undefined) rec.credential = k.credential;
   if (a.upstreamStatus !== undefined) rec.upstream_status = a.upstreamStatus;
   const error = errorCode(o, a);
   if (error !== undefined) rec.error = error;

@@ -21,7 +21,7 @@ function quote(s: string): string {
 export function sendError(res: ServerResponse, err: WardenError, decisionId: string, extraHeaders: Record<string, string> = {}): void {
   const headers: Record<string, string> = { 'warden-decision-id': decisionId, ...extraHeaders };
   if (err.code === 'TOKEN_MISSING') headers['www-authenticate'] = 'Bearer realm="warden"';
-  else if (err.status === 401 && err.code.startsWith('TOKEN_') || err.code === 'JWKS_UNAVAILABLE') {
+  else if ((err.status === 401 && (err.code.startsWith('TOKEN_') || err.code.startsWith('AGENT_'))) || err.code === 'JWKS_UNAVAILABLE') {
     headers['www-authenticate'] = `Bearer realm="warden", error="invalid_token", error_description="${quote(ERRORS[err.code].message)}"`;
   }
   send(res, err.status, JSON.stringify({ ...err.toPublic(), decision_id: decisionId }), headers);

@@ -1,7 +1,9 @@
 // Every piece of state Warden keeps, as the composition root hands it to the domains. A new
 // backend (Redis for a fleet) is a new `open…Stores` beside store/sqlite/open.ts.
 
+import type { AgentStore } from './agents.js';
 import type { ApprovalEvents, ApprovalStore } from './approvals.js';
+import type { CredentialStore } from './credentials.js';
 import type { TaskStore, UsageStore } from './tasks.js';
 
 export interface Stores {
@@ -10,6 +12,10 @@ export interface Stores {
   readonly approvals: ApprovalStore;
   /** Wakes requests held for an approval decision. */
   readonly approvalEvents: ApprovalEvents;
+  /** The agent registry. */
+  readonly agents: AgentStore;
+  /** Just-in-time downstream tokens per task and lane (shared, so any process can revoke them). */
+  readonly credentials: CredentialStore;
   /** Writes what is pending and releases the backend; call after every user of the stores stopped. */
   close(): Promise<void>;
 }

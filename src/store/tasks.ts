@@ -44,6 +44,8 @@ export interface TaskStore {
    * seen by every reader of the store from then on.
    */
   revoke(id: string, atMs: number): Awaitable<boolean>;
+  /** Tasks neither revoked nor expired at `nowMs` (the agent inventory, suspending an agent). */
+  live(nowMs: number): Awaitable<TaskRecord[]>;
   /** Deletes tasks that expired before `nowMs`, with their usage; returns how many. */
   purgeExpired(nowMs: number): Awaitable<number>;
   /** Writes what is pending and stops background work; the store is unusable afterwards. */

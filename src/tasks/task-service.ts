@@ -44,7 +44,14 @@ export interface TaskServiceOptions {
   onEvent?: (e: TaskEvent) => void;
   /** Called when a revoke hook throws; the revoke itself still succeeds. */
   onHookError?: (err: unknown, taskId: string) => void;
+  /** The agent registry's say on a task (ceiling, status); throws a coded error to refuse. */
+  admission?: TaskAdmission;
   now?: () => number;
+}
+
+export interface TaskAdmission {
+  admitTask(agent: string, scopes: readonly string[], risk: string): Promise<void>;
+  admitTaskRisk(agent: string, risk: string): Promise<void>;
 }
 
 const CREATE_FIELDS = new Set(['agent', 'user', 'stage', 'risk', 'scopes', 'ttl']);
@@ -88,6 +95,7 @@ export class TaskService {
     const scopes = b.scopes ?? [];
     if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) throw bad('scopes: must be a list of strings');
     const ttlMs = this.checkTtl(b.ttl);
+    await this.opts.admission?.admitTask(agent, scopes as string[], risk);
 
     const nowMs = this.now();
     // Whole seconds on both sides, so that the token's exp and the task's expiry are equal.
@@ -127,6 +135,7 @@ export class TaskService {
     if (!cur) return undefined;
     if (cur.revoked_at !== undefined) throw new WardenError('TASK_TRANSITION_REFUSED', `task ${id} is revoked`);
     if (cur.expires_at <= this.now()) throw new WardenError('TASK_TRANSITION_REFUSED', `task ${id} has expired`);
+    if (patch.risk !== undefined) await this.opts.admission?.admitTaskRisk(cur.agent, patch.risk);
     if (patch.stage !== undefined && patch.stage !== cur.stage && !this.mayMove(cur.stage, patch.stage)) {
       throw new WardenError('TASK_TRANSITION_REFUSED', `stage ${cur.stage} → ${patch.stage} is not in tasks.transitions`);
     }

@@ -48,8 +48,19 @@ export interface WardenOptions {
   bundle?: string | null;
   /** Reuse this directory (restart tests). */
   dir?: string;
+  /**
+   * Agents registered once Warden is up (identity.registered_agents_only is on by default).
+   * Default: DEFAULT_AGENTS, which the tasks of WardenHandle.task() use; [] registers none.
+   */
+  agents?: readonly Record<string, unknown>[];
   child?: boolean;
 }
+
+/** The agents tests create tasks for: no ceiling beyond what the example tasks ask. */
+export const DEFAULT_AGENTS: readonly Record<string, unknown>[] = [
+  { id: 'agent-1', owner: 'platform-team', scopes: ['*'] },
+  { id: 'agent-2', owner: 'platform-team', scopes: ['*'] },
+];
 
 export function writeConfig(opts: WardenOptions): { dir: string; configFile: string; bundle: string; logFile: string } {
   const dir = opts.dir ?? tempDir();
@@ -112,6 +123,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
+  await registerAgents(adminUrl, opts.agents);
   const handle: WardenHandle = {
     ...files,
     proxyUrl,
@@ -157,6 +169,18 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     },
   };
   return handle;
+}
+
+/**
+ * Registers agents through the admin API, as an operator would (default DEFAULT_AGENTS, which the
+ * tests' tasks name); an agent registered already (a restart on the same state dir) is fine.
+ */
+export async function registerAgents(adminUrl: string, agents: readonly Record<string, unknown>[] = DEFAULT_AGENTS): Promise<void> {
+  for (const agent of agents) {
+    const res = await fetch(`${adminUrl}/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(agent) });
+    const body = (await res.json()) as { error?: string };
+    if (res.status !== 201 && body.error !== 'AGENT_EXISTS') throw new Error(`agent registration failed: ${res.status} ${JSON.stringify(body)}`);
+  }
 }
 
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts');

@@ -8,7 +8,7 @@ import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { warden } from '../helpers/cli.js';
-import { spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
+import { registerAgents, spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
 
 const TASK = { id: 't1', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['maintainer'] }, scopes: ['github:write'], expires_at: '2030-01-01T00:00:00Z', usage: { calls: 0, stage_calls: 0 } };
 
@@ -72,6 +72,7 @@ describe('warden command line', () => {
     const { configFile, logFile } = writeConfig({ upstreams: { github: { prefix: '/github', url: upstream.url, lanes: bearerLanes({ read: 'WARDEN_TEST_ADMIN_TOKEN' }) } } });
     const { child, proxyUrl, adminUrl } = await spawnWarden(configFile);
     try {
+      await registerAgents(adminUrl, [{ id: 'a', owner: 'ops', scopes: [] }]);
       const created = await fetch(`${adminUrl}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'a', user: { id: 'u', roles: [] }, stage: 'plan', risk: 'low' }) });
       const { token } = await created.json();
       const quick = await Promise.all(Array.from({ length: 20 }, () => fetch(`${proxyUrl}/github/repos/a`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));

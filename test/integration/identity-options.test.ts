@@ -128,6 +128,7 @@ describe('an issuer with a jwks_file', () => {
       bundle: await compilePolicy(AGENT_POLICY),
       upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_IDOPT_READ' }) } },
       config: { identity: { issuers: [{ name: 'filed', issuer: ISS, audiences: ['warden'], jwks_file: jwksFile, algorithms: ['ES256'] }] } },
+      agents: [{ id: 'file-agent', owner: 'platform-team', subjects: [{ issuer: ISS, subject: 'file-agent' }] }],
     });
   });
   afterAll(() => closeAll(w, up));
@@ -238,6 +239,7 @@ describe('a JWKS URL unreachable at start', () => {
       bundle: await compilePolicy(AGENT_POLICY),
       upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_IDOPT_READ' }) } },
       config: { identity: { issuers: [{ name: 'flaky', issuer: ISS, audiences: ['warden'], jwks_url: `http://127.0.0.1:${port}/jwks`, algorithms: ['ES256'] }] } },
+      agents: [{ id: 'flaky-agent', owner: 'platform-team', subjects: [{ issuer: ISS, subject: 'flaky-agent' }] }],
     });
   });
   afterAll(async () => {

@@ -44,6 +44,9 @@ beforeAll(async () => {
     upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_ID_READ' }) } },
     config: {
       identity: {
+        // These tests are about verifying external tokens; mapping them to registered agents is
+        // test/integration/agents.test.ts's.
+        registered_agents_only: false,
         issuers: [
           { name: 'spire', issuer: SPIRE, audiences: ['warden', 'api.internal'], jwks_url: spireJwks.url, algorithms: ['ES256'], spiffe: true, trust_domain: 'example.org', max_lifetime: '10m' },
           { name: 'corp', issuer: OIDC, audiences: ['warden'], jwks_url: oidcJwks.url, algorithms: ['RS256'], agent_claim: 'azp' },

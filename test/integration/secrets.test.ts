@@ -15,7 +15,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { createSidecar, type Sidecar } from '../../src/sidecar.js';
 import { bearerLanes, headerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { ADMIN_TOKEN, tempDir, writeConfig } from '../helpers/warden.js';
+import { ADMIN_TOKEN, registerAgents, tempDir, writeConfig } from '../helpers/warden.js';
 
 const ENV_SECRETS = {
   TEST_SEC_GH_READ: 'S3CR3T-env-github-read-7f1c2a',
@@ -106,6 +106,7 @@ beforeAll(async () => {
   const addrs = await sidecar.listen();
   proxyUrl = `http://127.0.0.1:${addrs.proxy.port}`;
   adminUrl = `http://127.0.0.1:${addrs.admin.port}`;
+  await registerAgents(adminUrl);
 });
 afterAll(async () => {
   await sidecar?.close();

@@ -2,7 +2,9 @@
 
 import { LocalApprovalEvents } from '../local/approval-events.js';
 import type { Stores } from '../stores.js';
+import { SqliteAgentStore } from './agent-store.js';
 import { SqliteApprovalStore } from './approval-store.js';
+import { SqliteCredentialStore } from './credential-store.js';
 import { openDatabase } from './database.js';
 import { SqliteTaskStore } from './task-store.js';
 
@@ -10,14 +12,20 @@ export function openSqliteStores(stateDir: string): Stores {
   const db = openDatabase(stateDir);
   const tasks = new SqliteTaskStore(db);
   const approvalEvents = new LocalApprovalEvents();
+  const agents = new SqliteAgentStore(db);
+  const credentials = new SqliteCredentialStore(db);
   return {
     tasks,
     usage: tasks,
     approvals: new SqliteApprovalStore(db),
     approvalEvents,
+    agents,
+    credentials,
     close: async () => {
       approvalEvents.close();
       tasks.close();
+      agents.close();
+      credentials.close();
       db.close();
     },
   };

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   calls       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_expires_at ON tasks (expires_at);
+CREATE INDEX IF NOT EXISTS tasks_live ON tasks (agent) WHERE revoked_at IS NULL;
 CREATE TABLE IF NOT EXISTS task_stage_calls (
   task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
   stage   TEXT NOT NULL,
@@ -88,6 +89,7 @@ export class SqliteTaskStore implements TaskStore, UsageStore {
         `INSERT INTO task_stage_calls (task_id, stage, calls) VALUES (?, ?, ?)
          ON CONFLICT (task_id, stage) DO UPDATE SET calls = calls + ?`,
       ),
+      live: db.prepare<[number], { id: string }>('SELECT id FROM tasks WHERE revoked_at IS NULL AND expires_at > ?'),
       expired: db.prepare<[number], { id: string }>('SELECT id FROM tasks WHERE expires_at < ?'),
       purge: db.prepare('DELETE FROM tasks WHERE expires_at < ?'),
     };
@@ -176,6 +178,13 @@ export class SqliteTaskStore implements TaskStore, UsageStore {
   usage(id: string, stage: string): TaskUsage {
     const e = this.entry(id);
     return { calls: e?.calls ?? 0, stage_calls: e?.stageCalls.get(stage) ?? 0 };
+  }
+
+  live(nowMs: number): TaskRecord[] {
+    return this.stmt.live.all(nowMs).flatMap((r) => {
+      const rec = this.entry(r.id)?.rec;
+      return rec && rec.revoked_at === undefined ? [rec] : [];
+    });
   }
 
   purgeExpired(nowMs: number): number {
