@@ -19,10 +19,18 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 const credentialHint = (req: IncomingMessage): string => String(req.headers.authorization ?? 'none').slice(0, 12) + '...';
 
-export function githubLike(): Server {
+export interface GithubLikeOptions {
+  /** RFC 7662 introspection at the authorization server: a just-in-time token is shown by whose it is. */
+  readonly introspect?: (token: string) => Promise<Record<string, unknown>>;
+}
+
+export function githubLike(opts: GithubLikeOptions = {}): Server {
   return createServer((req, res) => {
-    void readBody(req).then((body) => {
-      json(res, req.method === 'POST' ? 201 : 200, { api: 'github-like', method: req.method, path: req.url, received_body: body ? JSON.parse(body) : null, credential: credentialHint(req) });
+    void readBody(req).then(async (body) => {
+      const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+      const info = bearer && opts.introspect ? await opts.introspect(bearer).catch(() => undefined) : undefined;
+      const token = info?.active ? { sub: info.sub, act: info.act, scope: info.scope, aud: info.aud } : undefined;
+      json(res, req.method === 'POST' ? 201 : 200, { api: 'github-like', method: req.method, path: req.url, received_body: body ? JSON.parse(body) : null, credential: credentialHint(req), ...(token && { token }) });
     });
   });
 }

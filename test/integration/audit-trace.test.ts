@@ -36,7 +36,8 @@ describe('warden audit trace', () => {
       expect(i, step).toBeGreaterThanOrEqual(at);
       at = i + 1;
     }
-    expect(body.find((l) => l.startsWith('ALLOW DELETE'))).toContain(`lane=escalation approval=${run.approvalId}`);
+    const del = body.find((l) => l.startsWith('ALLOW DELETE'));
+    expect(del).toContain(`lane=escalation credential=github/escalation approval=${run.approvalId}`);
     expect(body.find((l) => l.startsWith('ALLOW GET'))).toContain('lane=read');
     expect(r.stdout).toContain(`approval ${run.approvalId}: used by sam`);
   });
