@@ -6,6 +6,9 @@ import { wardenArgv } from './warden.js';
 
 const run = promisify(execFile);
 
+/** For a test that starts the command line several times: each start compiles with tsx (seconds on a busy machine). */
+export const CLI_TIMEOUT = 120_000;
+
 export async function warden(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, wardenArgv(args), { env: process.env, maxBuffer: 64 << 20 });

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuditStory, type AuditRun } from '../helpers/audit-run.js';
-import { warden } from '../helpers/cli.js';
+import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../.artifacts');
 
@@ -40,7 +40,7 @@ describe('warden audit trace', () => {
     expect(del).toContain(`lane=escalation credential=github/escalation approval=${run.approvalId}`);
     expect(body.find((l) => l.startsWith('ALLOW GET'))).toContain('lane=read');
     expect(r.stdout).toContain(`approval ${run.approvalId}: used by sam`);
-  });
+  }, CLI_TIMEOUT);
 
   it('prints the timeline as JSON, and exits 1 for an unknown task', async () => {
     const r = await warden(['audit', 'trace', '--task', run.taskId, '--format', 'json', run.w.logFile]);
@@ -50,7 +50,7 @@ describe('warden audit trace', () => {
     const none = await warden(['audit', 'trace', '--task', 'no-such-task', run.w.logFile]);
     expect(none.code).toBe(1);
     expect(none.stdout).toMatch(/no line of task no-such-task/);
-  });
+  }, CLI_TIMEOUT);
 
   it('renders one self-contained HTML page that Chromium shows with the timeline', async () => {
     const r = await warden(['audit', 'trace', '--task', run.taskId, '--format', 'html', run.w.logFile]);
@@ -85,7 +85,7 @@ describe('warden audit trace', () => {
     await expect(page.locator('tr.approval.approved').textContent()).resolves.toContain('approved by sam');
     await expect(page.locator('table.approvals').textContent()).resolves.toMatch(new RegExp(`${run.approvalId}DELETE github/repos/acme/app/branches/oldusedsam.*branch is merged${run.ids.approved}`));
     await page.screenshot({ path: join(ARTIFACTS, 'trace.png'), fullPage: true });
-  });
+  }, CLI_TIMEOUT);
 
   it('escapes what the log holds: a path cannot inject markup', async () => {
     const { buildTimeline } = await import('../../src/audit/timeline.js');
@@ -95,5 +95,5 @@ describe('warden audit trace', () => {
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
     expect(html).toContain('&#60;script&#62;');
-  });
+  }, CLI_TIMEOUT);
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { splitChained } from '../../src/audit/chain.js';
 import { checkpointKeys, indexWhere, logLines, writeLines } from '../helpers/audit-log.js';
 import { auditUpstreams } from '../helpers/audit-run.js';
-import { warden } from '../helpers/cli.js';
+import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
 
@@ -48,7 +48,7 @@ describe('warden audit verify', () => {
     const r = await warden(['audit', 'verify', second.logFile]);
     expect(r.stdout).toMatch(/^intact: \d+ lines \(seq 0\.\.\d+\), checkpoints not checked/);
     expect(r.code).toBe(0);
-  });
+  }, CLI_TIMEOUT);
 
   it('rotation by rename + SIGHUP and SIGUSR2 keeps one chain across the files, checkpoints included', async () => {
     const gh = await startUpstream();
@@ -94,7 +94,7 @@ describe('warden audit verify', () => {
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain(`BROKEN ${files[1]}:${i + 1} `);
     expect(broken.stdout).toMatch(/a line was removed/);
-  });
+  }, CLI_TIMEOUT);
 
   it('a tail cut from a closed log is found with the key', async () => {
     const gh = await startUpstream();
@@ -105,12 +105,12 @@ describe('warden audit verify', () => {
     await w.close();
     await gh.close();
     const lines = logLines(w.logFile);
-    // Cut right after the last interval or start checkpoint before the close: a chain-valid prefix.
-    const lastCp = lines.slice(0, -1).reduce((last, l, i) => (l.includes('"type":"checkpoint"') ? i : last), -1);
-    writeLines(w.logFile, lines.slice(0, lastCp + 2));
+    // Cut after the last decision or event line: a chain-valid prefix without the closing checkpoint.
+    const last = lines.reduce((at, l, i) => (l.includes('"type":"checkpoint"') ? at : i), -1);
+    writeLines(w.logFile, lines.slice(0, last + 1));
     expect((await warden(['audit', 'verify', w.logFile])).code).toBe(0);
     const r = await warden(['audit', 'verify', '--key', keys.publicKey, w.logFile]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/the log ends without a closing checkpoint/);
-  });
+  }, CLI_TIMEOUT);
 });

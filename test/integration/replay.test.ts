@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuditStory, type AuditRun } from '../helpers/audit-run.js';
-import { warden } from '../helpers/cli.js';
+import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
 import { compilePolicy } from '../helpers/policy.js';
 
 const REGO = resolve(import.meta.dirname, '../../rego');
@@ -47,18 +47,18 @@ describe('warden replay', () => {
     // The call after revocation never reached the policy.
     expect(lines[3]).toBe('no input: 1 (refused before the policy ran)');
     expect(lines).toHaveLength(4);
-  });
+  }, CLI_TIMEOUT);
 
   it('exits 0 when the candidate decides every recorded input the same way', async () => {
     const r = await warden(['replay', '--config', run.w.configFile, '--bundle', run.w.bundle, run.w.logFile]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^replayed 3 decisions under candidate revision \S+: 0 changed, 3 unchanged\n/);
-  });
+  }, CLI_TIMEOUT);
 
   it('replays the approved retry with its recorded approval: a policy that ignores approvals changes it', async () => {
     const bundle = await candidate((rego) => rego.replace('is_object(input.approval)', 'false'));
     const r = await warden(['replay', '--config', run.w.configFile, '--bundle', bundle, run.w.logFile]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`  allow(escalation) → step_up(escalation)  1  reason "destructive call needs approval"  e.g. ${run.ids.approved}\n`);
-  });
+  }, CLI_TIMEOUT);
 });
