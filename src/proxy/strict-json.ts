@@ -3,9 +3,8 @@
 // (`9007199254740993`, `1e400` → null once serialized, `-0` → 0), accepts lone surrogate escapes
 // and, on a Buffer decoded as UTF-8, replaces invalid bytes with U+FFFD. One pass over the bytes
 // finds each of these, and what only a lenient decoder would read (a BOM, UTF-16/32, trailing
-// data or a second value, NaN/Infinity); `JSON.parse` (native) then builds the value. Strings are
-// skipped with `indexOf` (memchr), so the pass costs little next to the parse itself
-// (bench/body-parse.ts).
+// data or a second value, NaN/Infinity); `JSON.parse` (native) then builds the value. The pass
+// costs about twice the parse (bench/body-parse.ts, bench/HISTORY.md): keys go through a Set.
 
 import { isUtf8 } from 'node:buffer';
 
@@ -86,13 +85,11 @@ function decodeForeign(b: Buffer, enc: NonNullable<ReturnType<typeof foreignEnco
 }
 
 /**
- * The scan over the decoded text (charCodeAt and indexOf stay in JS, where a Buffer's would cross
- * into C++ on every call): throws a Fault, or returns when `t` is one strict JSON value.
+ * The scan over the decoded text (charCodeAt stays in JS, where a Buffer's slicing would cross into
+ * C++ on every key): throws a Fault, or returns when `t` is one strict JSON value.
  */
 class Scanner {
   i = 0;
-  /** Position of the next backslash at or after `i` (cached: indexOf once per backslash, not per string). */
-  nextBs = -2;
 
   constructor(
     readonly t: string,
@@ -116,20 +113,21 @@ class Scanner {
   string(want: boolean): string | undefined {
     const t = this.t;
     const start = ++this.i;
+    let i = start;
     let escaped = false;
+    // A plain loop: most strings (keys above all) are short, where indexOf's call costs more.
     for (;;) {
-      const q = t.indexOf('"', this.i);
-      if (q === -1) this.fail('syntax', 'unterminated string');
-      if (this.nextBs !== -1 && this.nextBs < this.i) this.nextBs = t.indexOf('\\', this.i);
-      if (this.nextBs === -1 || this.nextBs > q) {
-        this.i = q + 1;
-        break;
-      }
-      escaped = true;
-      this.i = this.escape(this.nextBs + 1);
+      const c = t.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        i = this.escape(i + 1);
+      } else if (c !== c) this.fail('syntax', 'unterminated string'); // NaN: past the end
+      else i++;
     }
+    this.i = i + 1;
     if (!want) return undefined;
-    return escaped ? (JSON.parse(t.slice(start - 1, this.i)) as string) : t.slice(start, this.i - 1);
+    return escaped ? (JSON.parse(t.slice(start - 1, this.i)) as string) : t.slice(start, i);
   }
 
   /** One escape after its backslash; returns the position after it. */
@@ -213,8 +211,8 @@ class Scanner {
     this.ws();
     if (this.at(this.i) !== 0x22) this.fail('syntax', 'expected a key');
     const k = this.string(true)!;
-    if (keys.has(k)) this.fail('ambiguous', 'duplicate key');
-    keys.add(k);
+    const size = keys.size;
+    if (keys.add(k).size === size) this.fail('ambiguous', 'duplicate key'); // one hash lookup, not two
     this.ws();
     if (this.at(this.i) !== 0x3a) this.fail('syntax', 'expected a colon');
     this.i++;
