@@ -8,7 +8,7 @@ import type { CallContext } from './call-context.js';
 import { ClientLink } from './client-link.js';
 import type { Outcome } from './outcome.js';
 import { decide, type DropHeaders, type PipelineDeps } from './pipeline.js';
-import { recordOf, type Answered } from './record.js';
+import { account, recordOf, type Answered } from './record.js';
 import { sendDeny, sendError, sendStepUp } from './respond.js';
 
 export { InflightCounter } from './inflight.js';
@@ -49,9 +49,7 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
       durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       clientGone: link.aborted && !res.writableFinished,
     });
-    deps.log.decision(rec);
-    deps.metrics.requests.inc({ decision: rec.outcome, upstream: rec.upstream ?? 'none', status: String(rec.status) });
-    if (rec.error) deps.metrics.errors.inc({ code: rec.error });
+    account(deps.log, deps.metrics, rec);
     deps.inflight.leave();
   }
 }

@@ -1,7 +1,8 @@
 // The decision record of one request, built in one place from its outcome and how it was answered.
 
-import type { DecisionRecord } from '../audit/decision-log.js';
+import type { DecisionLog, DecisionRecord } from '../audit/decision-log.js';
 import { assertNever } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Outcome } from './outcome.js';
 
 /** How the handler answered: the status sent (0 when nothing was) and a failure while forwarding. */
@@ -73,4 +74,11 @@ export function recordOf(o: Outcome, a: Answered, m: RecordMeta): DecisionRecord
   const error = errorCode(o, a);
   if (error !== undefined) rec.error = error;
   return rec;
+}
+
+/** Write the one decision-log line of a request and count it. */
+export function account(log: DecisionLog, metrics: Metrics, rec: DecisionRecord): void {
+  log.decision(rec);
+  metrics.requests.inc({ decision: rec.outcome, upstream: rec.upstream ?? 'none', status: String(rec.status) });
+  if (rec.error) metrics.errors.inc({ code: rec.error });
 }

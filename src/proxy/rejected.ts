@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Metrics } from '../observability/metrics.js';
-import type { DecisionLog, DecisionRecord } from '../audit/decision-log.js';
+import type { DecisionLog } from '../audit/decision-log.js';
 import { ERRORS, WardenError, type ErrorCode } from '../errors.js';
+import { account, recordOf } from './record.js';
 import { sendError } from './respond.js';
 
 export interface RejectedDeps {
@@ -29,10 +30,11 @@ export function clientErrorCode(err: ParserError): ErrorCode | undefined {
   return 'REQUEST_MALFORMED';
 }
 
-function record(deps: RejectedDeps, rec: DecisionRecord): void {
-  deps.log.decision(rec);
-  deps.metrics.requests.inc({ decision: rec.outcome, upstream: 'none', status: String(rec.status) });
-  if (rec.error) deps.metrics.errors.inc({ code: rec.error });
+/** One decision-log line for a request refused with `error` before the pipeline ran. */
+function record(deps: RejectedDeps, decisionId: string, error: WardenError, method: string | undefined, answered: boolean): void {
+  const rec = recordOf({ kind: 'error', known: {}, error }, { status: answered ? error.status : 0 }, { decisionId, entrypoint: deps.entrypoint, method: method ?? '', durationMs: 0, clientGone: !answered });
+  if (method === undefined) delete rec.method; // the request line was not readable
+  account(deps.log, deps.metrics, rec);
 }
 
 /** The server's 'clientError' listener. */
@@ -46,7 +48,7 @@ export function onClientError(deps: RejectedDeps): (err: ParserError, socket: Du
     const decisionId = randomUUID();
     const answered = socket.writable && !(socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
     const { status } = ERRORS[code];
-    record(deps, { decision_id: decisionId, path: deps.entrypoint, outcome: answered ? 'error' : 'client_abort', error: code, status: answered ? status : 499, duration_ms: 0 });
+    record(deps, decisionId, new WardenError(code), undefined, answered);
     if (!answered) {
       socket.destroy();
       return;
@@ -68,7 +70,7 @@ export function onExpectation(deps: RejectedDeps): (req: IncomingMessage, res: S
   return (req, res) => {
     const decisionId = randomUUID();
     const err = new WardenError('EXPECTATION_FAILED', 'unsupported Expect');
-    record(deps, { decision_id: decisionId, path: deps.entrypoint, outcome: 'error', error: err.code, status: err.status, duration_ms: 0, method: req.method ?? 'GET' });
+    record(deps, decisionId, err, req.method ?? 'GET', true);
     req.resume();
     sendError(res, err, decisionId, { connection: 'close' });
   };
