@@ -161,6 +161,16 @@ describe('token exchange lane', () => {
     expect((await call(t.token, '/tx/a')).status).toBe(401);
   });
 
+  it('a task that ends by expiry has its tokens revoked by the sweep', async () => {
+    const t = await w.task({ agent: 'coder', scopes: ['repo:read'], ttl: '2s' });
+    expect((await call(t.token, '/tx/a')).status).toBe(200);
+    const token = lastToken();
+    // The server would keep it for its own 10 minutes; Warden revokes it once the task is over.
+    await expect.poll(() => as.introspect(token), { timeout: 20_000, interval: 250 }).toEqual({ active: false });
+    const revoked = (await w.log()).filter((l) => l.event === 'credential.revoked' && l.task === t.task_id);
+    expect(revoked).toMatchObject([{ reason: 'task ended', lane: 'onbehalf', kind: 'token_exchange' }]);
+  });
+
   it('suspending the agent revokes its live tasks and their tokens at once; the next call is 401', async () => {
     expect((await w.admin('POST', '/v1/agents', { id: 'batch-bot', owner: 'data-team', scopes: ['repo:read'] })).status).toBe(201);
     const t = await w.task({ agent: 'batch-bot', scopes: ['repo:read'] });

@@ -1,7 +1,7 @@
 // The subject and actor tokens Warden signs for RFC 8693 token exchange use the task-token key and
 // are handed to an authorization server; one that leaks must not work as a task token at Warden,
-// even when forged with Warden's own audience. It fails if assertions carried a `tid` (and, for the
-// first audience, if their audience were Warden's). External tokens choosing their agent by a claim,
+// even when forged with Warden's own audience. It fails if assertions carried the `tid` and `nbf`
+// a task token must have (checked by mutation: adding both lets the second one through). External tokens choosing their agent by a claim,
 // and suspended agents, are covered in test/integration/agents.test.ts.
 
 import { join } from 'node:path';
