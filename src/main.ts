@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-// Process entry: parse arguments, load config, start, handle signals. Nothing else.
+// Process entry: parse arguments, load config, start, handle signals. Nothing else. Each command
+// imports what it needs when it runs, so that `warden audit verify` does not load the proxy, the
+// policy engine, the metrics and the configuration schema it never uses (each child-process test
+// and each CLI call pays for what is loaded).
 
-import { traceCommand, verifyCommand, type CommandOutput } from './cli/audit.js';
-import { evalCommand } from './cli/eval.js';
-import { replayCommand } from './cli/replay.js';
+import type { CommandOutput } from './cli/audit.js';
 import { UsageError, parseCommand } from './cli/args.js';
-import { loadConfigFile } from './config/load.js';
 import { isWardenError } from './errors.js';
-import { createOpsLogger } from './audit/ops-log.js';
-import { createSidecar } from './sidecar.js';
 
 async function main(argv: string[]): Promise<number> {
   const cmd = parseCommand(argv);
@@ -17,17 +15,25 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${cmd.text}\n`);
       return 0;
     case 'eval': {
+      const { evalCommand } = await import('./cli/eval.js');
       const { output, exitCode } = await evalCommand(cmd.config, cmd.input);
       process.stdout.write(`${output}\n`);
       return exitCode;
     }
-    case 'audit-verify':
+    case 'audit-verify': {
+      const { verifyCommand } = await import('./cli/audit.js');
       return print(await verifyCommand(cmd.files, { ...(cmd.key !== undefined && { key: cmd.key }), partial: cmd.partial }));
-    case 'audit-trace':
+    }
+    case 'audit-trace': {
+      const { traceCommand } = await import('./cli/audit.js');
       return print(await traceCommand(cmd.files, cmd.task, cmd.format));
-    case 'replay':
+    }
+    case 'replay': {
+      const { replayCommand } = await import('./cli/replay.js');
       return print(await replayCommand(cmd.config, cmd.bundle, cmd.files));
+    }
     case 'run': {
+      const [{ loadConfigFile }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);
       const loaded = loadConfigFile(cmd.config, { ...(cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
       const ops = createOpsLogger(loaded.config.decision_log.level);
       const sidecar = await createSidecar(loaded, { ops });
