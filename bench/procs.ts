@@ -41,10 +41,13 @@ export interface Proc {
 
 let askId = 0;
 
-/** `tree`: CPU and memory are those of the process and its children (nginx's master and workers). */
-export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean; tree?: boolean } = {}): Proc {
+/**
+ * `tree`: CPU and memory are those of the process and its children (nginx's master and workers).
+ * `root`: the checkout to run in (default this one; bench/ab.ts runs other builds).
+ */
+export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean; tree?: boolean; root?: string } = {}): Proc {
   const child = spawn(cmd, args, {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? (['ipc'] as const) : [])],
   });
@@ -79,7 +82,7 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: { env
 }
 
 /** A Node child with the usage preload (and tsx when the benchmark itself runs under tsx). */
-export function spawnNode(name: string, script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
+export function spawnNode(name: string, script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; root?: string } = {}): Proc {
   const loader = COMPILED ? [] : ['--import', 'tsx'];
   return spawnProc(name, process.execPath, [...(opts.nodeArgs ?? []), ...loader, '--import', USAGE_PRELOAD, entry(script), ...args], { ...opts, ipc: true });
 }

@@ -15,13 +15,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureOpa } from '../scripts/opa.mjs';
 import type { EvalFigures } from './eval.js';
-import type { LoadJob, LoadResult } from './load.js';
+import type { LoadResult } from './load.js';
 import { ROOT, readyMessage, spawnNode, type Proc, type Usage } from './procs.js';
 import { inclusiveTime, selfTimeByFile, topSelfTime } from './profile.js';
 import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type RoundFigures, type SystemSummary, type Target } from './report.js';
 import { NGINX_OPA_TOKEN, missingNginx, startBareNginx, startNginxOpa } from './nginx/nginx.js';
 import { bundleLoads, startHttpProxy, startUndiciProxy, startUpstream, startWarden, type Started } from './systems.js';
 import { createWorkspace, type Workspace } from './warden-config.js';
+import { sendLoad, type LoadRequest } from './load-client.js';
+import { BASE_HEADERS, GET_PATH, MCP_BODY, MCP_HEADERS, POST_BODY, POST_HEADERS } from './requests.js';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(name);
@@ -50,13 +52,6 @@ const OUT = (() => {
   return i >= 0 ? path.resolve(process.argv[i + 1]!) : path.join(ROOT, 'bench', 'RESULTS.md');
 })();
 
-const GET_PATH = '/repos/acme/app/issues';
-const MCP_BODY = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'search_code', arguments: { query: 'repo:acme/app PolicyEngine', per_page: 20 } } });
-const BASE_HEADERS = { accept: 'application/vnd.github+json', 'user-agent': 'bench-agent/1.0' };
-/** A 1 KB JSON body: a write (issue creation) the example policy allows on the `write` lane. */
-const POST_BODY = JSON.stringify({ title: 'Flaky test in CI', body: 'x'.repeat(900), labels: ['bug', 'ci'], assignees: ['alice'] });
-const POST_HEADERS = { accept: 'application/vnd.github+json', 'content-type': 'application/json', 'user-agent': 'bench-agent/1.0' };
-const MCP_HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'user-agent': 'bench-agent/1.0' };
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -66,25 +61,12 @@ const sleep = (msDelay: number): Promise<void> => new Promise((r) => setTimeout(
 // ---- load generator -------------------------------------------------------------------------
 
 let loadProc: Proc;
-let jobId = 0;
 
-type Request = Pick<LoadJob, 'origin' | 'path' | 'method' | 'headers' | 'body'>;
-
-function load(req: Request, mode: 'closed' | 'open', durationMs: number): Promise<LoadResult> {
-  const id = ++jobId;
-  const job: LoadJob = { type: 'job', id, ...req, mode, durationMs, connections: mode === 'closed' ? CONNECTIONS : 64, ...(mode === 'open' && { rate: RATE }) };
-  return new Promise((res, rej) => {
-    const onMsg = (m: unknown): void => {
-      const r = m as LoadResult & { failed?: string };
-      if (r?.type !== 'result' || r.id !== id) return;
-      loadProc.child.off('message', onMsg);
-      if (r.failed) rej(new Error(`load generator: ${r.failed}`));
-      else res(r);
-    };
-    loadProc.child.on('message', onMsg);
-    loadProc.child.send(job);
-  });
+function load(req: LoadRequest, mode: 'closed' | 'open', durationMs: number): Promise<LoadResult> {
+  return sendLoad(loadProc, req, mode, durationMs, { connections: CONNECTIONS, rate: RATE });
 }
+
+type Request = LoadRequest;
 
 // ---- systems and rounds ---------------------------------------------------------------------
 

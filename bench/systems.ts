@@ -33,8 +33,9 @@ export interface StartedWarden extends Started {
   readonly token: string;
 }
 
-export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = []): Promise<StartedWarden> {
-  const proc = spawnNode('warden', 'src/main.ts', ['run', '--config', config], { env: ws.env, nodeArgs });
+/** `root`: a compiled checkout to run Warden from (bench/ab.ts), default this one. */
+export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<StartedWarden> {
+  const proc = spawnNode('warden', 'src/main.ts', ['run', '--config', config], { env: ws.env, nodeArgs, ...(root !== undefined && { root }) });
   const m = await stderrMatch(proc, /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/, 60_000);
   const origin = `http://127.0.0.1:${m[1]}`;
   const admin = `http://127.0.0.1:${m[2]}`;

@@ -38,6 +38,8 @@ import { TaskService } from './tasks/task-service.js';
 
 export interface SidecarOptions {
   readonly ops: Logger;
+  /** The identity domain's clock in unix ms (token times, JWKS caching and refetch cooldown); tests advance it. */
+  readonly now?: () => number;
 }
 
 export interface Sidecar {
@@ -138,7 +140,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
   metrics.agentCounts = () => agents.counts();
-  const identity = await Authenticator.create(config, stores, { tokens, baseDir, agents, onWarning: (m) => ops.warn(m) });
+  const identity = await Authenticator.create(config, stores, { tokens, baseDir, agents, onWarning: (m) => ops.warn(m), ...(opts.now && { now: opts.now }) });
 
   /** `step_up.approval_url` in force; the default needs the admin listener's bound address. */
   let approvalUrls: string | undefined = config.step_up.approval_url;

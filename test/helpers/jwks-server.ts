@@ -29,8 +29,6 @@ export interface JwksServer {
   fetches: number[];
   /** Replace the published key set (a rotation). */
   setKeys(keys: SigningKey[]): void;
-  /** Resolves once `ms` have passed since the last fetch (a client's refetch cooldown). */
-  quietFor(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,11 +51,6 @@ export async function startJwksServer(keys: SigningKey[]): Promise<JwksServer> {
     fetches,
     setKeys(next) {
       current = next;
-    },
-    async quietFor(ms) {
-      const last = fetches.at(-1) ?? 0;
-      const wait = last + ms - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     },
     close: () =>
       new Promise<void>((r) => {

@@ -54,6 +54,8 @@ export interface WardenOptions {
    */
   agents?: readonly Record<string, unknown>[];
   child?: boolean;
+  /** The identity clock of an in-process Warden (see testClock in helpers/wait.ts). */
+  now?: () => number;
 }
 
 /** The agents tests create tasks for: no ceiling beyond what the example tasks ask. */
@@ -113,7 +115,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile));
   } else {
     const loaded = loadConfigFile(files.configFile);
-    sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }) });
+    sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }), ...(opts.now && { now: opts.now }) });
     const addrs = await sidecar.listen();
     proxyUrl = `http://127.0.0.1:${addrs.proxy.port}`;
     adminUrl = `http://127.0.0.1:${addrs.admin.port}`;

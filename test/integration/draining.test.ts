@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
 
 const ALLOW_ALL = `package warden
@@ -41,10 +42,6 @@ function decisionLines(h: WardenHandle): Record<string, unknown>[] {
   h.sidecar!.flushLogs();
   const text = readFileSync(h.logFile, 'utf8').trim();
   return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.type === 'decision');
-}
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('draining', () => {

@@ -15,7 +15,11 @@ import { compilePolicy } from '../helpers/policy.js';
 import { sendThrough } from '../helpers/send.js';
 import { closeAll } from '../helpers/proxy-pair.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { testClock } from '../helpers/wait.js';
 import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
+
+/** Warden's identity clock: moved past the JWKS refetch cooldown instead of sleeping through it. */
+const clock = testClock();
 
 process.env.TEST_IDOPT_READ = 'idopt-read-secret';
 process.env.TEST_IDOPT_WRITE = 'idopt-write-secret';
@@ -35,7 +39,6 @@ decision := {"decision": "allow", "reason": "verified agent", "lane": "read", "h
 }
 `;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A request through Warden, with its answer read and the upstream's request count before it. */
 function send(w: WardenHandle, up: TestUpstream, path: string, headers: Record<string, string>) {
@@ -125,6 +128,7 @@ describe('an issuer with a jwks_file', () => {
     writeJwks([k1]);
     w = await startWarden({
       dir,
+      now: clock.now,
       bundle: await compilePolicy(AGENT_POLICY),
       upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_IDOPT_READ' }) } },
       config: { identity: { issuers: [{ name: 'filed', issuer: ISS, audiences: ['warden'], jwks_file: jwksFile, algorithms: ['ES256'] }] } },
@@ -149,7 +153,7 @@ describe('an issuer with a jwks_file', () => {
 
     // Rotation: the file now holds only k2. Warden looks at the file at most once a second.
     writeJwks([k2]);
-    await sleep(1100);
+    clock.advance(1100);
     const r2 = await get(await token(k2));
     expect(r2.status, r2.text).toBe(200);
     expect(r2.forwarded).toBe(1);
@@ -159,7 +163,7 @@ describe('an issuer with a jwks_file', () => {
     expect(old.body.error).toBe('TOKEN_INVALID');
     expect(old.forwarded).toBe(0);
     // Still refused once the refetch cooldown has passed (k1 really left the set).
-    await sleep(1100);
+    clock.advance(1100);
     const old2 = await get(await token(k1));
     expect(old2.status).toBe(401);
     expect(old2.forwarded).toBe(0);
@@ -236,6 +240,7 @@ describe('a JWKS URL unreachable at start', () => {
     port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     w = await startWarden({
+      now: clock.now,
       bundle: await compilePolicy(AGENT_POLICY),
       upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_IDOPT_READ' }) } },
       config: { identity: { issuers: [{ name: 'flaky', issuer: ISS, audiences: ['warden'], jwks_url: `http://127.0.0.1:${port}/jwks`, algorithms: ['ES256'] }] } },
@@ -258,7 +263,7 @@ describe('a JWKS URL unreachable at start', () => {
 
     // Within the refetch cooldown, and after it (a real fetch attempt that fails again).
     for (const wait of [0, 1100]) {
-      await sleep(wait);
+      clock.advance(wait);
       const r = await get();
       expect(r.status, r.text).toBe(401);
       expect(r.body.error).toBe('JWKS_UNAVAILABLE');
@@ -278,7 +283,7 @@ describe('a JWKS URL unreachable at start', () => {
       jwks!.once('error', reject);
       jwks!.listen(port, '127.0.0.1', () => resolve());
     });
-    await sleep(1100); // the refetch cooldown since the last failed attempt
+    clock.advance(1100); // the refetch cooldown since the last failed attempt
     const ok = await get();
     expect(ok.status, ok.text).toBe(200);
     expect(ok.forwarded).toBe(1);

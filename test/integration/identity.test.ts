@@ -7,7 +7,11 @@ import { makeSigningKey, signJwt, startJwksServer, type JwksServer, type Signing
 import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { testClock } from '../helpers/wait.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
+
+/** Warden's identity clock: moved past the JWKS refetch cooldown instead of sleeping through it. */
+const clock = testClock();
 
 process.env.TEST_ID_READ = 'identity-read-secret';
 
@@ -40,6 +44,7 @@ beforeAll(async () => {
   spireJwks = await startJwksServer([k1]);
   oidcJwks = await startJwksServer([oidcKey]);
   w = await startWarden({
+    now: clock.now,
     bundle: await compilePolicy(POLICY),
     upstreams: { api: { prefix: '/api', url: up.url, lanes: bearerLanes({ read: 'TEST_ID_READ' }) } },
     config: {
@@ -152,13 +157,13 @@ describe('JWKS key rotation', () => {
     const k2 = await makeSigningKey('spire-k2', 'ES256');
     // Signed with a kid Warden has not seen, before the issuer publishes it: refused.
     const early = await svid(k2);
-    await spireJwks.quietFor(1100);
+    clock.advance(1100);
     await expectRefused(early);
 
     // The issuer rotates: the set now holds only k2.
     spireJwks.setKeys([k2]);
     // Warden refetches on an unknown kid at most once a second.
-    await spireJwks.quietFor(1100);
+    clock.advance(1100);
     const fetchesBefore = spireJwks.fetches.length;
     await expectPasses(await svid(k2));
     expect(spireJwks.fetches.length).toBe(fetchesBefore + 1);

@@ -2,12 +2,25 @@
 // shutdown hook runs) and started again on the same state directory. A revoked task stays
 // revoked, a live one keeps working with the token handed out before the crash.
 
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerLanes } from '../helpers/lanes.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 import { killWarden, startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
 
 process.env.TEST_RESTART_READ = 'restart-read-secret';
+
+/** The call count of a task as written in the state directory's database (read-only, as another process). */
+function persistedCalls(dir: string, taskId: string): number | undefined {
+  const db = new Database(join(dir, 'state', 'warden.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT calls FROM tasks WHERE id = ?').get(taskId) as { calls: number } | undefined)?.calls;
+  } finally {
+    db.close();
+  }
+}
 
 let github: TestUpstream;
 const handles: WardenHandle[] = [];
@@ -46,8 +59,8 @@ describe('restart', () => {
     expect((await first.admin('DELETE', `/v1/tasks/${gone.task_id}`)).status).toBe(200);
     expect((await get(first, gone.token)).status).toBe(401);
     // A stage move and a usage count made before the crash survive it too. Call counts are
-    // written in batches every 100 ms (src/tasks/task-store.ts): give the batch time to land.
-    await new Promise((r) => setTimeout(r, 300));
+    // written in batches (src/store/sqlite/task-store.ts): wait until this one is in the file.
+    await until(() => persistedCalls(dir, live.task_id) === 1);
     expect((await first.admin('PATCH', `/v1/tasks/${live.task_id}`, { stage: 'execute' })).status).toBe(200);
 
     // Kill right after the admin API answered: nothing gets a chance to flush.
