@@ -277,7 +277,6 @@ describe('step-up approvals', () => {
     hook.reply(accept());
     const t = await maintainerTask(wHold);
     const before = gh.seen.length;
-    const started = Date.now();
     let settled = false;
     const pending = send(wHold, t.token, 'DELETE', '/github/repos/acme/app/branches/held').finally(() => {
       settled = true;
@@ -289,8 +288,7 @@ describe('step-up approvals', () => {
 
     await approve(wHold, a.id, 'erin');
     const r = await pending;
-    expect(r.status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(4500);
+    expect(r.status).toBe(200); // a hold that ran out would have answered 401 (its line below says allow, with the approval)
     expect(gh.seen.length).toBe(before + 1);
     expect(gh.seen.at(-1)!.headers.authorization).toBe(`Bearer ${LANE_SECRETS.TEST_SU_GH_ESC}`);
     const [line] = await lines(wHold, [r]);
@@ -402,7 +400,9 @@ describe('step-up approvals', () => {
     expect((await wShort.admin('POST', `/v1/approvals/${dId}/deny`, { approver: 'frank', reason: 'no' })).status).toBe(200);
     expect((await send(wShort, tDenied.token, 'DELETE', path)).status).toBe(403);
 
-    await sleep(1150);
+    // Wait until the time the approvals say they end (their ttl), not for a constant.
+    const ends = await Promise.all([pId, gId, dId].map(async (id) => Date.parse((await wShort.admin('GET', `/v1/approvals/${id}`)).body.expires_at as string)));
+    await until('the approvals to end', () => (Date.now() > Math.max(...ends) ? true : undefined));
     const p2 = await send(wShort, tPending.token, 'DELETE', path);
     const g2 = await send(wShort, tGranted.token, 'DELETE', path);
     const d2 = await send(wShort, tDenied.token, 'DELETE', path);
@@ -674,8 +674,9 @@ describe('step-up approvals', () => {
       cookie: 'session=cookie-secret-must-not-leak',
     });
     const id = expectStepUp(r);
-    const [ev] = hook.forApproval(id);
-    expect(ev).toBeDefined();
+    const evs = hook.forApproval(id);
+    expect(evs).toHaveLength(1);
+    const ev = evs[0];
 
     const sig = ev!.headers['warden-signature'] as string;
     expect(sig).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);

@@ -60,8 +60,8 @@ describe('Authenticator with task tokens', () => {
   });
 
   it('takes the Bearer scheme in any case, and a repeated request from the cache', async () => {
-    const { call, token } = await setup();
-    for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) await expect(call(token, scheme)).resolves.toBeDefined();
+    const { call, token, task_id } = await setup();
+    for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) await expect(call(token, scheme)).resolves.toMatchObject({ agent: { id: 'agent-1' }, task: { id: task_id }, taskId: task_id });
   });
 
   it('reads the token from a custom identity.header', async () => {
@@ -128,8 +128,8 @@ describe('Authenticator with task tokens', () => {
   });
 
   it('tolerates clock skew on nbf', async () => {
-    const { call, forge } = await setup();
-    await expect(call(await forge({ nbf: Math.floor(Date.now() / 1000) + 20 }))).resolves.toBeDefined();
+    const { call, forge, task_id } = await setup();
+    await expect(call(await forge({ nbf: Math.floor(Date.now() / 1000) + 20 }))).resolves.toMatchObject({ agent: { id: 'agent-1' }, taskId: task_id });
   });
 
   it('answers TOKEN_REVOKED on the next request after a revoke, and for an unknown task', async () => {
@@ -152,8 +152,8 @@ describe('Authenticator with task tokens', () => {
   });
 
   it('keeps working when the verified-token cache is full', async () => {
-    const { call, forge } = await setup();
+    const { call, forge, task_id } = await setup();
     const many = await Promise.all(Array.from({ length: 5 }, (_, i) => forge({ jti: `j${i}` })));
-    for (const t of [...many, ...many]) await expect(call(t)).resolves.toBeDefined();
+    for (const t of [...many, ...many]) await expect(call(t)).resolves.toMatchObject({ agent: { id: 'agent-1', claims: { jti: expect.stringMatching(/^j\d$/) } }, taskId: task_id });
   });
 });

@@ -11,6 +11,7 @@ import { Authenticator } from '../../../src/identity/authenticator.js';
 import { TaskTokens } from '../../../src/identity/task-tokens.js';
 import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { SqliteTaskStore } from '../../../src/store/sqlite/task-store.js';
+import { until } from '../../helpers/wait.js';
 import { makeConfig, tasksOf, tempDir } from './fixtures.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -44,6 +45,8 @@ async function jwksServer(keys: Key[]): Promise<{ url: string; keys: Key[]; fetc
 }
 
 const ISS = 'https://spire.example.org';
+/** The principal of a verified SVID: the agent only, never a task. */
+const svidAgent = (id = 'spiffe://example.org/ns/agents/sa/coder') => ({ agent: { id, issuer: 'spire', claims: expect.objectContaining({ iss: ISS, sub: id }) } });
 
 async function setup(issuer: Record<string, unknown>) {
   const dir = tempDir((f) => cleanups.push(f));
@@ -96,7 +99,7 @@ describe('SPIFFE JWT-SVIDs from a JWKS URL', () => {
     const now = Math.floor(clock.now / 1000);
     await expect(call(await sign(k1, { exp: now + 301 }))).rejects.toMatchObject({ code: 'TOKEN_INVALID', detail: expect.stringContaining('lifetime') });
     await expect(call(await sign(k1, { iat: undefined, exp: now + 3600 }))).rejects.toMatchObject({ code: 'TOKEN_INVALID', detail: expect.stringContaining('lifetime') });
-    await expect(call(await sign(k1, { iat: undefined, exp: now + 200 }))).resolves.toBeDefined();
+    await expect(call(await sign(k1, { iat: undefined, exp: now + 200 }))).resolves.toEqual(svidAgent());
   });
 
   it('refuses an expired SVID with TOKEN_EXPIRED', async () => {
@@ -119,13 +122,13 @@ describe('SPIFFE JWT-SVIDs from a JWKS URL', () => {
     await expect(call(await sign(k2))).rejects.toMatchObject({ code: 'TOKEN_INVALID', detail: expect.stringContaining('kid') });
     expect(jwks.fetches()).toBe(1);
     clock.now += 1_500;
-    await expect(call(await sign(k2))).resolves.toBeDefined();
+    await expect(call(await sign(k2))).resolves.toEqual(svidAgent());
     expect(jwks.fetches()).toBe(2);
     // A made-up kid right after: refused without another fetch.
     const ghost = await makeKey('ghost');
     await expect(call(await sign(ghost))).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
     expect(jwks.fetches()).toBe(2);
-    await expect(call(await sign(k1))).resolves.toBeDefined();
+    await expect(call(await sign(k1))).resolves.toEqual(svidAgent());
   });
 
   it('refuses a key dropped from the set once the cache expires', async () => {
@@ -133,13 +136,12 @@ describe('SPIFFE JWT-SVIDs from a JWKS URL', () => {
     const k2 = await makeKey('k2');
     const jwks = await jwksServer([k1, k2]);
     const { call, sign, clock } = await setup({ jwks_url: jwks.url, spiffe: true, jwks_cache: '1m' });
-    await expect(call(await sign(k1))).resolves.toBeDefined();
+    await expect(call(await sign(k1))).resolves.toEqual(svidAgent());
     jwks.keys.splice(0, 1);
     clock.now += 61_000;
     // The stale set serves this request while the refresh runs in the background.
-    await call(await sign(k2));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(jwks.fetches()).toBe(2);
+    await expect(call(await sign(k2))).resolves.toEqual(svidAgent());
+    await until(() => jwks.fetches() === 2);
     await expect(call(await sign(k1))).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
   });
 
@@ -165,7 +167,7 @@ describe('OIDC issuer from a JWKS file', () => {
     await expect(call(await sign(k1, { sub: 'svc' }))).rejects.toMatchObject({ code: 'TOKEN_INVALID', detail: expect.stringContaining('client_id') });
     writeFileSync(file, JSON.stringify({ keys: [k2.jwk] }));
     clock.now += 1_500;
-    await expect(call(await sign(k2, { client_id: 'coder-bot' }))).resolves.toBeDefined();
+    await expect(call(await sign(k2, { client_id: 'coder-bot' }))).resolves.toEqual({ agent: { id: 'coder-bot', issuer: 'spire', claims: expect.objectContaining({ client_id: 'coder-bot' }) } });
     await expect(call(await sign(k1, { client_id: 'coder-bot' }))).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
   });
 

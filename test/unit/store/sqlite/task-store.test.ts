@@ -118,7 +118,7 @@ describe('SqliteTaskStore', () => {
     store.recordCall('old', 'plan');
     expect(store.purgeExpired(5_000)).toBe(1);
     expect(store.get('old')).toBeUndefined();
-    expect(store.get('live')).toBeDefined();
+    expect(store.get('live')).toMatchObject({ id: 'live', expires_at: 9_000 });
     expect(db.prepare('SELECT COUNT(*) AS n FROM task_stage_calls').get()).toEqual({ n: 0 });
   });
 });
