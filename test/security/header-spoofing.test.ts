@@ -1,5 +1,5 @@
 // Agent-sent control and credential headers (src/proxy/headers.ts planRequestHeaders, the order of
-// header merging in src/proxy/handler.ts forward()): an agent may not speak for Warden
+// header merging in src/proxy/pipeline.ts outgoingHeaders()): an agent may not speak for Warden
 // (`warden-*`), may not pass its own credentials or a lane's header to the upstream, and the policy
 // input never carries a credential. The lanes here use their own headers (`x-gh-read`,
 // `x-gh-write`) so that the agent's `authorization` (its task token) is visible if it leaks.

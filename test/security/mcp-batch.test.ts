@@ -1,4 +1,4 @@
-// JSON-RPC batches on an MCP upstream (src/proxy/mcp.ts mcpInput): a batch would let one policy
+// JSON-RPC batches on an MCP upstream (src/mcp/input.ts mcpInput): a batch would let one policy
 // decision cover several tool calls, so it is refused 400 MCP_BATCH_REFUSED and never forwarded.
 // The policy here is the kind an author writes against `input.mcp`: everything is allowed except
 // `delete_*` tools. It only holds if every JSON-RPC call reaches the policy as `input.mcp`.
@@ -6,7 +6,7 @@
 // Each test fails if its defence goes: without the batch check, `mcpInput` returns undefined for
 // an array, the policy sees no `input.mcp`, allows the POST, and the hidden `delete_repo` call is
 // forwarded. Without reading a JSON-RPC body on an MCP upstream whatever its content type
-// (src/proxy/handler.ts prepare), the same happens by sending `text/plain`. The controls show a
+// (src/proxy/body.ts describeBody, called from src/proxy/pipeline.ts decide), the same happens by sending `text/plain`. The controls show a
 // single read call is forwarded and a single delete call is denied by this policy.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

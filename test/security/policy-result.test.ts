@@ -1,6 +1,6 @@
 // A policy that answers something other than the DESIGN.md result shape, or that fails at run
 // time, fails closed: 503, never forwarded, logged as a policy error (src/policy/decision.ts
-// parseDecision, src/policy/engine.ts classifyEvalError, the catch in src/proxy/handler.ts).
+// parseDecision, src/policy/engine.ts classifyEvalError, src/proxy/evaluate.ts, the error outcome of src/proxy/pipeline.ts).
 //
 // One real Rego module, compiled with the pinned opa, answers a different result per path, so
 // each attack is one request. `/ok` is the control: it shows that this policy and upstream do
