@@ -133,6 +133,8 @@ describe('approver console in Chromium', () => {
     const mcpCard = await page.locator(`article[data-approval-id="${mcpId}"]`).innerText();
     expect(mcpCard).toContain('POST tools/mcp');
     expect(mcpCard).toContain('tool delete_page');
+    expect(mcpCard).toContain('"page": "Runbook"');
+    await page.screenshot({ path: join(ARTIFACTS, 'console-pending.png'), fullPage: true });
     await Promise.all([page.waitForURL(`**/console/approvals/${mcpId}`), page.click(`article[data-approval-id="${mcpId}"] a`)]);
     const body = await page.locator('main').innerText();
     expect(body).toContain('tools/call');

@@ -39,12 +39,18 @@ function pretty(v: unknown): string {
   return JSON.stringify(v, null, 2) ?? String(v);
 }
 
+/** The MCP tool's arguments as the console keeps them (masked), or why they are not shown. */
+function argumentsOf(a: Approval): Html | string | undefined {
+  const d = rec(a.detail) ?? {};
+  if (d.mcp_arguments !== undefined) return html`<pre class="arguments">${pretty(d.mcp_arguments)}</pre>`;
+  return typeof d.mcp_arguments_bytes === 'number' ? `(${d.mcp_arguments_bytes} bytes: too large to show)` : undefined;
+}
+
 function callDetails(a: Approval): Html {
   const mcp = rec(a.summary.mcp);
-  const d = rec(a.detail) ?? {};
   const s = a.summary;
   const row = (label: string, value: unknown): Html | '' => (value === undefined || value === null || value === '' ? '' : html`<dt>${label}</dt><dd>${value}</dd>`);
-  const args = d.mcp_arguments !== undefined ? html`<pre>${pretty(d.mcp_arguments)}</pre>` : typeof d.mcp_arguments_bytes === 'number' ? `(${d.mcp_arguments_bytes} bytes: too large to show)` : undefined;
+  const args = argumentsOf(a);
   const query = rec(s.query);
   return html`<dl>
 ${row('Upstream', a.upstream)}${row('Method', a.method)}${row('Path', html`<span class="call">${a.path}</span>`)}
@@ -74,9 +80,10 @@ function card(a: Approval, now: number): Html {
 <div><span class="badge ${status}">${status}</span> ${callLine(a)}</div>
 <dl>
 <dt>Task</dt><dd>${a.task_id ?? '—'}${text(a.summary.user_id) ? html` · user <strong>${text(a.summary.user_id)}</strong>` : ''}${text(a.summary.stage) ? html` · stage ${text(a.summary.stage)}` : ''}${a.risk ? html` · risk ${a.risk}` : ''}</dd>
+${argumentsOf(a) !== undefined ? html`<dt>Arguments</dt><dd>${argumentsOf(a)}</dd>` : ''}
 <dt>Reason</dt><dd>${a.reason ?? '—'}</dd>
 <dt>Requested</dt><dd>${time(a.created_at)} · expires ${time(a.expires_at)}</dd>
-${a.approver ? html`<dt>Decided</dt><dd>${a.status} by <strong>${a.approver}</strong>${a.decision_reason ? html`: ${a.decision_reason}` : ''}</dd>` : ''}
+${a.approver ? html`<dt>Decided</dt><dd>${a.status === 'denied' ? 'denied' : 'approved'} by <strong>${a.approver}</strong>${a.decision_reason ? html`: ${a.decision_reason}` : ''}${a.status === 'used' ? html` · used ${time(a.used_at)}` : ''}</dd>` : ''}
 </dl>
 <p><a href="/console/approvals/${encodeURIComponent(a.id)}">Review ${a.status === 'pending' ? 'and decide' : ''}</a></p>
 </article>`;
@@ -106,7 +113,9 @@ function decisionForms(v: ApprovalPageView): Html {
   const a = v.approval;
   const status = shownStatus(a, v.now);
   if (status !== 'pending') {
-    return html`<p class="notice" id="decided">This approval is <strong>${status}</strong>${a.approver ? html` by <strong>${a.approver}</strong>` : ''}${a.decided_at ? html` at ${time(a.decided_at)}` : ''}${a.decision_reason ? html`: ${a.decision_reason}` : ''}.</p>`;
+    const who = a.approver ? html` by <strong>${a.approver}</strong>${a.decided_at ? html` at ${time(a.decided_at)}` : ''}${a.decision_reason ? html`: ${a.decision_reason}` : ''}` : '';
+    const text = status === 'approved' || status === 'denied' || !a.approver ? html`<strong>${status}</strong>${who}` : html`<strong>${status}</strong> (${a.status === 'denied' ? 'denied' : 'approved'}${who})`;
+    return html`<p class="notice" id="decided">This approval is ${text}.</p>`;
   }
   if (!v.mayDecide) return html`<p class="notice error">The policy names ${a.approvers.join(', ')} as approvers of this call; you are signed in as ${v.session.approver}.</p>`;
   const id = encodeURIComponent(a.id);
