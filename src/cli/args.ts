@@ -15,7 +15,8 @@ Run 'warden <command> --help' for the options of a command.`,
   run: `Usage: warden run --config FILE [--listen HOST:PORT] [--admin-listen HOST:PORT]
 
 Start the sidecar on the configuration FILE (YAML). SIGTERM or SIGINT drains and stops it;
-SIGHUP reloads the policy bundle at once.
+SIGHUP reloads the policy bundle at once; SIGHUP and SIGUSR2 reopen the decision-log
+file (logrotate: rename, then signal).
 
 Options:
   --config FILE              configuration file (required)
