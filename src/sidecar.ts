@@ -25,6 +25,7 @@ import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
 import { createPolicySource } from './policy/source.js';
 import { createLogShipper } from './audit/shipping.js';
+import { Tracing } from './observability/tracing.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
@@ -157,8 +158,10 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const lanes = new LaneCredentials(new CredentialLanes(config.upstreams, loaded.lanes), jit);
   let closing = false;
   const inflight = new InflightCounter();
+  const tc = config.tracing;
+  const tracing = tc && new Tracing({ url: tc.otlp_url, serviceName: tc.service_name, sampleRatio: tc.sample_ratio, exportDelayMs: tc.export_delay });
   const handler = createHandler({
-    inflight,
+    inflight, tracing,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
     usage: stores.usage, stepUp: stepUpGate(manager), isClosing: () => closing,
   });
@@ -221,6 +224,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         await log.close();
         // After the log: every decision of the drained requests is in the buffer by now.
         await shipper?.close(DRAIN_MS);
+        await Promise.race([tracing?.close().catch(() => undefined), new Promise((r) => setTimeout(r, DRAIN_MS).unref())]);
       })();
       return closed;
     },

@@ -170,6 +170,12 @@ export const configSchema = Type.Object(
       body_preview_bytes: Type.Integer({ description: 'How much of the request body the webhook event may show (0: none).', default: 0, minimum: 0, maximum: 4096 }),
       approval_url: Type.Optional(Type.String({ description: 'URL of one approval\'s page, `{id}` replaced by the approval id; carried as `approval_url` in the webhook event. Default: the admin listener\'s `/console/approvals/{id}` at its bound address (set it when the console is reached through another host name or TLS).', pattern: '^https?:\\/\\/[^\\s{}]+\\{id\\}[^\\s{}]*$' })),
     }),
+    tracing: OptionalSection('OpenTelemetry traces of the request path, exported with OTLP/HTTP: one trace per request (`warden.request`, with route, identify, evaluate, step_up and forward spans), continuing the agent\'s W3C `traceparent` (MCP `params._meta.traceparent` first, else the header). Off when absent.', {
+      otlp_url: Type.String({ description: 'OTLP/HTTP traces endpoint (JSON), e.g. `http://collector:4318/v1/traces`.', pattern: HTTP_URL }),
+      service_name: Type.String({ description: '`service.name` of the spans.', default: 'warden' }),
+      export_delay: Duration({ description: 'How long finished spans wait to be exported in one batch.', default: '5s', minMs: 10 }),
+      sample_ratio: Type.Number({ description: 'Share of requests without a sampled parent that are traced (a parent\'s sampled flag is followed).', default: 1, minimum: 0, maximum: 1 }),
+    }),
     decision_log: Section('One JSON line per decision.', {
       path: Type.String({ description: '`stdout`, `stderr` or a file path (appended). Lines are written synchronously, once per event-loop turn; in production prefer a file: a stalled stdout pipe stalls the proxy.', default: 'stdout' }),
       mask: Type.Array(Type.String({ description: 'path', pattern: '^input(\\.[A-Za-z0-9_-]+)+$' }), { description: 'Input paths replaced by `"**REDACTED**"` in the log (`input.request.body.password`).', default: [] }),

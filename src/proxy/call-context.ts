@@ -1,5 +1,6 @@
 // Everything known about one call once it is routed, identified and read.
 
+import type { Phases } from '../observability/phases.js';
 import type { McpInput, RequestInput } from '../policy/types.js';
 import type { ReadBody } from './body.js';
 import type { Principal } from './gates.js';
@@ -21,4 +22,6 @@ export interface CallContext {
   readonly principal: Principal;
   readonly forwardHeaders: Record<string, string | string[]>;
   readonly request: RequestInput;
+  /** Phase times for the trace, when tracing is on. */
+  readonly phases?: Phases | undefined;
 }

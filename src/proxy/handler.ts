@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever, toWardenError, type WardenError } from '../errors.js';
 import type { CallContext } from './call-context.js';
 import { ClientLink } from './client-link.js';
+import { phased } from '../observability/phases.js';
 import type { Outcome } from './outcome.js';
 import { decide, type DropHeaders, type PipelineDeps } from './pipeline.js';
 import { account, recordOf, type Answered } from './record.js';
@@ -32,8 +33,9 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
   const link = new ClientLink(res);
   let outcome: Outcome = { kind: 'client_gone', known: {} };
   let answered: Answered = { status: 0 };
+  const phases = deps.tracing?.begin();
   try {
-    outcome = await decide(deps, drop, req, decisionId, link);
+    outcome = await decide(deps, drop, req, decisionId, link, phases);
     answered = await answer(deps, outcome, res, link, decisionId);
   } catch (err) {
     // decide() and answer() return their failures; this is the last line of defence.
@@ -50,6 +52,7 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
       clientGone: link.aborted && !res.writableFinished,
     });
     account(deps.log, deps.metrics, rec);
+    if (phases) deps.tracing!.record({ phases, headers: req.headers, decisionId, method: rec.method ?? 'GET', status: rec.status, outcome: rec.outcome, upstream: rec.upstream, error: rec.error });
     deps.inflight.leave();
   }
 }
@@ -90,7 +93,7 @@ function sendErrorAnswer(res: ServerResponse, e: WardenError, decisionId: string
 
 async function forward(deps: HandlerDeps, call: CallContext, res: ServerResponse, link: ClientLink, headers: Record<string, string | string[]>): Promise<Answered> {
   try {
-    const status = await deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: call.body.raw, decisionId: call.decisionId }, res);
+    const status = await phased(call.phases, 'forward', () => deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: call.body.raw, decisionId: call.decisionId }, res));
     return { status, upstreamStatus: status };
   } catch (err) {
     const e = toWardenError(err);

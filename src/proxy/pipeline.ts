@@ -6,6 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
+import { metaTraceContext, phased, type Phases } from '../observability/phases.js';
+import type { Tracing } from '../observability/tracing.js';
 import type { DecisionLog } from '../audit/decision-log.js';
 import { compileMasks } from '../audit/mask.js';
 import type { WardenConfig } from '../config/schema.js';
@@ -47,6 +49,8 @@ export interface PipelineDeps {
   readonly isClosing: () => boolean;
   /** Requests not yet audited; close() and tests wait for it to reach zero. */
   readonly inflight: InflightCounter;
+  /** OpenTelemetry traces (`tracing`); undefined when off, and then no phase is timed. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** Headers never forwarded upstream, by upstream: the identity header and the lanes' headers. */
@@ -54,20 +58,22 @@ export type DropHeaders = ReadonlyMap<string, ReadonlySet<string>>;
 
 type RefusalError = 'LANE_UNDEFINED' | 'APPROVAL_CONFLICT' | 'APPROVAL_DENIED';
 
-export async function decide(deps: PipelineDeps, drop: DropHeaders, req: IncomingMessage, decisionId: string, link: ClientLink): Promise<Outcome> {
+export async function decide(deps: PipelineDeps, drop: DropHeaders, req: IncomingMessage, decisionId: string, link: ClientLink, phases?: Phases): Promise<Outcome> {
   if (deps.isClosing()) return { kind: 'error', known: {}, error: new WardenError('SHUTTING_DOWN'), closeConnection: true };
   let known: Known = {};
   try {
     if (!originAllowed(req.headers.origin, allowedOriginSet(deps.config.allowed_origins))) throw new WardenError('ORIGIN_REFUSED');
     const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
+    const endRoute = phases?.start('route');
     const route = deps.router.match(rawPath);
+    endRoute?.(!route);
     if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));
     known = { upstream: route.name };
     const path = normalizeRest(route.rest, { pathParameters: route.upstream.path_parameters });
     const { query, search } = parseQuery(rawQuery);
     refuseConnectionListed(req.headers);
 
-    const principal = await deps.identity.authenticate(req.headers);
+    const principal = await phased(phases, 'identify', () => deps.identity.authenticate(req.headers));
     known = { upstream: route.name, agent: principal.agent.id, task: principal.task?.id, stage: principal.task?.stage };
 
     // A JSON body is read whatever its Content-Type (an MCP server, like many frameworks, parses it
@@ -75,6 +81,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
     const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, { maxDepth: deps.config.policy.max_json_depth });
     refuseOverrides(req.headers, query, body.form);
     const mcp = route.upstream.mcp ? mcpInput(body.parsed) : undefined;
+    if (phases && mcp) phases.meta = metaTraceContext(body.parsed);
     const headers = planRequestHeaders(req.headers, drop.get(route.name)!);
     const method = (req.method ?? 'GET').toUpperCase();
     const request = {
@@ -90,7 +97,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
       ...(body.contentType !== undefined && { content_type: body.contentType }),
       size: body.raw.length,
     };
-    const call: CallContext = { decisionId, link, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request };
+    const call: CallContext = { decisionId, link, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request, phases };
     return await judge(deps, call, known);
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
@@ -179,7 +186,7 @@ async function admit(deps: PipelineDeps, call: CallContext, known: Known, decisi
 async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, known: Known, decision: StepUpDecision, digest: string | undefined): Promise<Outcome> {
   const { step_up } = deps.config;
   const task = call.principal.task;
-  const r = await runStepUp(
+  const r = await phased(call.phases, 'step_up', () => runStepUp(
     gate,
     {
       binding: bindingOf(call),
@@ -192,7 +199,7 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
     },
     decision,
     step_up.hold,
-  );
+  ));
   const withApproval: Known = { ...known, approval: r.approvalId };
   switch (r.kind) {
     case 'denied':
