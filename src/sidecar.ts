@@ -25,7 +25,6 @@ import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
 import { createPolicySource } from './policy/source.js';
 import { createLogShipper } from './audit/shipping.js';
-import { Tracing } from './observability/tracing.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
@@ -159,7 +158,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   let closing = false;
   const inflight = new InflightCounter();
   const tc = config.tracing;
-  const tracing = tc && new Tracing({ url: tc.otlp_url, serviceName: tc.service_name, sampleRatio: tc.sample_ratio, exportDelayMs: tc.export_delay });
+  // Loaded only when configured: with tracing off the OpenTelemetry SDK is not even imported.
+  const tracing = tc && new (await import('./observability/tracing.js')).Tracing({ url: tc.otlp_url, serviceName: tc.service_name, sampleRatio: tc.sample_ratio, exportDelayMs: tc.export_delay });
   const handler = createHandler({
     inflight, tracing,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,

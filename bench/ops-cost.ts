@@ -1,0 +1,125 @@
+// `npm run bench:ops`: what decision-log shipping and tracing cost (issue 14; target ≤ 5 % of
+// throughput each). Three Wardens on the same policy and upstream — plain, with
+// `decision_log.service` (a collector in this process) and with `tracing` (an OTLP receiver in
+// this process, every request carrying a sampled traceparent, so every request is exported) —
+// run saturation rounds of the GET in rotated order; reported are the medians of req/s and of
+// Warden's CPU µs per request (CPU per request holds up on a loaded machine, where req/s is noisy).
+// Flags: --reps N (5)  --sat MS (4000)  --connections N (32)
+
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { LoadJob, LoadResult } from './load.js';
+import { readyMessage, spawnNode, type Proc } from './procs.js';
+import { median } from './stats.js';
+import { table } from './report.js';
+import { startUpstream, startWarden, type StartedWarden } from './systems.js';
+import { createWorkspace } from './warden-config.js';
+
+const flag = (name: string, def: number): number => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? def : Number(process.argv[i + 1]);
+};
+const REPS = flag('--reps', 5);
+const SAT_MS = flag('--sat', 4000);
+const CONNECTIONS = flag('--connections', 32);
+
+const log = (m: string): void => void process.stderr.write(`[bench:ops ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+/** A sink that accepts and counts what it is sent (collector or OTLP receiver). */
+async function sink(): Promise<{ url: string; posts: () => number; close: () => Promise<void> }> {
+  let posts = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      posts++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts: () => posts, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function main(): Promise<void> {
+  const procs: Proc[] = [];
+  const ws = await createWorkspace();
+  const collector = await sink();
+  const otlp = await sink();
+  try {
+    const upstream = await startUpstream();
+    procs.push(...upstream.procs);
+    const loadProc = spawnNode('load', 'bench/load.ts', []);
+    procs.push(loadProc);
+    await readyMessage(loadProc);
+    const base = parse(await readFile(await ws.configFor(upstream.origin), 'utf8')) as Record<string, any>;
+    const variants: { label: string; extra: Record<string, unknown> }[] = [
+      { label: 'plain', extra: {} },
+      { label: 'decision-log shipping', extra: { decision_log: { ...base.decision_log, service: { url: collector.url } } } },
+      { label: 'tracing (every request)', extra: { tracing: { otlp_url: `${otlp.url}/v1/traces` } } },
+    ];
+    const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
+    for (const [i, v] of variants.entries()) {
+      const file = path.join(ws.dir, `ops-${i}.yaml`);
+      await writeFile(file, stringify({ ...base, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
+      const w = await startWarden(file, ws);
+      procs.push(...w.procs);
+      systems.push({ label: v.label, w, rps: [], cpu: [] });
+    }
+    let jobId = 0;
+    const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => {
+      const id = ++jobId;
+      const job: LoadJob = {
+        type: 'job', id, origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET', mode: 'closed', connections: CONNECTIONS, durationMs,
+        headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
+      };
+      return new Promise((res, rej) => {
+        const onMsg = (m: unknown): void => {
+          const r = m as LoadResult & { failed?: string };
+          if (r?.type !== 'result' || r.id !== id) return;
+          loadProc.child.off('message', onMsg);
+          if (r.failed) rej(new Error(r.failed));
+          else res(r);
+        };
+        loadProc.child.on('message', onMsg);
+        loadProc.child.send(job);
+      });
+    };
+    for (let rep = 0; rep < REPS; rep++) {
+      for (let k = 0; k < systems.length; k++) {
+        const s = systems[(rep + k) % systems.length]!;
+        await load(s, 500);
+        const before = await s.w.procs[0]!.usage(true);
+        const r = await load(s, SAT_MS);
+        const after = await s.w.procs[0]!.usage();
+        const cpu = (after.cpuUs - before.cpuUs) / Math.max(1, r.requests);
+        if (r.non2xx + r.errors > 0) throw new Error(`${s.label}: ${r.non2xx + r.errors} failed requests ${JSON.stringify(r.statuses)}`);
+        s.rps.push(r.rps);
+        s.cpu.push(cpu);
+        log(`${s.label.padEnd(26)} ${r.rps.toFixed(0).padStart(6)} req/s  cpu ${cpu.toFixed(1)} µs/req`);
+      }
+    }
+    const plain = systems[0]!;
+    const rows = systems.map((s) => {
+      const rps = median(s.rps);
+      const cpu = median(s.cpu);
+      const dr = s === plain ? '' : `${(((rps - median(plain.rps)) / median(plain.rps)) * 100).toFixed(1)} %`;
+      const dc = s === plain ? '' : `+${(((cpu - median(plain.cpu)) / median(plain.cpu)) * 100).toFixed(1)} %`;
+      return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
+    });
+    process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
+    process.stdout.write(`\n${REPS} rotated rounds of ${SAT_MS / 1000} s, ${CONNECTIONS} connections, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
+  } finally {
+    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
+    await collector.close();
+    await otlp.close();
+    await ws.remove();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:ops: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
