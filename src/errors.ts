@@ -31,6 +31,7 @@ export const ERRORS = {
   PATH_INVALID: { status: 400, message: 'the request path is not acceptable', fix: 'Send a path without dot segments or encoded slashes that would leave the upstream prefix.' },
   OVERRIDE_REFUSED: { status: 400, message: 'method and URL overrides are not accepted', fix: 'Send the real method and path on the request line; drop `X-HTTP-Method-Override`, `X-Original-URL` and `_method`.' },
   CONNECTION_HEADER_REFUSED: { status: 400, message: 'the Connection header names a header of this request', fix: 'List only hop-by-hop headers (`close`, `keep-alive`, `upgrade`) in `Connection`.' },
+  HEADER_VALUE_REFUSED: { status: 400, message: 'a header value is not ASCII', fix: 'Send header values in ASCII; percent- or base64-encode other text (RFC 9110 obs-text is read as latin1 by some stacks and UTF-8 by others).' },
   HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed the limit', fix: 'Send fewer or smaller headers, or raise `upstreams.<name>.max_header_count` / `max_header_bytes` to what the upstream accepts.' },
   BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the limit', fix: 'Send a smaller body or raise `policy.max_body_bytes`.' },
   BODY_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON', fix: 'Send well-formed JSON or a non-JSON content type.' },

@@ -92,6 +92,17 @@ export function refuseConnectionListed(headers: IncomingHttpHeaders): void {
   }
 }
 
+/**
+ * A header value with bytes outside ASCII (obs-text): Node reads it as latin1, a UTF-8 upstream as
+ * UTF-8, so the policy and the upstream would read different text (HEADER_VALUE_REFUSED).
+ */
+export function refuseNonAsciiValues(headers: IncomingHttpHeaders): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) if (/[^\x00-\x7f]/.test(v)) throw new WardenError('HEADER_VALUE_REFUSED', name);
+  }
+}
+
 export interface HeaderBudget {
   /** Most header fields the upstream accepts (Host and Content-Length included). */
   readonly count: number;

@@ -27,7 +27,7 @@ import type { CallContext } from './call-context.js';
 import type { ClientLink } from './client-link.js';
 import { evaluate } from './evaluate.js';
 import type { IdentityGate, UsageGate } from './gates.js';
-import { checkHeaderBudget, planRequestHeaders, refuseConnectionListed, refuseOverrides } from './headers.js';
+import { checkHeaderBudget, planRequestHeaders, refuseConnectionListed, refuseNonAsciiValues, refuseOverrides } from './headers.js';
 import type { InflightCounter } from './inflight.js';
 import type { Known, Outcome } from './outcome.js';
 import { normalizeRest, parseQuery, splitTarget } from './path.js';
@@ -72,6 +72,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
     const path = normalizeRest(route.rest, { pathParameters: route.upstream.path_parameters });
     const { query, search } = parseQuery(rawQuery);
     refuseConnectionListed(req.headers);
+    refuseNonAsciiValues(req.headers);
 
     const principal = await phased(phases, 'identify', () => deps.identity.authenticate(req.headers));
     known = { upstream: route.name, agent: principal.agent.id, task: principal.task?.id, stage: principal.task?.stage };

@@ -1,7 +1,7 @@
 // The differential fuzz test of issue 10. Generated requests across every parser-differential
 // class (JSON under any label, ambiguous JSON, lenient-only JSON, overrides, forms, multipart,
-// charsets, Connection, path forms, deep nesting, header floods, malformed framing) go to a
-// Warden child process over raw sockets. For every request: exactly one decision-log line, whose
+// charsets, Connection, non-ASCII header values, path forms, deep nesting, header floods, malformed
+// framing) go to a Warden child process over raw sockets. For every request: exactly one decision-log line, whose
 // id the answer carries; for every forwarded one: the input the policy evaluated (from the
 // decision log) equals what the recording upstream received — method, path, query, headers,
 // body digest, parsed body or form, MCP call. Warden stays up and its memory flat.
@@ -111,6 +111,7 @@ function request(r: Rand, token: string): Buffer {
   if (type !== undefined && b.length > 0) lines.push(`Content-Type: ${type}`);
   if (chance(r, 0.05)) lines.push(`${pick(r, ['X-HTTP-Method-Override', 'X-Original-URL', 'X-HTTP-Method'])}: DELETE`);
   if (chance(r, 0.08)) lines.push('X-Tenant: acme');
+  if (chance(r, 0.03)) lines.push(Buffer.from('X-Title: café', 'utf8').toString('latin1'));
   lines.push(`Connection: close${chance(r, 0.05) ? ', x-tenant' : ''}${chance(r, 0.05) ? ', content-type' : ''}`);
   if (chance(r, 0.03)) lines.push('Content-Encoding: gzip');
   if (chance(r, 0.02)) lines.push('Expect: 202-accepted');

@@ -3,13 +3,15 @@
 // a URL-encoded form is shown to the policy as `input.request.form` and one that parsers read
 // differently is refused 400 BODY_AMBIGUOUS; multipart bodies, a charset other than UTF-8 and a
 // Content-Encoding are refused 415 BODY_TYPE_UNSUPPORTED; a `Connection` header naming a header
-// of the request is refused 400 CONNECTION_HEADER_REFUSED (src/proxy/headers.ts, body.ts, form.ts).
+// of the request is refused 400 CONNECTION_HEADER_REFUSED, a header value outside ASCII 400
+// HEADER_VALUE_REFUSED (src/proxy/headers.ts, body.ts, form.ts).
 //
 // Mutations checked: emptying OVERRIDE_HEADERS / OVERRIDE_FIELDS makes the override tests
 // forward a POST the upstream runs as DELETE; describeBody without the form branch lets the form
 // delete through; readForm without its `;` / escape / UTF-8 checks forwards the ambiguous forms;
 // without the multipart, charset and content-encoding refusals those bodies are forwarded; without
-// refuseConnectionListed the `Connection: content-type` request is forwarded untyped.
+// refuseConnectionListed the `Connection: content-type` request is forwarded untyped; without
+// refuseNonAsciiValues the UTF-8 header value is forwarded.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectDenied, expectForwarded, expectRefused, send, startRig, type Rig } from '../helpers/differential.js';
@@ -119,5 +121,19 @@ describe('Connection naming a header of the request is refused (400 CONNECTION_H
 
   it('forwards Connection: keep-alive and a named hop-by-hop header (control)', async () => {
     await expectForwarded(rig, await send(rig, '/api/items', { headers: { connection: 'keep-alive, te', te: 'trailers' } }));
+  });
+});
+
+describe('header values outside ASCII are refused (400 HEADER_VALUE_REFUSED)', () => {
+  it('refuses a header value with UTF-8 bytes (the policy would read latin1 text)', async () => {
+    const { rawSocket } = await import('../helpers/raw-http.js');
+    const before = rig.api.seen.length;
+    const req = Buffer.concat([Buffer.from(`GET /api/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rig.token}\r\nX-Title: caf`), Buffer.from('é', 'utf8'), Buffer.from('\r\nConnection: close\r\n\r\n')]);
+    const out = await rawSocket(rig.w.proxyUrl, req);
+    expect(out.split(' ')[1]).toBe('400');
+    expect(out).toContain('"error":"HEADER_VALUE_REFUSED"');
+    expect(rig.api.seen.length).toBe(before);
+    const id = /\r\nwarden-decision-id: ([0-9a-f-]+)/i.exec(out)?.[1];
+    expect(await rig.w.decisionLines(id)).toHaveLength(1);
   });
 });
