@@ -1,10 +1,11 @@
 // The differential fuzz test of issue 10. Generated requests across every parser-differential
 // class (JSON under any label, ambiguous JSON, lenient-only JSON, overrides, forms, multipart,
 // charsets, Connection, non-ASCII header values, path forms, deep nesting, header floods, malformed
-// framing) go to a Warden child process over raw sockets. For every request: exactly one decision-log line, whose
-// id the answer carries; for every forwarded one: the input the policy evaluated (from the
-// decision log) equals what the recording upstream received — method, path, query, headers,
-// body digest, parsed body or form, MCP call. Warden stays up and its memory flat.
+// framing) go to a Warden child process over raw sockets. For every request: exactly one
+// decision-log line, whose id the answer carries; for every forwarded one: the input the policy
+// evaluated (from the decision log) equals what the recording upstream received — method, path,
+// query, headers, body digest, parsed body or form, MCP call — and a lenient upstream's reading.
+// Warden stays up and its memory flat.
 //
 // Seedable and bounded: FUZZ_SEED (default 20261202) and FUZZ_COUNT (default 600) pick the
 // requests; the seed is in every failure message. A few seconds on CI.
@@ -288,7 +289,7 @@ describe(`differential fuzz (FUZZ_SEED=${SEED}, FUZZ_COUNT=${COUNT})`, () => {
         expect({ method: line.input.mcp.method, tool: line.input.mcp.tool }, tag(e)).toEqual({ method: call.method, tool: call.method === 'tools/call' ? call.params?.name : undefined });
       }
     }
-    expect(forwarded, `FUZZ_SEED=${SEED}: some requests must be forwarded`).toBeGreaterThan(COUNT / 10);
+    expect(forwarded, `FUZZ_SEED=${SEED}: some requests must be forwarded`).toBeGreaterThan(COUNT / 20);
 
     // Warden is up and its memory flat.
     expect(rig.w.child!.exitCode).toBeNull();
