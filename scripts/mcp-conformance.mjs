@@ -105,6 +105,13 @@ async function startWarden(dir, upstreamUrl) {
       reject(new Error(`warden exited ${code}:\n${err}`));
     });
   });
+  // identity.registered_agents_only (the default): the agent is registered before it gets a task.
+  const agent = await fetch(`${addrs.admin}/v1/agents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'conformance', owner: 'mcp-conformance', scopes: [] }),
+  });
+  if (agent.status !== 201) throw new Error(`agent registration failed: ${agent.status} ${await agent.text()}`);
   const res = await fetch(`${addrs.admin}/v1/tasks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
