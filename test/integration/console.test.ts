@@ -229,8 +229,9 @@ describe('approver console with step_up.hold', () => {
     try {
       const t = await held.w.task();
       const waiting = fetch(`${held.w.proxyUrl}/github/repos/acme/app/branches/held`, { method: 'DELETE', headers: { authorization: `Bearer ${t.token}` } });
-      let id: string | undefined;
-      await expect.poll(async () => (id = (await held.w.admin('GET', '/v1/approvals?status=pending')).body.approvals[0]?.id)).toBeDefined();
+      const pending = async () => (await held.w.admin('GET', '/v1/approvals?status=pending')).body.approvals as { id: string; path: string }[];
+      await expect.poll(async () => (await pending()).map((a) => a.path)).toEqual(['/repos/acme/app/branches/held']);
+      const id = (await pending())[0]!.id;
       const c = new ConsoleClient(held.w.adminUrl);
       await c.signIn(APPROVER_TOKENS.alice, `/console/approvals/${id}`);
       expect((await c.post(`/console/approvals/${id}/approve`, { csrf: c.csrf, reason: 'go ahead' })).status).toBe(303);

@@ -31,11 +31,11 @@ describe('ConsoleSessions', () => {
     const busy = sessions.signIn('bob', undefined);
     for (let i = 0; i < 5; i++) {
       clock.now += 9 * 60_000;
-      expect(sessions.get(busy.id)).toBeDefined();
+      expect(sessions.get(busy.id)).toBe(busy);
     }
     expect(sessions.get(idle.id)).toBeUndefined();
     clock.now += 9 * 60_000;
-    expect(sessions.get(busy.id)).toBeDefined();
+    expect(sessions.get(busy.id)).toBe(busy);
     clock.now += 9 * 60_000; // 63 minutes after sign-in: past the one-hour ttl
     expect(sessions.get(busy.id)).toBeUndefined();
   });
@@ -45,7 +45,7 @@ describe('ConsoleSessions', () => {
     const anon = sessions.anonymous();
     expect(sessions.maxAgeSeconds(anon)).toBe(900);
     clock.now += 8 * 60_000;
-    expect(sessions.get(anon.id)).toBeDefined();
+    expect(sessions.get(anon.id)).toBe(anon);
     clock.now += 8 * 60_000;
     expect(sessions.get(anon.id)).toBeUndefined();
   });
@@ -55,10 +55,10 @@ describe('ConsoleSessions', () => {
     const first = sessions.signIn('alice', undefined);
     const second = sessions.signIn('bob', undefined);
     for (let i = 0; i < 50; i++) sessions.anonymous();
-    expect(sessions.get(first.id)).toBeDefined();
+    expect(sessions.get(first.id)).toBe(first);
     sessions.signIn('carol', undefined);
     expect(sessions.get(first.id)).toBeUndefined();
-    expect(sessions.get(second.id)).toBeDefined();
+    expect(sessions.get(second.id)).toBe(second);
   });
 
   it('knows nothing of unknown, empty or ended ids', () => {
