@@ -23,6 +23,8 @@ export const ERRORS = {
   POLICY_EVAL_FAILED: { status: 503, message: 'the policy failed to evaluate', fix: 'Run the input through `warden eval` and `opa test`; look for runtime errors such as conflicting rule values.' },
   POLICY_RESULT_INVALID: { status: 503, message: 'the policy returned a result of the wrong shape', fix: 'Make `decision` an object `{decision: "allow"|"deny"|"step_up", ...}` as the README policy contract says.' },
   POLICY_INPUT_TOO_LARGE: { status: 413, message: 'the policy input is too large to evaluate', fix: 'Lower the request size or raise `policy.max_memory_pages`.' },
+  // --- state store ---------------------------------------------------------------------------
+  STORE_UNAVAILABLE: { status: 503, message: 'the shared state store cannot confirm this request', fix: 'Check that Redis (`store.url`) is reachable; the sidecar recovers by itself once it can confirm state again within `store.max_staleness`.' },
   // --- request -----------------------------------------------------------------------------
   REQUEST_MALFORMED: { status: 400, message: 'the request is not valid HTTP/1.1', fix: 'Send one Content-Length or Transfer-Encoding: chunked (never both), well-formed header lines and a valid request line.' },
   REQUEST_TIMEOUT: { status: 408, message: 'the request headers did not arrive in time', fix: 'Send the whole header block at once; the connection is closed after the server\'s headers timeout.' },

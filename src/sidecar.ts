@@ -29,6 +29,7 @@ import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
 import { Upstreams } from './proxy/upstreams.js';
+import { openRedisStores } from './store/redis/open.js';
 import { openSqliteStores } from './store/sqlite/open.js';
 import { stepUpGate } from './stepup/gate.js';
 import { approvalUrl, approvalUrlTemplate } from './stepup/approval-url.js';
@@ -91,7 +92,9 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     ops.error({ err }, 'decision log write failed');
   } });
   const stateDir = resolve(baseDir, config.state_dir);
-  const stores = openSqliteStores(stateDir);
+  const stores = config.store.kind === 'redis'
+    ? await openRedisStores({ url: loaded.storeUrl!, prefix: config.store.prefix, maxStalenessMs: config.store.max_staleness })
+    : openSqliteStores(stateDir);
 
   const source = createPolicySource(loaded, stateDir, metrics, {
     loaded: (s) => {

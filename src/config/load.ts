@@ -18,6 +18,8 @@ export interface LoadedConfig {
   readonly secrets: { readonly adminToken: string; readonly approvers: ReadonlyMap<string, string>; readonly webhookSecret: string | undefined };
   /** Bearer tokens of the bundle server and log collector, resolved per request; verification keys, resolved. */
   readonly services: ServiceSecrets;
+  /** The Redis URL of `store.kind: redis`, resolved. */
+  readonly storeUrl: string | undefined;
   /** Lane templates by `upstream/lane`, resolved on each use so rotated files take effect. */
   readonly lanes: ReadonlyMap<string, SecretTemplate>;
   /** Client secrets of `oauth` lanes by `upstream/lane`, resolved on each use likewise. */
@@ -75,7 +77,23 @@ export function loadConfigText(text: string, baseDir: string, overrides: ConfigO
       into.set(`${name}/${laneName}`, t);
     }
   }
-  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), services: resolveServiceSecrets(config, baseDir), lanes, oauthSecrets });
+  return Object.freeze({ config, baseDir, secrets: Object.freeze({ adminToken, approvers, webhookSecret }), services: resolveServiceSecrets(config, baseDir), storeUrl: resolveStoreUrl(config, baseDir), lanes, oauthSecrets });
+}
+
+function resolveStoreUrl(config: WardenConfig, baseDir: string): string | undefined {
+  const { kind, url } = config.store;
+  if (kind !== 'redis') return undefined;
+  if (url === undefined) throw new WardenError('CONFIG_INVALID', 'store.url: required with store.kind: redis');
+  const resolved = url.includes('${') ? new SecretTemplate(url, baseDir, 'store.url').resolve() : url;
+  let parsed: URL;
+  try {
+    parsed = new URL(resolved);
+  } catch {
+    throw new WardenError('CONFIG_INVALID', 'store.url: not a URL');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new WardenError('CONFIG_INVALID', 'store.url: must be redis:// or rediss://');
+  if (parsed.password && !url.includes('${')) throw new WardenError('CONFIG_INVALID', 'store.url: a URL with a password must be a ${env:NAME} or ${file:PATH} reference');
+  return resolved;
 }
 
 function resolveServiceSecrets(config: WardenConfig, baseDir: string): ServiceSecrets {

@@ -176,6 +176,12 @@ export const configSchema = Type.Object(
       export_delay: Duration({ description: 'How long finished spans wait to be exported in one batch.', default: '5s', minMs: 10 }),
       sample_ratio: Type.Number({ description: 'Share of requests without a sampled parent that are traced (a parent\'s sampled flag is followed).', default: 1, minimum: 0, maximum: 1 }),
     }),
+    store: Section('Where tasks, revocations, usage counters, approvals and held-request wake-ups live.', {
+      kind: OneOf(['sqlite', 'redis'], { description: '`sqlite`: one process, `<state_dir>/warden.db`. `redis`: a fleet of sidecars sharing one Redis (run it with AOF persistence, `appendonly yes`).', default: 'sqlite' }),
+      url: Type.Optional(Type.String({ description: 'With `kind: redis`: `redis://host:port/db`; a URL with a password must be a `${env:NAME}` or `${file:PATH}` reference.' })),
+      prefix: Type.String({ description: 'Prefix of every Redis key and of the pub/sub channel (several fleets may share one Redis).', default: 'warden:', pattern: '^[A-Za-z0-9:_.-]{1,64}$' }),
+      max_staleness: Duration({ description: 'How long a sidecar may answer from its pub/sub-fed cache without confirming its link to Redis; past it, what it cannot confirm is refused 503 `STORE_UNAVAILABLE`.', default: '1s', minMs: 50 }),
+    }),
     decision_log: Section('One JSON line per decision.', {
       path: Type.String({ description: '`stdout`, `stderr` or a file path (appended). Lines are written synchronously, once per event-loop turn; in production prefer a file: a stalled stdout pipe stalls the proxy.', default: 'stdout' }),
       mask: Type.Array(Type.String({ description: 'path', pattern: '^input(\\.[A-Za-z0-9_-]+)+$' }), { description: 'Input paths replaced by `"**REDACTED**"` in the log (`input.request.body.password`).', default: [] }),

@@ -1,0 +1,157 @@
+// A fleet on a real redis-server: three sidecars share tasks, revocations, call counters and
+// approvals. Each sidecar is a full Warden on port 0 with `store.kind: redis`; they share one
+// task-signing key file so that a task created through any of them verifies on all of them.
+
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compilePolicy } from '../helpers/policy.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
+
+const POLICY = `package warden
+import rego.v1
+
+default decision := {"decision": "deny", "reason": "default"}
+
+decision := {"decision": "deny", "reason": "call cap"} if {
+  input.task.usage.calls >= 5
+} else := {"decision": "allow", "lane": "read", "reason": "approved"} if {
+  input.request.method == "DELETE"
+  input.approval.id
+} else := {"decision": "step_up", "reason": "destructive", "approvers": []} if {
+  input.request.method == "DELETE"
+} else := {"decision": "allow", "lane": "read", "reason": "read"} if {
+  input.request.method == "GET"
+}
+`;
+
+let redis: TestRedis;
+let upstream: TestUpstream;
+let fleet: WardenHandle[];
+let bundle: string;
+const shared = tempDir('warden-fleet-');
+
+async function sidecar(extra: Record<string, unknown> = {}): Promise<WardenHandle> {
+  return startWarden({
+    bundle,
+    upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:FLEET_LANE}' } } } },
+    config: {
+      store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: '500ms' },
+      identity: { task_tokens: { key_file: join(shared, 'signing.pem') } },
+      ...extra,
+    },
+  });
+}
+
+const call = (w: WardenHandle, token: string, method = 'GET', path = '/gh/repos/a/b'): Promise<Response> =>
+  fetch(w.proxyUrl + path, { method, headers: { authorization: `Bearer ${token}` } });
+
+beforeAll(async () => {
+  process.env.FLEET_LANE = 'fleet-lane-secret';
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileSync(join(shared, 'signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  bundle = await compilePolicy(POLICY);
+  redis = await startRedis();
+  upstream = await startUpstream();
+  fleet = [await sidecar(), await sidecar(), await sidecar()];
+});
+
+afterAll(async () => {
+  await Promise.all((fleet ?? []).map((w) => w.close()));
+  await upstream?.close();
+  await redis?.close();
+});
+
+describe('fleet on Redis', () => {
+  it('a task created through one sidecar works on every sidecar', async () => {
+    const { token } = await fleet[0]!.task();
+    for (const w of fleet) expect((await call(w, token)).status).toBe(200);
+  });
+
+  it('a revocation reaches every sidecar within 1 s', async () => {
+    const { task_id, token } = await fleet[1]!.task();
+    for (const w of fleet) expect((await call(w, token)).status).toBe(200);
+    const revokedAt = Date.now();
+    expect((await fleet[1]!.admin('DELETE', `/v1/tasks/${task_id}`)).status).toBe(200);
+    const delays = await Promise.all(fleet.map(async (w) => {
+      for (;;) {
+        const r = await call(w, token);
+        if (r.status === 401) return Date.now() - revokedAt;
+        expect(r.status).toBe(200);
+        if (Date.now() - revokedAt > 5_000) throw new Error('revocation did not arrive');
+      }
+    }));
+    expect(Math.max(...delays)).toBeLessThanOrEqual(1_000);
+  });
+
+  it('a call cap counts across sidecars', async () => {
+    const { token } = await fleet[0]!.task();
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await call(fleet[i % 3]!, token)).status);
+      await new Promise((r) => setTimeout(r, 20)); // counts are written fire-and-forget
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 403, 403, 403]);
+  });
+
+  it('one approval is spent once across twenty concurrent identical calls on three sidecars', async () => {
+    const { token } = await fleet[0]!.task();
+    const first = await call(fleet[0]!, token, 'DELETE', '/gh/repos/a/b/branches/x');
+    expect(first.status).toBe(401);
+    const { approval_id } = (await first.json()) as { approval_id: string };
+    // The identical call on another sidecar joins the same pending approval.
+    const again = await call(fleet[2]!, token, 'DELETE', '/gh/repos/a/b/branches/x');
+    expect(((await again.json()) as { approval_id: string }).approval_id).toBe(approval_id);
+    expect((await fleet[1]!.admin('POST', `/v1/approvals/${approval_id}/approve`, { approver: 'carol', reason: 'ok' })).status).toBe(200);
+    const before = upstream.seen.filter((s) => s.method === 'DELETE').length;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(fleet[i % 3]!, token, 'DELETE', '/gh/repos/a/b/branches/x').then((r) => r.status)));
+    expect(results.filter((s) => s === 200)).toHaveLength(1);
+    expect(upstream.seen.filter((s) => s.method === 'DELETE').length - before).toBe(1);
+  });
+
+  it('a call held on one sidecar is released by an approval given on another', async () => {
+    const holder = await sidecar({ step_up: { hold: '10s' } });
+    try {
+      const { token } = await holder.task();
+      const held = call(holder, token, 'DELETE', '/gh/repos/a/b/branches/held');
+      let pending: { id: string }[] = [];
+      for (let i = 0; i < 200 && pending.length === 0; i++) {
+        pending = (await fleet[2]!.admin('GET', '/v1/approvals?status=pending')).body.approvals.filter((a: { path: string }) => a.path.endsWith('/held'));
+        if (pending.length === 0) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(pending).toHaveLength(1);
+      expect((await fleet[2]!.admin('POST', `/v1/approvals/${pending[0]!.id}/approve`, { approver: 'dave' })).status).toBe(200);
+      expect((await held).status).toBe(200);
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it('Redis down: what cannot be confirmed is refused 503 and nothing is forwarded; it recovers by itself', async () => {
+    const { token } = await fleet[0]!.task();
+    expect((await call(fleet[0]!, token)).status).toBe(200);
+    const before = upstream.seen.length;
+    await redis.kill();
+    // Past max_staleness (500 ms) no sidecar answers from its cache any more.
+    await new Promise((r) => setTimeout(r, 900));
+    for (const w of fleet) {
+      const r = await call(w, token);
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { error: string }).error).toBe('STORE_UNAVAILABLE');
+    }
+    expect(upstream.seen.length).toBe(before);
+    await redis.restart();
+    // The revocation state survived the restart (AOF); every sidecar recovers on its own.
+    for (const w of fleet) {
+      let status = 0;
+      for (let i = 0; i < 200 && status !== 200; i++) {
+        status = (await call(w, token)).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(200);
+    }
+  });
+});
