@@ -87,6 +87,16 @@ describe('fleet on Redis', () => {
     expect(Math.max(...delays)).toBeLessThanOrEqual(1_000);
   });
 
+  it('an agent registered through one sidecar is known to all; suspending it cuts its tasks everywhere', async () => {
+    expect((await fleet[0]!.admin('POST', '/v1/agents', { id: 'fleet-bot', owner: 'sec-team', scopes: ['*'] })).status).toBe(201);
+    expect((await fleet[2]!.admin('GET', '/v1/agents/fleet-bot')).body.owner).toBe('sec-team');
+    const { token } = await fleet[1]!.task({ agent: 'fleet-bot' });
+    for (const w of fleet) expect((await call(w, token)).status).toBe(200);
+    expect((await fleet[1]!.admin('PATCH', '/v1/agents/fleet-bot', { status: 'suspended' })).status).toBe(200);
+    for (const w of fleet) expect((await call(w, token)).status).toBe(401);
+    expect((await fleet[2]!.admin('POST', '/v1/tasks', { agent: 'fleet-bot', user: { id: 'alice' }, stage: 'execute', risk: 'low', scopes: [], ttl: '10m' })).status).not.toBe(201);
+  });
+
   it('a call cap counts across sidecars', async () => {
     const { token } = await fleet[0]!.task();
     const statuses: number[] = [];

@@ -1,9 +1,11 @@
 // The stores of a fleet member on the shared Redis (`store.kind: redis`).
 
 import type { Stores } from '../stores.js';
+import { RedisAgentStore } from './agent-store.js';
 import { RedisApprovalEvents } from './approval-events.js';
 import { RedisApprovalStore } from './approval-store.js';
 import { RedisLink } from './link.js';
+import { RedisCredentialStore } from './credential-store.js';
 import { RedisTaskStore } from './task-store.js';
 
 export interface RedisStoreOptions {
@@ -22,6 +24,8 @@ export async function openRedisStores(opts: RedisStoreOptions): Promise<Stores &
     usage: tasks,
     approvals: new RedisApprovalStore(link),
     approvalEvents,
+    agents: new RedisAgentStore(link),
+    credentials: new RedisCredentialStore(link),
     close: async () => {
       approvalEvents.close();
       tasks.close();

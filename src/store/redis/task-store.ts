@@ -105,6 +105,12 @@ export class RedisTaskStore implements TaskStore, UsageStore {
     return ok === 1;
   }
 
+  async live(nowMs: number): Promise<TaskRecord[]> {
+    const ids = await this.#link.run(() => this.#link.cmd.zrangebyscore(this.#link.key('tasks', 'expiry'), `(${nowMs}`, '+inf'));
+    const recs = await Promise.all(ids.map((id) => this.#read(id)));
+    return recs.filter((r): r is TaskRecord => r !== undefined && r.revoked_at === undefined);
+  }
+
   async purgeExpired(nowMs: number): Promise<number> {
     const expiry = this.#link.key('tasks', 'expiry');
     const ids = await this.#link.run(() => this.#link.cmd.zrangebyscore(expiry, '-inf', `(${nowMs}`));

@@ -44,6 +44,7 @@ describe('configuration', () => {
       tasks: { stages: ['plan', 'execute', 'review', 'done'], risks: ['low', 'medium', 'high'], transitions: {} },
       step_up: { hold: 0, ttl: 600000, retry_after: 5000, body_preview_bytes: 0 },
       decision_log: { path: 'stdout', mask: [], max_body_bytes: 65536, level: 'info' },
+      store: { kind: 'sqlite', prefix: 'warden:', max_staleness: 1000 },
     });
   });
 
@@ -95,6 +96,9 @@ describe('configuration', () => {
     ['an unknown signing algorithm', `${MINIMAL}policy: { verification: { keys: { k1: { algorithm: none, key: '\${env:UNIT_ADMIN_TOKEN}' } } } }\n`, /keys\.k1\.algorithm: expected one of/],
     ['a literal verification key', `${MINIMAL}policy: { verification: { keys: { k1: { key: 'secret' } } } }\n`, /keys\.k1\.key: a secret must come from/],
     ['a collector min_delay above max_delay', `${MINIMAL}decision_log: { service: { url: 'http://c', min_delay: 10s } }\n`, /decision_log\.service\.min_delay: exceeds max_delay/],
+    ['a redis store without a url', `${MINIMAL}store: { kind: redis }\n`, /store\.url: required with store\.kind: redis/],
+    ['a redis URL with a password written in the file', `${MINIMAL}store: { kind: redis, url: 'redis://:hunter2@127.0.0.1:6379' }\n`, /store\.url: a URL with a password must be a/],
+    ['a store URL that is not redis', `${MINIMAL}store: { kind: redis, url: 'http://127.0.0.1:6379' }\n`, /store\.url: must be redis:\/\/ or rediss:\/\//],
     ['a collector URL that is not http', `${MINIMAL}decision_log: { service: { url: 'ftp://c' } }\n`, /decision_log\.service\.url: has the wrong form/],
   ])('refuses %s and names the key', (_name, yaml, pattern) => {
     process.env.UNIT_SHORT = 'short';
