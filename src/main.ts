@@ -32,11 +32,12 @@ async function main(argv: string[]): Promise<number> {
       const { replayCommand } = await import('./cli/replay.js');
       return print(await replayCommand(cmd.config, cmd.bundle, cmd.files));
     }
-    case 'run': {
+    case 'run':
+    case 'control': {
       const [{ loadConfigFile }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);
-      const loaded = loadConfigFile(cmd.config, { ...(cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
+      const loaded = loadConfigFile(cmd.config, { ...(cmd.kind === 'run' && cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
       const ops = createOpsLogger(loaded.config.decision_log.level);
-      const sidecar = await createSidecar(loaded, { ops });
+      const sidecar = await createSidecar(loaded, { ops, role: cmd.kind === 'control' ? 'control' : 'sidecar' });
       const addrs = await sidecar.listen();
       ops.info({ proxy: addrs.proxy, admin: addrs.admin, revision: sidecar.revision() }, 'warden listening');
       await new Promise<void>((resolveStop) => {

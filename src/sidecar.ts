@@ -14,7 +14,7 @@ import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
 import { mountConsole } from './console/mount.js';
 import type { LoadedConfig } from './config/load.js';
-import type { ErrorCode } from './errors.js';
+import { WardenError, type ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
 import { JitCredentials, oauthLanesOf } from './credentials/jit-credentials.js';
 import { LaneCredentials } from './credentials/lane-credentials.js';
@@ -41,10 +41,16 @@ export interface SidecarOptions {
   readonly ops: Logger;
   /** The identity domain's clock in unix ms (token times, JWKS caching and refetch cooldown); tests advance it. */
   readonly now?: () => number;
+  /**
+   * `control`: the control plane of a fleet (`warden control`): the admin API and console over the
+   * shared store, no proxy listener; it publishes its task-signing key for the sidecars.
+   */
+  readonly role?: 'sidecar' | 'control';
 }
 
 export interface Sidecar {
-  listen(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
+  /** `proxy` is absent for the control plane. */
+  listen(): Promise<{ proxy?: AddressInfo; admin: AddressInfo }>;
   close(): Promise<void>;
   revision(): string | undefined;
   /** Load the bundle now (tests, SIGHUP); resolves false when it was refused. */
@@ -114,6 +120,18 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   shipper?.start();
 
   const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
+  const role = opts.role ?? 'sidecar';
+  if (role === 'control' && !stores.keys) throw new WardenError('CONFIG_INVALID', 'store.kind: warden control needs the shared store (redis)');
+  if (stores.keys) {
+    // Fleet: tokens signed by the control plane (or any member that signs) verify on every sidecar.
+    const ring = stores.keys;
+    const reload = (): void => {
+      Promise.resolve(ring.list(Date.now())).then((keys) => tokens.trust(keys), (err: unknown) => ops.warn({ err }, 'could not read the fleet key ring'));
+    };
+    ring.onChange(reload);
+    await ring.publish({ kid: tokens.kid, jwk: { ...(await tokens.publicJwk()) }, published_at: Date.now() }, config.identity.task_tokens.max_ttl);
+    tokens.trust(await ring.list(Date.now()));
+  }
   const jit = new JitCredentials(oauthLanesOf(config.upstreams, loaded.oauthSecrets), stores.credentials, new OAuthClient(), tokens, {
     onEvent: (e) => log.event(e.event, { ...e }),
   });
@@ -188,10 +206,10 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   let closed: Promise<void> | undefined;
   return {
     async listen() {
-      const proxyAddr = await listenOn(proxy, config.listen);
+      const proxyAddr = role === 'control' ? undefined : await listenOn(proxy, config.listen);
       const adminAddr = await listenOn(admin, config.admin.listen);
       approvalUrls = approvalUrlTemplate(config.step_up.approval_url, adminAddr);
-      return { proxy: proxyAddr, admin: adminAddr };
+      return { ...(proxyAddr && { proxy: proxyAddr }), admin: adminAddr };
     },
     revision: () => engine.revision,
     reloadPolicy: () => source.reload(),

@@ -7,6 +7,7 @@ export const USAGE = {
 
 Commands:
   run    start the sidecar (proxy and admin listeners)
+  control  start the control plane of a fleet (admin API and console over the shared store)
   eval   evaluate one policy input and print the decision as JSON
   audit  verify the decision log's hash chain, or trace one task's timeline
   replay re-evaluate a recorded decision log under a candidate policy bundle
@@ -21,6 +22,16 @@ file (logrotate: rename, then signal).
 Options:
   --config FILE              configuration file (required)
   --listen HOST:PORT         proxy listener, overrides 'listen'
+  --admin-listen HOST:PORT   admin listener, overrides 'admin.listen'
+  -h, --help                 show this help`,
+  control: `Usage: warden control --config FILE [--admin-listen HOST:PORT]
+
+Start the control plane of a fleet: the admin API and the console over the shared store
+(store.kind: redis), no proxy listener. Tasks created here verify on every sidecar: the control
+plane publishes its task-signing public key in the store. SIGTERM or SIGINT stops it.
+
+Options:
+  --config FILE              configuration file (required; store.kind must be redis)
   --admin-listen HOST:PORT   admin listener, overrides 'admin.listen'
   -h, --help                 show this help`,
   eval: `Usage: warden eval --config FILE --input FILE
@@ -54,6 +65,7 @@ replayable. Exit status: 0 none changed, 1 some changed, 2 error.`,
 export type Command =
   | { kind: 'help'; text: string }
   | { kind: 'run'; config: string; listen?: string; adminListen?: string }
+  | { kind: 'control'; config: string; adminListen?: string }
   | { kind: 'eval'; config: string; input: string }
   | { kind: 'audit-verify'; files: string[]; key?: string; partial: boolean }
   | { kind: 'audit-trace'; files: string[]; task: string; format: 'text' | 'json' | 'html' }
@@ -69,6 +81,12 @@ export function parseCommand(argv: readonly string[]): Command {
     if (values.help) return { kind: 'help', text: USAGE.run };
     if (!values.config) throw new UsageError(`--config is required\n\n${USAGE.run}`);
     return { kind: 'run', config: values.config, ...(values.listen && { listen: values.listen }), ...(values['admin-listen'] && { adminListen: values['admin-listen'] }) };
+  }
+  if (command === 'control') {
+    const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string' }, 'admin-listen': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) return { kind: 'help', text: USAGE.control };
+    if (!values.config) throw new UsageError(`--config is required\n\n${USAGE.control}`);
+    return { kind: 'control', config: values.config, ...(values['admin-listen'] && { adminListen: values['admin-listen'] }) };
   }
   if (command === 'eval') {
     const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string' }, input: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });

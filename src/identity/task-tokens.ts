@@ -5,7 +5,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { SignJWT, calculateJwkThumbprint, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, calculateJwkThumbprint, decodeProtectedHeader, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { WardenError } from '../errors.js';
 import type { WardenConfig } from '../config/schema.js';
 
@@ -49,6 +49,23 @@ export class TaskTokens {
     return new TaskTokens(tt.algorithm, tt.issuer, tt.audience, kid, privateKey, publicKey);
   }
 
+  /** Public keys of other signers of this fleet (kid → key), from the store's key ring. */
+  #trusted = new Map<string, KeyObject>();
+
+  /** Verify tokens signed with these published keys too (fleet mode); replaces the previous set. */
+  trust(keys: readonly { kid: string; jwk: Readonly<Record<string, unknown>> }[]): void {
+    const next = new Map<string, KeyObject>();
+    for (const k of keys) {
+      if (k.kid === this.kid) continue;
+      try {
+        next.set(k.kid, createPublicKey({ key: k.jwk as import('node:crypto').JsonWebKey, format: 'jwk' }));
+      } catch {
+        // A malformed published key verifies nothing.
+      }
+    }
+    this.#trusted = next;
+  }
+
   /** Signs a token for `tid`, valid from `iatSec` until `expSec` (epoch seconds). */
   async sign(agent: string, tid: string, iatSec: number, expSec: number): Promise<string> {
     return new SignJWT({ tid })
@@ -86,7 +103,10 @@ export class TaskTokens {
    * them to coded errors). The caller has checked the protected header already.
    */
   async verify(token: string, clockSkewSec: number, now?: Date): Promise<TaskTokenClaims> {
-    const { payload } = await jwtVerify(token, this.publicKey, {
+    const kid = decodeProtectedHeader(token).kid;
+    const key = kid === undefined || kid === this.kid ? this.publicKey : this.#trusted.get(kid);
+    if (!key) throw new WardenError('TOKEN_INVALID', 'task token: signed with an unknown key');
+    const { payload } = await jwtVerify(token, key, {
       issuer: this.issuer,
       audience: this.audience,
       algorithms: [this.algorithm],

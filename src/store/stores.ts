@@ -4,6 +4,7 @@
 import type { AgentStore } from './agents.js';
 import type { ApprovalEvents, ApprovalStore } from './approvals.js';
 import type { CredentialStore } from './credentials.js';
+import type { KeyRing } from './keys.js';
 import type { TaskStore, UsageStore } from './tasks.js';
 
 export interface Stores {
@@ -16,6 +17,8 @@ export interface Stores {
   readonly agents: AgentStore;
   /** Just-in-time downstream tokens per task and lane (shared, so any process can revoke them). */
   readonly credentials: CredentialStore;
+  /** The fleet's published task-token keys (shared stores only). */
+  readonly keys?: KeyRing;
   /** Writes what is pending and releases the backend; call after every user of the stores stopped. */
   close(): Promise<void>;
 }

@@ -56,6 +56,8 @@ export interface WardenOptions {
   child?: boolean;
   /** The identity clock of an in-process Warden (see testClock in helpers/wait.ts). */
   now?: () => number;
+  /** `control`: the control plane of a fleet (no proxy listener; `proxyUrl` is empty). */
+  role?: 'sidecar' | 'control';
 }
 
 /** The agents tests create tasks for: no ceiling beyond what the example tasks ask. */
@@ -115,9 +117,9 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
     ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile));
   } else {
     const loaded = loadConfigFile(files.configFile);
-    sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }), ...(opts.now && { now: opts.now }) });
+    sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }), ...(opts.now && { now: opts.now }), ...(opts.role && { role: opts.role }) });
     const addrs = await sidecar.listen();
-    proxyUrl = `http://127.0.0.1:${addrs.proxy.port}`;
+    proxyUrl = addrs.proxy ? `http://127.0.0.1:${addrs.proxy.port}` : '';
     adminUrl = `http://127.0.0.1:${addrs.admin.port}`;
   }
   const admin = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {

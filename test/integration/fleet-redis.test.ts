@@ -140,6 +140,34 @@ describe('fleet on Redis', () => {
     }
   });
 
+  it('warden control: a task created on the control plane works on every sidecar, and its revocation there reaches all of them', async () => {
+    // Two sidecars with keys of their own (no shared key file): they trust the control plane's
+    // task-signing key because it is published in the store.
+    const own = async (): Promise<WardenHandle> => startWarden({
+      bundle,
+      upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:FLEET_LANE}' } } } },
+      config: { store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: '500ms' } },
+    });
+    const control = await startWarden({ role: 'control', bundle, config: { store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: '500ms' } } });
+    const a = await own();
+    const b = await own();
+    try {
+      expect(control.proxyUrl).toBe('');
+      const { task_id, token } = await control.task();
+      for (const w of [a, b]) expect((await call(w, token)).status).toBe(200);
+      const revokedAt = Date.now();
+      expect((await control.admin('DELETE', `/v1/tasks/${task_id}`)).status).toBe(200);
+      for (const w of [a, b]) {
+        let status = 200;
+        while (status === 200 && Date.now() - revokedAt < 5_000) status = (await call(w, token)).status;
+        expect(status).toBe(401);
+      }
+      expect(Date.now() - revokedAt).toBeLessThanOrEqual(1_000);
+    } finally {
+      await Promise.all([a.close(), b.close(), control.close()]);
+    }
+  });
+
   it('Redis down: what cannot be confirmed is refused 503 and nothing is forwarded; it recovers by itself', async () => {
     const { token } = await fleet[0]!.task();
     expect((await call(fleet[0]!, token)).status).toBe(200);

@@ -104,7 +104,7 @@ beforeAll(async () => {
   });
   sidecar = await createSidecar(loadConfigFile(files.configFile), { ops: pino({ level: 'debug' }, sink) });
   const addrs = await sidecar.listen();
-  proxyUrl = `http://127.0.0.1:${addrs.proxy.port}`;
+  proxyUrl = `http://127.0.0.1:${addrs.proxy!.port}`;
   adminUrl = `http://127.0.0.1:${addrs.admin.port}`;
   await registerAgents(adminUrl);
 });

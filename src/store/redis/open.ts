@@ -6,6 +6,7 @@ import { RedisApprovalEvents } from './approval-events.js';
 import { RedisApprovalStore } from './approval-store.js';
 import { RedisLink } from './link.js';
 import { RedisCredentialStore } from './credential-store.js';
+import { RedisKeyRing } from './key-ring.js';
 import { RedisTaskStore } from './task-store.js';
 
 export interface RedisStoreOptions {
@@ -26,6 +27,7 @@ export async function openRedisStores(opts: RedisStoreOptions): Promise<Stores &
     approvalEvents,
     agents: new RedisAgentStore(link),
     credentials: new RedisCredentialStore(link),
+    keys: new RedisKeyRing(link),
     close: async () => {
       approvalEvents.close();
       tasks.close();
