@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { warden } from '../helpers/cli.js';
+import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
 import { registerAgents, spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
 
 const TASK = { id: 't1', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['maintainer'] }, scopes: ['github:write'], expires_at: '2030-01-01T00:00:00Z', usage: { calls: 0, stage_calls: 0 } };
@@ -20,7 +20,8 @@ describe('warden command line', () => {
     const bad = await warden(['frobnicate']);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
-  });
+    expect((await warden(['control', '--help'])).stdout).toMatch(/--admin-listen HOST:PORT/);
+  }, CLI_TIMEOUT);
 
   it('evaluates one input with `warden eval` and exits by decision', async () => {
     const { dir, configFile } = writeConfig({});

@@ -145,7 +145,7 @@ describe('task tokens', () => {
     // Longer than identity.task_tokens.max_ttl (8h).
     await expectRefused(await mint(t.task_id, { exp: now + 9 * 3600 }));
     // A task ends on its own: a token that passed (and is cached as verified) stops at expiry.
-    const short = await w.task({ ttl: 1 });
+    const short = await w.task({ ttl: 3 });
     expect((await get(short.token)).status).toBe(200);
     await new Promise((r) => setTimeout(r, Date.parse(short.expires_at) - Date.now() + 50));
     await expectRefused(short.token);
