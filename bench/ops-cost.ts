@@ -40,7 +40,7 @@ async function sink(): Promise<{ url: string; posts: () => number; close: () => 
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts: () => posts, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts: () => posts, close: () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); }) };
 }
 
 async function main(): Promise<void> {
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
     for (const [i, v] of variants.entries()) {
       const file = path.join(ws.dir, `ops-${i}.yaml`);
-      await writeFile(file, stringify({ ...base, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
+      // The bench agent is not in a registry: this measures the log and trace paths, not registration.
+      await writeFile(file, stringify({ ...base, identity: { ...base.identity, registered_agents_only: false }, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
       const w = await startWarden(file, ws);
       procs.push(...w.procs);
       systems.push({ label: v.label, w, rps: [], cpu: [] });
