@@ -39,6 +39,13 @@ export async function startWarden(config: string, ws: Workspace, nodeArgs: strin
   const m = await stderrMatch(proc, /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/, 60_000);
   const origin = `http://127.0.0.1:${m[1]}`;
   const admin = `http://127.0.0.1:${m[2]}`;
+  // identity.registered_agents_only is on by default: the benchmark's agent is registered first.
+  const reg = await fetch(`${admin}/v1/agents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'bench', owner: 'bench', scopes: ['*'] }),
+  });
+  if (reg.status !== 201) throw new Error(`POST /v1/agents answered ${reg.status}: ${await reg.text()}`);
   const res = await fetch(`${admin}/v1/tasks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
