@@ -10,6 +10,8 @@ import { Metrics } from './observability/metrics.js';
 import { createAdminServer } from './admin/server.js';
 import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
+import { toolsRoutes } from './admin/tools-routes.js';
+import { ToolRegistry } from './mcp/tool-registry.js';
 import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
 import { mountConsole } from './console/mount.js';
@@ -174,6 +176,11 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   manager.start();
   tasks.onRevoke((taskId) => manager.cancelForTask(taskId));
 
+  const tools = new ToolRegistry({
+    store: stores.toolPins,
+    bundleData: () => engine.data,
+    onChanged: (e) => log.event('tool.changed', { ...e }),
+  });
   const upstreams = new Upstreams(config.upstreams);
   const lanes = new LaneCredentials(new CredentialLanes(config.upstreams, loaded.lanes), jit);
   let closing = false;
@@ -195,7 +202,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   proxy.on('checkExpectation', onExpectation(rejected));
   const admin = createAdminServer({
     token: loaded.secrets.adminToken,
-    routes: [tasksRoutes(tasks), agentsRoutes(agents), approvalsRoutes(manager), checkRoute({ engine, log, config })],
+    routes: [tasksRoutes(tasks), agentsRoutes(agents), approvalsRoutes(manager), checkRoute({ engine, log, config }), toolsRoutes(tools)],
     ready: () => ({ ...(closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }), bundle_service: source.status() }),
     metrics,
     jwks: async () => ({ keys: [await tokens.publicJwk()] }),

@@ -18,6 +18,7 @@ export interface PolicySnapshot {
 
 interface Live extends PolicySnapshot {
   readonly policy: LoadedPolicy;
+  readonly data: Readonly<Record<string, unknown>>;
   readonly entrypointId: number;
 }
 
@@ -47,6 +48,11 @@ export class PolicyEngine {
 
   get revision(): string | undefined {
     return this.#live?.revision;
+  }
+
+  /** The live bundle's data (`data.json`), e.g. the tool pins under `warden.tool_pins`. */
+  get data(): Readonly<Record<string, unknown>> | undefined {
+    return this.#live?.data;
   }
 
   /** Load a bundle and make it live. Throws a coded error and keeps the old policy on failure. */
@@ -79,7 +85,7 @@ export class PolicyEngine {
     if (typeof entrypointId !== 'number') {
       throw new WardenError('POLICY_ENTRYPOINT_MISSING', `${source} has entrypoints ${Object.keys(entrypoints).join(', ') || '(none)'}, not ${entrypoint}`);
     }
-    this.#live = { policy, entrypointId, revision: bundle.revision, loadedAt: new Date(), source };
+    this.#live = { policy, data: bundle.data, entrypointId, revision: bundle.revision, loadedAt: new Date(), source };
     return this.snapshot!;
   }
 

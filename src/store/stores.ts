@@ -6,6 +6,7 @@ import type { ApprovalEvents, ApprovalStore } from './approvals.js';
 import type { CredentialStore } from './credentials.js';
 import type { KeyRing } from './keys.js';
 import type { TaskStore, UsageStore } from './tasks.js';
+import type { ToolPinStore } from './tool-pins.js';
 
 export interface Stores {
   readonly tasks: TaskStore;
@@ -19,6 +20,8 @@ export interface Stores {
   readonly credentials: CredentialStore;
   /** The fleet's published task-token keys (shared stores only). */
   readonly keys?: KeyRing;
+  /** MCP tool definitions seen and their pins (trust on first use). */
+  readonly toolPins: ToolPinStore;
   /** Writes what is pending and releases the backend; call after every user of the stores stopped. */
   close(): Promise<void>;
 }

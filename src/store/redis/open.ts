@@ -1,5 +1,6 @@
 // The stores of a fleet member on the shared Redis (`store.kind: redis`).
 
+import { LocalToolPinStore } from '../local/tool-pin-store.js';
 import type { Stores } from '../stores.js';
 import { RedisAgentStore } from './agent-store.js';
 import { RedisApprovalEvents } from './approval-events.js';
@@ -28,6 +29,7 @@ export async function openRedisStores(opts: RedisStoreOptions): Promise<Stores &
     agents: new RedisAgentStore(link),
     credentials: new RedisCredentialStore(link),
     keys: new RedisKeyRing(link),
+    toolPins: new LocalToolPinStore(),
     close: async () => {
       approvalEvents.close();
       tasks.close();

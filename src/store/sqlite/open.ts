@@ -7,6 +7,7 @@ import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteCredentialStore } from './credential-store.js';
 import { openDatabase } from './database.js';
 import { SqliteTaskStore } from './task-store.js';
+import { SqliteToolPinStore } from './tool-pin-store.js';
 
 export function openSqliteStores(stateDir: string): Stores {
   const db = openDatabase(stateDir);
@@ -21,6 +22,7 @@ export function openSqliteStores(stateDir: string): Stores {
     approvalEvents,
     agents,
     credentials,
+    toolPins: new SqliteToolPinStore(db),
     close: async () => {
       approvalEvents.close();
       tasks.close();
