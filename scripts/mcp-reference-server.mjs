@@ -180,18 +180,19 @@ function createServer() {
   return server;
 }
 
-/** Start the reference server on 127.0.0.1 (port 0 by default). */
-export async function startReferenceServer({ port = 0 } = {}) {
+/**
+ * Serve MCP 2025-11-25 Streamable HTTP on 127.0.0.1 with the SDK 1.x transport: one session (and
+ * one server from `createServer`) per `initialize`, resumable event streams, DELETE ends a session.
+ */
+export async function serveSdkV1(createServer, { port = 0 } = {}) {
   const app = createMcpExpressApp();
   const sessions = new Map();
+  const noSession = (res, sid) => res.status(sid === undefined ? 400 : 404).json({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID provided' } });
   app.post('/mcp', async (req, res) => {
     const sid = req.headers['mcp-session-id'];
     let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (!transport) {
-      if (sid !== undefined || !isInitializeRequest(req.body)) {
-        res.status(sid === undefined ? 400 : 404).json({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID provided' } });
-        return;
-      }
+      if (sid !== undefined || !isInitializeRequest(req.body)) return noSession(res, sid);
       transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         eventStore: new MemoryEventStore(),
@@ -205,10 +206,7 @@ export async function startReferenceServer({ port = 0 } = {}) {
   const bySession = async (req, res) => {
     const sid = req.headers['mcp-session-id'];
     const transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
-    if (!transport) {
-      res.status(sid === undefined ? 400 : 404).json({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID provided' } });
-      return;
-    }
+    if (!transport) return noSession(res, sid);
     await transport.handleRequest(req, res);
   };
   app.get('/mcp', bySession);
@@ -216,15 +214,20 @@ export async function startReferenceServer({ port = 0 } = {}) {
   const httpServer = await new Promise((resolve, reject) => {
     const s = app.listen(port, '127.0.0.1', (err) => (err ? reject(err) : resolve(s)));
   });
-  const url = `http://127.0.0.1:${httpServer.address().port}/mcp`;
   return {
-    url,
+    url: `http://127.0.0.1:${httpServer.address().port}/mcp`,
+    sessions,
     async close() {
       for (const t of sessions.values()) await t.close().catch(() => undefined);
       httpServer.closeAllConnections();
       await new Promise((r) => httpServer.close(() => r()));
     },
   };
+}
+
+/** Start the reference server on 127.0.0.1 (port 0 by default). */
+export function startReferenceServer(opts = {}) {
+  return serveSdkV1(createServer, opts);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

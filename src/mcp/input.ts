@@ -14,7 +14,7 @@ export function mcpInput(body: unknown): McpInput | undefined {
     throw new WardenError('MCP_BATCH_REFUSED');
   }
   if (!isObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string') return undefined;
-  const out: McpInput = { method: body.method };
+  const out: McpInput = { kind: 'id' in body ? 'request' : 'notification', method: body.method };
   if (typeof body.id === 'string' || typeof body.id === 'number' || body.id === null) out.id = body.id;
   if (body.method === 'tools/call' && isObject(body.params)) {
     if (typeof body.params.name === 'string') out.tool = body.params.name;

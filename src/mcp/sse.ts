@@ -105,33 +105,34 @@ export function serializeEvent(ev: SseEvent, data: string): string {
 
 /**
  * A Transform over an event stream that lets `rewrite` replace the data of each event (return the
- * same string to keep it). Unchanged events are re-emitted with their original lines.
+ * same string to keep it; it may answer asynchronously: events keep their order). Unchanged events
+ * are re-emitted with their original lines.
  */
-export function sseRewriter(rewrite: (data: string, ev: SseEvent) => string, maxEventChars = 16 * 1024 * 1024): Transform {
+export function sseRewriter(rewrite: (data: string, ev: SseEvent) => string | Promise<string>, maxEventChars = 16 * 1024 * 1024): Transform {
   const decoder = new StringDecoder('utf8');
   const reader = new SseReader(maxEventChars);
-  const emit = (stream: Transform, events: SseEvent[]): void => {
+  const emit = async (stream: Transform, events: SseEvent[]): Promise<void> => {
     for (const ev of events) {
-      const next = ev.data === undefined ? undefined : rewrite(ev.data, ev);
+      const next = ev.data === undefined ? undefined : await rewrite(ev.data, ev);
       stream.push(next === undefined || next === ev.data ? `${ev.lines.join('\n')}\n\n` : serializeEvent(ev, next));
     }
   };
+  const step = (stream: Transform, text: () => string, cb: TransformCallback): void => {
+    let events: SseEvent[];
+    try {
+      events = reader.push(text());
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    emit(stream, events).then(() => cb(), (err: unknown) => cb(err as Error));
+  };
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      try {
-        emit(this, reader.push(decoder.write(chunk)));
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
+      step(this, () => decoder.write(chunk), cb);
     },
     flush(cb: TransformCallback) {
-      try {
-        emit(this, reader.push(decoder.end()));
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
+      step(this, () => decoder.end(), cb);
     },
   });
 }

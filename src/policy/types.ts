@@ -15,11 +15,24 @@ export interface RequestInput {
   size: number;
 }
 
+export type McpKind = 'request' | 'notification' | 'response' | 'stream' | 'session_end' | 'listing';
+
+/** `input.mcp`: on every request to an MCP upstream (DESIGN.md "Policy contract"). */
 export interface McpInput {
-  method: string;
+  kind: McpKind;
+  /** The JSON-RPC method; for a `response`, the server request it answers when Warden relayed it. */
+  method?: string;
   id?: string | number | null;
+  /** Target of tools/call. */
   tool?: string;
+  /** Target of prompts/get. */
+  name?: string;
+  /** Target of resources/read, resources/subscribe, resources/unsubscribe. */
+  uri?: string;
   arguments?: unknown;
+  protocol_version?: string;
+  session_id?: string;
+  tool_definition?: { digest: string; pinned?: string; status: 'pinned' | 'changed' | 'unpinned' };
 }
 
 export interface AgentInput {

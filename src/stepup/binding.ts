@@ -77,7 +77,7 @@ export function bindingFromInput(input: {
   };
   if (input.mcp) {
     const { method, tool, arguments: args } = input.mcp;
-    return { ...base, mcp: { method, tool, arguments: args } };
+    return { ...base, mcp: { method: method ?? '', tool, arguments: args } };
   }
   return { ...base, body_digest: input.request.body_digest };
 }

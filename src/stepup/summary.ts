@@ -63,7 +63,7 @@ export function buildSummary(
   }
   if (input.agent) s.agent_id = input.agent.id;
   if (request.content_type !== undefined) s.content_type = request.content_type;
-  if (input.mcp) s.mcp = input.mcp.tool === undefined ? { method: input.mcp.method } : { method: input.mcp.method, tool: input.mcp.tool };
+  if (input.mcp) s.mcp = input.mcp.tool === undefined ? { method: input.mcp.method ?? '' } : { method: input.mcp.method ?? '', tool: input.mcp.tool };
   return { ...s, ...bodyPreview(rawBody, previewBytes) };
 }
 

@@ -58,7 +58,7 @@ describe('bindingDigest', () => {
   });
 
   it('ignores the JSON-RPC id of an MCP call but not its arguments', () => {
-    const mcp = (id: number, args: unknown) => bindingFromInput({ request, mcp: { method: 'tools/call', id, tool: 'delete_repo', arguments: args }, task: { id: 't' }, agent: { id: 'a' } });
+    const mcp = (id: number, args: unknown) => bindingFromInput({ request, mcp: { kind: 'request', method: 'tools/call', id, tool: 'delete_repo', arguments: args }, task: { id: 't' }, agent: { id: 'a' } });
     const base = bindingDigest(mcp(1, { repo: 'x', force: true }));
     expect(bindingDigest(mcp(2, { force: true, repo: 'x' }))).toBe(base);
     expect(bindingDigest(mcp(1, { repo: 'y', force: true }))).not.toBe(base);
@@ -68,8 +68,8 @@ describe('bindingDigest', () => {
   });
 
   it('binds an MCP call by tool, not by body digest', () => {
-    const a = bindingFromInput({ request, mcp: { method: 'tools/call', id: 1, tool: 'a' } });
-    const b = bindingFromInput({ request: { ...request, body_digest: 'sha256:' + 'd'.repeat(64) }, mcp: { method: 'tools/call', id: 2, tool: 'a' } });
+    const a = bindingFromInput({ request, mcp: { kind: 'request', method: 'tools/call', id: 1, tool: 'a' } });
+    const b = bindingFromInput({ request: { ...request, body_digest: 'sha256:' + 'd'.repeat(64) }, mcp: { kind: 'request', method: 'tools/call', id: 2, tool: 'a' } });
     expect(bindingDigest(a)).toBe(bindingDigest(b));
     expect(a).not.toHaveProperty('body_digest');
   });

@@ -6,12 +6,12 @@ const task = { id: 't1', stage: 'execute', risk: 'medium', user: { id: 'dana' },
 
 describe('buildDetail (what only the console shows)', () => {
   it('carries the task risk and the MCP arguments, masked as the decision log masks them', () => {
-    const d = buildDetail({ task, mcp: { method: 'tools/call', tool: 'delete_branch', arguments: { branch: 'tmp', password: 'hunter2' } } }, compileMasks(['input.mcp.arguments.password']));
+    const d = buildDetail({ task, mcp: { kind: 'request', method: 'tools/call', tool: 'delete_branch', arguments: { branch: 'tmp', password: 'hunter2' } } }, compileMasks(['input.mcp.arguments.password']));
     expect(d).toEqual({ task_risk: 'medium', mcp_arguments: { branch: 'tmp', password: '**REDACTED**' } });
   });
 
   it('gives the size instead of arguments too large to show', () => {
-    const d = buildDetail({ mcp: { method: 'tools/call', tool: 'write_file', arguments: { text: 'x'.repeat(20_000) } } }, []);
+    const d = buildDetail({ mcp: { kind: 'request', method: 'tools/call', tool: 'write_file', arguments: { text: 'x'.repeat(20_000) } } }, []);
     expect(d.mcp_arguments).toBeUndefined();
     expect(d.mcp_arguments_bytes).toBeGreaterThan(20_000);
   });
