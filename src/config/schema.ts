@@ -43,6 +43,7 @@ const upstream = Section('A downstream API or MCP server, routed by path prefix.
   prefix: Type.String({ description: 'Path prefix the agent calls, removed before forwarding (`/github/repos/x` → `/repos/x`).', pattern: '^\\/[A-Za-z0-9._~-]+(\\/[A-Za-z0-9._~-]+)*$' }),
   url: Type.String({ description: 'Base URL of the upstream (http or https); its path is prepended to the forwarded path.', pattern: '^https?:\\/\\/[^\\s]+$' }),
   timeout: Duration({ description: 'Time allowed for the upstream to send response headers, and between body chunks.', default: '30s', minMs: 1 }),
+  stream_idle_timeout: Duration({ description: 'For an event stream (`text/event-stream`, MCP\'s server-to-client streams): the longest silence before Warden closes it; `0s` (the default) never does. `timeout` then applies to the response headers only, so a long-lived stream is not cut.', default: '0s' }),
   connect_timeout: Duration({ description: 'Time allowed to open a connection.', default: '5s', minMs: 1 }),
   connections: Type.Integer({ description: 'Keep-alive connections kept in the pool for this upstream.', default: 64, minimum: 1 }),
   mcp: Type.Boolean({ description: 'Treat JSON-RPC 2.0 bodies as MCP calls (fills `input.mcp`; denials answer as JSON-RPC errors).', default: true }),

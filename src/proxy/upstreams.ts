@@ -3,6 +3,7 @@
 // request of http-proxy on Node 20.
 
 import type { ServerResponse } from 'node:http';
+import type { Transform, Writable } from 'node:stream';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { cleanResponseHeaders } from './headers.js';
@@ -12,6 +13,8 @@ interface Target {
   readonly pool: Pool;
   readonly basePath: string;
   readonly timeout: number;
+  /** Idle limit of an event-stream response; 0: none. */
+  readonly streamIdle: number;
   /** `Host` sent upstream when configured (else undici sends the authority of the URL). */
   readonly host: string | undefined;
 }
@@ -24,6 +27,33 @@ export interface ForwardRequest {
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer;
   readonly decisionId: string;
+  /**
+   * Streaming mode (MCP upstreams): the client leaving cancels the upstream call at any moment
+   * (this signal), and a `text/event-stream` answer is not cut by `timeout` (only by
+   * `stream_idle_timeout`, when set).
+   */
+  readonly signal?: AbortSignal;
+  /** A transform for the answer's body chosen from its headers (content-length is then dropped). */
+  readonly rewrite?: (headers: Record<string, string | string[] | undefined>) => Transform | undefined;
+}
+
+function isEventStream(headers: Record<string, string | string[] | undefined>): boolean {
+  const ct = headers['content-type'];
+  const v = (Array.isArray(ct) ? ct[0] : ct) ?? '';
+  return v.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+}
+
+/** Destroy `stream` once it has been idle for `ms` (0: never). */
+function idleLimit(stream: Writable, ms: number): void {
+  if (ms <= 0) return;
+  let timer = setTimeout(() => stream.destroy(new Error('stream idle')), ms);
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    timer.refresh();
+    return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof stream.write;
+  stream.once('close', () => clearTimeout(timer));
+  timer = timer.unref();
 }
 
 export class Upstreams {
@@ -39,7 +69,7 @@ export class Upstreams {
         bodyTimeout: up.timeout,
         keepAliveTimeout: 30_000,
       });
-      this.#targets.set(name, { pool, basePath: url.pathname.replace(/\/+$/, ''), timeout: up.timeout, host: up.host });
+      this.#targets.set(name, { pool, basePath: url.pathname.replace(/\/+$/, ''), timeout: up.timeout, streamIdle: up.stream_idle_timeout, host: up.host });
     }
   }
 
@@ -60,13 +90,24 @@ export class Upstreams {
           method: req.method as 'GET',
           headers: target.host === undefined ? req.headers : { ...req.headers, host: target.host },
           body: req.body.length > 0 ? req.body : null,
+          // In streaming mode undici's body timeout is off; the idle limits below replace it.
+          ...(req.signal && { signal: req.signal, bodyTimeout: 0 }),
         },
         ({ statusCode, headers }) => {
           status = statusCode;
-          const out = cleanResponseHeaders(headers as Record<string, string | string[] | undefined>);
+          const raw = headers as Record<string, string | string[] | undefined>;
+          const out = cleanResponseHeaders(raw);
           out['warden-decision-id'] = req.decisionId;
+          const transform = req.rewrite?.(raw);
+          if (transform) delete out['content-length'];
           res.writeHead(statusCode, out);
-          return res;
+          // Headers out at once: an event stream may stay silent for long after them.
+          res.flushHeaders();
+          if (req.signal) idleLimit(res, isEventStream(raw) ? target.streamIdle : target.timeout);
+          if (!transform) return res;
+          transform.pipe(res);
+          transform.once('error', () => res.destroy());
+          return transform;
         },
       );
     } catch (err) {

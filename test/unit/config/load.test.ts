@@ -131,6 +131,7 @@ describe('configuration', () => {
       prefix: '/gh',
       url: 'http://x',
       timeout: 250,
+      stream_idle_timeout: 0,
       connect_timeout: 5000,
       connections: 64,
       mcp: true,
