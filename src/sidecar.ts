@@ -1,6 +1,7 @@
 // The composition root: wires the domains and returns `{ listen, close }`. Importing it has no
 // side effects; signals are handled in main.ts only.
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { tasksRoutes } from './admin/tasks-routes.js';
 import { approvalsRoutes } from './admin/approvals-routes.js';
 import { toolsRoutes } from './admin/tools-routes.js';
 import { ToolRegistry } from './mcp/tool-registry.js';
+import { ServerRequests } from './mcp/server-requests.js';
 import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
 import { mountConsole } from './console/mount.js';
@@ -192,6 +194,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     inflight, tracing,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
     usage: stores.usage, stepUp: stepUpGate(manager), isClosing: () => closing,
+    mcp: { tools, serverRequests: new ServerRequests(), stateKey: randomBytes(32), approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) },
   });
   // requireHostHeader: Node would answer a request without Host 400 itself, unlogged (a client
   // whose Host falls past Node's header-count limit loses it); Warden never forwards the agent's

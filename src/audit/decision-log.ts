@@ -37,6 +37,8 @@ export interface DecisionRecord {
   upstream_status?: number;
   duration_ms: number;
   eval_ns?: number;
+  /** Tools a `tools/list` result listed that the policy hid from the agent. */
+  mcp_hidden_tools?: string[];
 }
 
 export interface DecisionLogOptions {

@@ -1,13 +1,17 @@
-// Warden's own answers to an MCP request: HTTP 200 with a JSON-RPC error that keeps the request's
-// id, because MCP clients drop the body of non-200 answers. The codes are in the server-defined
-// range of JSON-RPC.
+// Warden's own answers on an MCP upstream, in forms the official SDKs understand (DESIGN.md "Proxy
+// responses"). A refused request is HTTP 200 with a JSON-RPC error that keeps the request's id
+// (MCP clients drop the body of non-200 answers); a refused notification or client response is
+// 403 with a JSON-RPC error without id (Streamable HTTP: "an HTTP error status"); a refused
+// event-stream GET or session DELETE is 405, which both SDKs read as "this server has none".
+// Codes: -32010 denied, -32011 approval required (implementation-defined range, used by neither
+// official SDK: -32001 is the v1 SDK's RequestTimeout, -32002 the v2 SDK's ResourceNotFound),
+// -32020 header mismatch (the 2026-07-28 spec's HeaderMismatch).
 
 import type { McpInput } from '../policy/types.js';
 
 type JsonRpcId = string | number | null;
 
-/** JSON-RPC error codes: -32001 denied, -32002 approval required, -32603 internal error. */
-export const MCP_ERROR = { denied: -32001, approval_required: -32002, error: -32603 } as const;
+export const MCP_ERROR = { denied: -32010, approval_required: -32011, header_mismatch: -32020, error: -32603 } as const;
 
 export type McpErrorKind = keyof typeof MCP_ERROR;
 
@@ -17,5 +21,20 @@ export function jsonRpcError(id: JsonRpcId | undefined, code: number, message: s
 
 /** The JSON-RPC error body answering `mcp` with one of Warden's refusals or challenges. */
 export function mcpAnswer(mcp: McpInput, kind: McpErrorKind, message: string, data: Record<string, unknown>): string {
-  return jsonRpcError(mcp.id, MCP_ERROR[kind], message, data);
+  return jsonRpcError(mcp.kind === 'request' ? mcp.id : null, MCP_ERROR[kind], message, data);
+}
+
+/** The HTTP status of a refusal of this MCP message. */
+export function mcpRefusalStatus(mcp: McpInput): number {
+  switch (mcp.kind) {
+    case 'request':
+    case 'listing':
+      return 200;
+    case 'notification':
+    case 'response':
+      return 403;
+    case 'stream':
+    case 'session_end':
+      return 405;
+  }
 }

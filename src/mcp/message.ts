@@ -18,6 +18,11 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+function acceptsEventStream(headers: IncomingHttpHeaders): boolean {
+  const accept = headers.accept;
+  return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
+}
+
 const isId = (v: unknown): v is string | number => typeof v === 'string' || typeof v === 'number';
 
 /** Which params field names the target of a method. */
@@ -51,8 +56,10 @@ export function mcpMessage(f: MessageFacts): McpInput | undefined {
   const session = header(f.headers, 'mcp-session-id');
   const version = header(f.headers, 'mcp-protocol-version');
   const common = { ...(version !== undefined && { protocol_version: version }), ...(session !== undefined && { session_id: session }) };
-  if (f.httpMethod === 'GET') return { kind: 'stream', ...common };
-  if (f.httpMethod === 'DELETE') return { kind: 'session_end', ...common };
+  // A GET is MCP's event stream when it asks for one; a DELETE ends a session when it names one.
+  // Anything else on the upstream (a health check, say) is not an MCP message.
+  if (f.httpMethod === 'GET') return acceptsEventStream(f.headers) || session !== undefined ? { kind: 'stream', ...common } : undefined;
+  if (f.httpMethod === 'DELETE') return session !== undefined ? { kind: 'session_end', ...common } : undefined;
   const body = f.body;
   if (Array.isArray(body) && body.some((m) => isObject(m) && m.jsonrpc === '2.0')) throw new WardenError('MCP_BATCH_REFUSED');
   if (!isObject(body) || body.jsonrpc !== '2.0') return undefined;

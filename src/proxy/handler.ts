@@ -11,6 +11,10 @@ import type { Outcome } from './outcome.js';
 import { decide, type DropHeaders, type PipelineDeps } from './pipeline.js';
 import { account, recordOf, type Answered } from './record.js';
 import { sendDeny, sendError, sendStepUp } from './respond.js';
+import { evaluate } from './evaluate.js';
+import { forwardRewrite } from '../mcp/forward-rewrite.js';
+import type { ToolDefinitionInput } from '../mcp/tool-digest.js';
+import type { McpInput } from '../policy/types.js';
 
 export { InflightCounter } from './inflight.js';
 export type HandlerDeps = PipelineDeps;
@@ -61,24 +65,27 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
 async function answer(deps: HandlerDeps, o: Outcome, res: ServerResponse, link: ClientLink, decisionId: string): Promise<Answered> {
   switch (o.kind) {
     case 'forward':
-      return forward(deps, o.call, res, link, o.headers);
+      return forward(deps, o, res, link);
     case 'refuse':
-      sendDeny(res, { decisionId, code: o.code, reason: o.reason, mcp: o.mcp });
-      return { status: o.mcp ? 200 : 403 };
-    case 'challenge':
-      sendStepUp(res, {
+      return { status: sendDeny(res, { decisionId, code: o.code, reason: o.reason, mcp: o.mcp }) };
+    case 'challenge': {
+      const approvalUrl = deps.mcp.approvalUrl(o.approvalId);
+      const status = sendStepUp(res, {
         decisionId,
         approvalId: o.approvalId,
         expiresAt: o.expiresAt,
         reason: o.reason,
         retryAfterSeconds: Math.max(1, Math.ceil(deps.config.step_up.retry_after / 1000)),
         mcp: o.mcp,
+        ...(approvalUrl !== undefined && { approvalUrl }),
+        ...(o.inputRequired !== undefined && { inputRequired: o.inputRequired }),
       });
-      return { status: o.mcp ? 200 : 401 };
+      return { status };
+    }
     case 'error':
       if (o.error.code === 'INTERNAL') deps.ops.error({ err: o.error, decision_id: decisionId }, 'request failed');
       if (link.aborted) return { status: 0 };
-      return sendErrorAnswer(res, o.error, decisionId, o.closeConnection ? { connection: 'close' } : {});
+      return sendErrorAnswer(res, o.error, decisionId, o.closeConnection ? { connection: 'close' } : {}, o.known.mcp);
     case 'client_gone':
       return { status: 0 };
     default:
@@ -86,19 +93,38 @@ async function answer(deps: HandlerDeps, o: Outcome, res: ServerResponse, link: 
   }
 }
 
-function sendErrorAnswer(res: ServerResponse, e: WardenError, decisionId: string, headers: Record<string, string> = {}): Answered {
-  sendError(res, e, decisionId, headers);
+function sendErrorAnswer(res: ServerResponse, e: WardenError, decisionId: string, headers: Record<string, string> = {}, mcp?: McpInput): Answered {
+  sendError(res, e, decisionId, headers, mcp);
   return { status: e.status };
 }
 
-async function forward(deps: HandlerDeps, call: CallContext, res: ServerResponse, link: ClientLink, headers: Record<string, string | string[]>): Promise<Answered> {
+/** Is this listed tool one the agent may call? Asked of the policy as a `listing` (DESIGN.md). */
+function listingVisible(deps: HandlerDeps, call: CallContext): (tool: string, definition: ToolDefinitionInput | undefined) => boolean {
+  return (tool, definition) => {
+    const mcp: McpInput = { kind: 'listing', method: 'tools/call', tool, ...(definition && { tool_definition: definition }), ...(call.mcp?.protocol_version !== undefined && { protocol_version: call.mcp.protocol_version }), ...(call.mcp?.session_id !== undefined && { session_id: call.mcp.session_id }) };
+    const ev = evaluate(deps.engine, deps.metrics, { ...call, mcp }, undefined);
+    return ev.result.ok && ev.result.decision.decision !== 'deny';
+  };
+}
+
+async function forward(deps: HandlerDeps, o: Outcome & { kind: 'forward' }, res: ServerResponse, link: ClientLink): Promise<Answered> {
+  const { call, headers } = o;
+  const hidden: string[] = [];
+  // MCP upstreams stream: the agent leaving cancels the call; event streams are not cut by `timeout`.
+  const streaming = call.mcp && {
+    signal: link.signal,
+    rewrite: forwardRewrite(deps.mcp, { upstream: call.route.name, mcp: call.mcp, visible: listingVisible(deps, call), seal: o.seal, maxJsonBytes: MAX_LISTING_BYTES }, hidden),
+  };
   try {
-    const status = await phased(call.phases, 'forward', () => deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: call.body.raw, decisionId: call.decisionId }, res));
-    return { status, upstreamStatus: status };
+    const status = await phased(call.phases, 'forward', () => deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: o.body ?? call.body.raw, decisionId: call.decisionId, ...streaming }, res));
+    return { status, upstreamStatus: status, hiddenTools: hidden };
   } catch (err) {
     const e = toWardenError(err);
     if (e.code === 'INTERNAL') deps.ops.error({ err, decision_id: call.decisionId }, 'request failed');
     if (link.aborted) return { status: 0, error: e.code };
-    return { ...sendErrorAnswer(res, e, call.decisionId), error: e.code };
+    return { ...sendErrorAnswer(res, e, call.decisionId, {}, call.mcp), error: e.code };
   }
 }
+
+/** Largest JSON answer read whole to filter a tools/list result. */
+const MAX_LISTING_BYTES = 16 * 1024 * 1024;

@@ -31,15 +31,27 @@ export interface Known {
   readonly lane?: string;
   /** Which credential the lane injected (never its value). */
   readonly credential?: CredentialLog;
+  /** `input.mcp` of a request to an MCP upstream, once known (its errors are answered in JSON-RPC). */
+  readonly mcp?: McpInput;
 }
 
 export type Outcome =
   /** Send it upstream with `headers` (the agent's, the policy's, the lane's credential): an allow, or any decision in dry-run mode. */
-  | { readonly kind: 'forward'; readonly mode: 'allow' | 'dry_run'; readonly known: Known; readonly call: CallContext; readonly headers: Record<string, string | string[]> }
+  | {
+      readonly kind: 'forward';
+      readonly mode: 'allow' | 'dry_run';
+      readonly known: Known;
+      readonly call: CallContext;
+      readonly headers: Record<string, string | string[]>;
+      /** The body to send instead of the agent's (an MCP 2026-07-28 retry without Warden's parts). */
+      readonly body?: Buffer;
+      /** Seals the server's next round of an approved MCP 2026-07-28 call (src/mcp/mrtr.ts). */
+      readonly seal?: (inner: string | undefined) => string;
+    }
   /** A 403, or for MCP a JSON-RPC error; `error` names the cause when it is not simply the policy's deny. */
   | { readonly kind: 'refuse'; readonly known: Known; readonly mcp: McpInput | undefined; readonly code: DenyAnswer['code']; readonly reason: string | undefined; readonly error?: ErrorCode }
   /** A human must approve first (RFC 9470 challenge, or its JSON-RPC twin). */
-  | { readonly kind: 'challenge'; readonly known: Known; readonly mcp: McpInput | undefined; readonly approvalId: string; readonly expiresAt: string; readonly reason: string | undefined }
+  | { readonly kind: 'challenge'; readonly known: Known; readonly mcp: McpInput | undefined; readonly approvalId: string; readonly expiresAt: string; readonly reason: string | undefined; readonly inputRequired?: string }
   /** A coded error answer; `closeConnection` while draining. */
   | { readonly kind: 'error'; readonly known: Known; readonly error: WardenError; readonly closeConnection?: boolean }
   /** The agent went away while the request was held: nothing to answer. */

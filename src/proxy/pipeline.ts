@@ -14,10 +14,12 @@ import type { WardenConfig } from '../config/schema.js';
 import type { Credential } from '../credentials/lanes.js';
 import type { LaneCredential, LaneCredentials } from '../credentials/lane-credentials.js';
 import { WardenError, assertNever, toWardenError } from '../errors.js';
-import { mcpInput } from '../mcp/input.js';
+import type { McpDeps } from '../mcp/deps.js';
+import { mcpMessage } from '../mcp/message.js';
+import { checkMcpHeaders } from '../mcp/request-headers.js';
 import { allowedOriginSet, originAllowed } from '../mcp/origin.js';
 import type { PolicyEngine } from '../policy/engine.js';
-import type { AllowDecision, ApprovalInput, CredentialNarrowing, Decision, StepUpDecision } from '../policy/types.js';
+import type { AllowDecision, ApprovalInput, CredentialNarrowing, Decision, McpInput, StepUpDecision } from '../policy/types.js';
 import { bindingFromInput, type CallBinding } from '../stepup/binding.js';
 import { runStepUp } from '../stepup/flow.js';
 import type { StepUpGate } from '../stepup/gate.js';
@@ -51,6 +53,7 @@ export interface PipelineDeps {
   readonly inflight: InflightCounter;
   /** OpenTelemetry traces (`tracing`); undefined when off, and then no phase is timed. */
   readonly tracing?: Tracing | undefined;
+  readonly mcp: McpDeps;
 }
 
 /** Headers never forwarded upstream, by upstream: the identity header and the lanes' headers. */
@@ -81,10 +84,12 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
     // anyway): otherwise `text/plain` would hide the tool (and a batch) from the policy.
     const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, { maxDepth: deps.config.policy.max_json_depth });
     refuseOverrides(req.headers, query, body.form);
-    const mcp = route.upstream.mcp ? mcpInput(body.parsed) : undefined;
+    const method = (req.method ?? 'GET').toUpperCase();
+    const message = route.upstream.mcp ? mcpMessage({ httpMethod: method, headers: req.headers, body: body.parsed, answered: (s, id) => deps.mcp.serverRequests.answered(s, id) }) : undefined;
+    if (message) known = { ...known, mcp: message };
+    const mcp = message && (await mcpOf(deps, route.name, method, req, body.parsed, message));
     if (phases && mcp) phases.meta = metaTraceContext(body.parsed);
     const headers = planRequestHeaders(req.headers, drop.get(route.name)!);
-    const method = (req.method ?? 'GET').toUpperCase();
     const request = {
       id: decisionId,
       method,
@@ -103,6 +108,21 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
   }
+}
+
+/**
+ * `input.mcp` of a request to an MCP upstream: its message kind and target, the 2026-07-28 headers
+ * checked against the body (a mismatch is refused, never forwarded), and for a tools/call the
+ * definition of the tool as last listed, with its pin status.
+ */
+async function mcpOf(deps: PipelineDeps, upstream: string, method: string, req: IncomingMessage, body: unknown, mcp: McpInput): Promise<McpInput> {
+  if (method === 'POST') {
+    const bad = checkMcpHeaders(req.headers, body, mcp.tool === undefined ? undefined : deps.mcp.tools.declarations(upstream, mcp.tool));
+    if (bad) throw new WardenError('MCP_HEADER_MISMATCH', `${bad.header}: ${bad.problem}`);
+  }
+  if (mcp.method !== 'tools/call' || mcp.tool === undefined) return mcp;
+  const definition = await deps.mcp.tools.definition(upstream, mcp.tool);
+  return definition === undefined ? mcp : { ...mcp, tool_definition: definition };
 }
 
 /** Evaluate (with a grant of this exact call, if one exists) and act on the decision. */

@@ -11,6 +11,8 @@ export interface Answered {
   readonly upstreamStatus?: number;
   /** Code of the error that ended the request after the outcome (an upstream failure). */
   readonly error?: string;
+  /** Tools removed from a tools/list result. */
+  readonly hiddenTools?: readonly string[];
 }
 
 export interface RecordMeta {
@@ -71,6 +73,7 @@ export function recordOf(o: Outcome, a: Answered, m: RecordMeta): DecisionRecord
   if (k.lane !== undefined) rec.lane = k.lane;
   if (k.credential !== undefined) rec.credential = k.credential;
   if (a.upstreamStatus !== undefined) rec.upstream_status = a.upstreamStatus;
+  if (a.hiddenTools !== undefined && a.hiddenTools.length > 0) rec.mcp_hidden_tools = [...a.hiddenTools];
   const error = errorCode(o, a);
   if (error !== undefined) rec.error = error;
   return rec;

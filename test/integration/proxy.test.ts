@@ -97,7 +97,7 @@ describe('proxy', () => {
     const res = await fetch(`${w.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 'call-7', method: 'tools/call', params: { name: 'create_issue', arguments: { title: 'x' } } }) });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ jsonrpc: '2.0', id: 'call-7', error: { code: -32001, data: { error: 'POLICY_DENIED' } } });
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: 'call-7', error: { code: -32010, data: { error: 'POLICY_DENIED' } } });
     expect(tools.seen.length).toBe(before);
   });
 
@@ -106,7 +106,7 @@ describe('proxy', () => {
     expect(res.status).toBe(200);
     const id = res.headers.get('warden-decision-id');
     const line = (await w.decisions()).find((d) => d.decision_id === id)!;
-    expect((line.input as any).mcp).toEqual({ method: 'tools/call', id: 1, tool: 'search_code', arguments: { q: 'x' } });
+    expect((line.input as any).mcp).toEqual({ kind: 'request', method: 'tools/call', id: 1, tool: 'search_code', arguments: { q: 'x' } });
     expect(line.lane).toBe('read');
   });
 

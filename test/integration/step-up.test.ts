@@ -116,7 +116,7 @@ function expectStepUp(a: Answer): string {
 
 function expectMcpStepUp(a: Answer, rpcId: string | number): string {
   expect(a.status).toBe(200);
-  expect(a.body).toMatchObject({ jsonrpc: '2.0', id: rpcId, error: { code: -32002, data: { error: 'approval_required', approval_id: expect.any(String), decision_id: a.id } } });
+  expect(a.body).toMatchObject({ jsonrpc: '2.0', id: rpcId, error: { code: -32011, data: { error: 'approval_required', approval_id: expect.any(String), decision_id: a.id } } });
   return a.body.error.data.approval_id as string;
 }
 

@@ -17,6 +17,10 @@ describe('input.mcp for every MCP message kind', () => {
     expect(msg('POST', { jsonrpc: '2.0', method: 'notifications/initialized' })).toEqual({ kind: 'notification', method: 'notifications/initialized' });
     expect(msg('GET', undefined, { 'mcp-session-id': 's1', 'last-event-id': 'e1' })).toEqual({ kind: 'stream', session_id: 's1' });
     expect(msg('DELETE', undefined, { 'mcp-session-id': 's1' })).toEqual({ kind: 'session_end', session_id: 's1' });
+    expect(msg('GET', undefined, { accept: 'application/json, text/event-stream' })).toEqual({ kind: 'stream' });
+    // A GET that asks for no event stream and names no session, or a DELETE without a session, is not MCP.
+    expect(msg('GET', undefined, { accept: 'application/json' })).toBeUndefined();
+    expect(msg('DELETE', undefined, {})).toBeUndefined();
   });
   it('a response names the server request it answers when Warden relayed it (once, per session)', () => {
     relayed.relayed('s1', 7, 'elicitation/create');
