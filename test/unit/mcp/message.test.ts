@@ -28,6 +28,13 @@ describe('input.mcp for every MCP message kind', () => {
     expect(msg('POST', { jsonrpc: '2.0', id: 7, result: { action: 'accept' } }, { 'mcp-session-id': 's1' })).toEqual({ kind: 'response', id: 7, method: 'elicitation/create', session_id: 's1' });
     expect(msg('POST', { jsonrpc: '2.0', id: 7, error: { code: 1, message: 'x' } }, { 'mcp-session-id': 's1' })).toEqual({ kind: 'response', id: 7, session_id: 's1' });
   });
+  it('keeps string, number and null ids, drops any other; reads targets only from object params', () => {
+    expect(msg('POST', { jsonrpc: '2.0', id: null, method: 'ping' })).toEqual({ kind: 'request', method: 'ping', id: null });
+    expect(msg('POST', { jsonrpc: '2.0', id: { x: 1 }, method: 'ping' })).toEqual({ kind: 'request', method: 'ping' });
+    expect(msg('POST', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: ['x'] })).toEqual({ kind: 'request', method: 'tools/call', id: 1 });
+    expect(msg('POST', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 5 } })).toEqual({ kind: 'request', method: 'tools/call', id: 1 });
+    expect(msg('POST', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { name: 'x', arguments: {} } })).toEqual({ kind: 'request', method: 'resources/read', id: 1 });
+  });
   it('refuses batches and ignores what is not JSON-RPC', () => {
     expect(() => msg('POST', [{ jsonrpc: '2.0', id: 1, method: 'ping' }])).toThrow(/batches/);
     expect(msg('POST', { hello: 1 })).toBeUndefined();
