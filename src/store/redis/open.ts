@@ -1,6 +1,5 @@
 // The stores of a fleet member on the shared Redis (`store.kind: redis`).
 
-import { LocalToolPinStore } from '../local/tool-pin-store.js';
 import type { Stores } from '../stores.js';
 import { RedisAgentStore } from './agent-store.js';
 import { RedisApprovalEvents } from './approval-events.js';
@@ -9,6 +8,7 @@ import { RedisLink } from './link.js';
 import { RedisCredentialStore } from './credential-store.js';
 import { RedisKeyRing } from './key-ring.js';
 import { RedisTaskStore } from './task-store.js';
+import { RedisToolPinStore } from './tool-pin-store.js';
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -29,7 +29,7 @@ export async function openRedisStores(opts: RedisStoreOptions): Promise<Stores &
     agents: new RedisAgentStore(link),
     credentials: new RedisCredentialStore(link),
     keys: new RedisKeyRing(link),
-    toolPins: new LocalToolPinStore(),
+    toolPins: new RedisToolPinStore(link),
     close: async () => {
       approvalEvents.close();
       tasks.close();
