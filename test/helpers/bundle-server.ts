@@ -4,8 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { restartableServer } from './restartable-server.js';
+import { untilWithin } from './wait.js';
 
 export interface BundleRequest {
   url: string;
@@ -31,49 +31,41 @@ export interface TestBundleServer {
 export const RESOURCE = 'bundles/warden.tar.gz';
 
 export async function startBundleServer(initial?: string): Promise<TestBundleServer> {
-  let server: Server;
-  let port = 0;
   let body: Buffer | undefined;
   let etag = '';
+  const requests: BundleRequest[] = [];
+  const state = { token: undefined as string | undefined };
+  const server = restartableServer((req, res) => {
+    const rec: BundleRequest = { url: req.url ?? '', ifNoneMatch: req.headers['if-none-match'], authorization: req.headers.authorization, status: 200 };
+    requests.push(rec);
+    if (state.token !== undefined && req.headers.authorization !== `Bearer ${state.token}`) rec.status = 401;
+    else if (req.url !== `/${RESOURCE}` || !body) rec.status = 404;
+    else if (req.headers['if-none-match'] === etag) rec.status = 304;
+    if (rec.status !== 200) {
+      res.writeHead(rec.status, rec.status === 304 ? { etag } : {}).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/gzip', etag }).end(body);
+  });
   const s: TestBundleServer = {
-    url: '',
-    requests: [],
-    token: undefined,
+    get url() {
+      return server.url;
+    },
+    requests,
+    get token() {
+      return state.token;
+    },
+    set token(t) {
+      state.token = t;
+    },
     serve(archive) {
       body = readFileSync(archive);
       etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
     },
-    async stop() {
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-    },
-    async start() {
-      server = createServer((req, res) => {
-        const rec: BundleRequest = { url: req.url ?? '', ifNoneMatch: req.headers['if-none-match'], authorization: req.headers.authorization, status: 200 };
-        s.requests.push(rec);
-        if (s.token !== undefined && req.headers.authorization !== `Bearer ${s.token}`) rec.status = 401;
-        else if (req.url !== `/${RESOURCE}` || !body) rec.status = 404;
-        else if (req.headers['if-none-match'] === etag) rec.status = 304;
-        if (rec.status !== 200) {
-          res.writeHead(rec.status, rec.status === 304 ? { etag } : {}).end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/gzip', etag }).end(body);
-      });
-      await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-      port = (server.address() as AddressInfo).port;
-      (s as { url: string }).url = `http://127.0.0.1:${port}`;
-    },
-    close: () => s.stop(),
-    async waitFor(pred, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pred(s.requests)) {
-        if (Date.now() > deadline) throw new Error(`bundle server: condition not met after ${s.requests.length} requests`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    stop: () => server.stop(),
+    start: () => server.start(),
+    close: () => server.stop(),
+    waitFor: (pred, timeoutMs = 15_000) => untilWithin(() => pred(requests), timeoutMs, () => `bundle server: condition not met after ${requests.length} requests`),
   };
   if (initial) s.serve(initial);
   await s.start();

@@ -2,8 +2,8 @@
 // `POST /logs` with a gzip'd JSON array. It records every event, can refuse uploads (503) and can
 // be stopped and started again on the same port (a real outage: connections are refused).
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { restartableServer } from './restartable-server.js';
+import { untilWithin } from './wait.js';
 import { gunzipSync } from 'node:zlib';
 
 export interface TestCollector {
@@ -22,52 +22,45 @@ export interface TestCollector {
 }
 
 export async function startCollector(): Promise<TestCollector> {
-  let server: Server;
-  let port = 0;
-  const c: TestCollector = {
-    url: '',
-    events: [],
-    uploads: [],
-    failWith: undefined,
-    async stop() {
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-    },
-    async start() {
-      server = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (d: Buffer) => chunks.push(d));
-        req.on('end', () => {
-          if (req.method !== 'POST' || req.url !== '/logs') {
-            res.writeHead(404).end();
-            return;
-          }
-          if (c.failWith !== undefined) {
-            res.writeHead(c.failWith).end();
-            return;
-          }
-          const raw = Buffer.concat(chunks);
-          const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-          const batch = JSON.parse(text) as Record<string, any>[];
-          c.events.push(...batch);
-          c.uploads.push({ count: batch.length, headers: { ...req.headers } });
-          res.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-      port = (server.address() as AddressInfo).port;
-      (c as { url: string }).url = `http://127.0.0.1:${port}`;
-    },
-    close: () => c.stop(),
-    async waitFor(n, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (c.events.length < n) {
-        if (Date.now() > deadline) throw new Error(`collector got ${c.events.length} of ${n} events`);
-        await new Promise((r) => setTimeout(r, 20));
+  const events: Record<string, any>[] = [];
+  const uploads: TestCollector['uploads'] = [];
+  const state = { failWith: undefined as number | undefined };
+  const server = restartableServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/logs') {
+        res.writeHead(404).end();
+        return;
       }
+      if (state.failWith !== undefined) {
+        res.writeHead(state.failWith).end();
+        return;
+      }
+      const raw = Buffer.concat(chunks);
+      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+      const batch = JSON.parse(text) as Record<string, any>[];
+      events.push(...batch);
+      uploads.push({ count: batch.length, headers: { ...req.headers } });
+      res.writeHead(204).end();
+    });
+  });
+  const c: TestCollector = {
+    get url() {
+      return server.url;
     },
+    events,
+    uploads,
+    get failWith() {
+      return state.failWith;
+    },
+    set failWith(status) {
+      state.failWith = status;
+    },
+    stop: () => server.stop(),
+    start: () => server.start(),
+    close: () => server.stop(),
+    waitFor: (n, timeoutMs = 15_000) => untilWithin(() => events.length >= n, timeoutMs, () => `collector got ${events.length} of ${n} events`),
   };
   await c.start();
   return c;

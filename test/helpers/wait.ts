@@ -5,6 +5,15 @@ export async function until(check: () => boolean | Promise<boolean>): Promise<vo
   while (!(await check())) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** until(), failing with `describe()` when `check` is still false after `timeoutMs`. */
+export async function untilWithin(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(describe());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A clock that runs with real time and can be moved ahead: time-based rules without sleeping. */
 export interface TestClock {
   now(): number;
