@@ -7,8 +7,8 @@
 
 import path from 'node:path';
 import type { LoadResult } from './load.js';
-import { sendLoad, type LoadRequest } from './load-client.js';
-import { readyMessage, spawnNode, type Proc } from './procs.js';
+import { sendLoad, startLoadGenerator, type LoadRequest } from './load-client.js';
+import type { Proc } from './procs.js';
 import { BASE_HEADERS, GET_PATH, MCP_BODY, MCP_HEADERS, POST_BODY, POST_HEADERS } from './requests.js';
 import { startUpstream, startWarden, type StartedWarden } from './systems.js';
 import { createWorkspace } from './warden-config.js';
@@ -42,9 +42,7 @@ async function main(): Promise<void> {
   try {
     const upstream = await startUpstream();
     procs.push(...upstream.procs);
-    const loadProc = spawnNode('load', 'bench/load.ts', []);
-    procs.push(loadProc);
-    await readyMessage(loadProc);
+    const loadProc = await startLoadGenerator(procs);
     const load = (req: LoadRequest, ms: number): Promise<LoadResult> => sendLoad(loadProc, req, 'closed', ms, { connections: CONNECTIONS, rate: 0 });
 
     const builds: Build[] = [];

@@ -1,11 +1,19 @@
 // Jobs for the load generator process (bench/load.ts): one job, one result over IPC.
 
 import type { LoadJob, LoadResult } from './load.js';
-import type { Proc } from './procs.js';
+import { readyMessage, spawnNode, type Proc } from './procs.js';
 
 export type LoadRequest = Pick<LoadJob, 'origin' | 'path' | 'method' | 'headers' | 'body'>;
 
 let jobId = 0;
+
+/** The load generator in its own process, ready for jobs; it joins `procs` (stopped by the caller). */
+export async function startLoadGenerator(procs: Proc[]): Promise<Proc> {
+  const proc = spawnNode('load', 'bench/load.ts', []);
+  procs.push(proc);
+  await readyMessage(proc);
+  return proc;
+}
 
 /** Closed loop: `connections` busy connections; open loop: `rate` requests a second on 64. */
 export function sendLoad(loadProc: Proc, req: LoadRequest, mode: 'closed' | 'open', durationMs: number, opts: { connections: number; rate: number }): Promise<LoadResult> {

@@ -12,8 +12,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { LoadJob, LoadResult } from './load.js';
-import { readyMessage, spawnNode, type Proc } from './procs.js';
+import { sendLoad, startLoadGenerator } from './load-client.js';
+import type { LoadResult } from './load.js';
+import type { Proc } from './procs.js';
 import { median } from './stats.js';
 import { table } from './report.js';
 import { startUpstream, startWarden, type StartedWarden } from './systems.js';
@@ -51,9 +52,7 @@ async function main(): Promise<void> {
   try {
     const upstream = await startUpstream();
     procs.push(...upstream.procs);
-    const loadProc = spawnNode('load', 'bench/load.ts', []);
-    procs.push(loadProc);
-    await readyMessage(loadProc);
+    const loadProc = await startLoadGenerator(procs);
     const base = parse(await readFile(await ws.configFor(upstream.origin), 'utf8')) as Record<string, any>;
     const variants: { label: string; extra: Record<string, unknown> }[] = [
       { label: 'plain', extra: {} },
@@ -69,25 +68,10 @@ async function main(): Promise<void> {
       procs.push(...w.procs);
       systems.push({ label: v.label, w, rps: [], cpu: [] });
     }
-    let jobId = 0;
-    const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => {
-      const id = ++jobId;
-      const job: LoadJob = {
-        type: 'job', id, origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET', mode: 'closed', connections: CONNECTIONS, durationMs,
-        headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
-      };
-      return new Promise((res, rej) => {
-        const onMsg = (m: unknown): void => {
-          const r = m as LoadResult & { failed?: string };
-          if (r?.type !== 'result' || r.id !== id) return;
-          loadProc.child.off('message', onMsg);
-          if (r.failed) rej(new Error(r.failed));
-          else res(r);
-        };
-        loadProc.child.on('message', onMsg);
-        loadProc.child.send(job);
-      });
-    };
+    const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => sendLoad(loadProc, {
+      origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET',
+      headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
+    }, 'closed', durationMs, { connections: CONNECTIONS, rate: 0 });
     for (let rep = 0; rep < REPS; rep++) {
       for (let k = 0; k < systems.length; k++) {
         const s = systems[(rep + k) % systems.length]!;

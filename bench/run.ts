@@ -22,7 +22,7 @@ import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type 
 import { NGINX_OPA_TOKEN, missingNginx, startBareNginx, startNginxOpa } from './nginx/nginx.js';
 import { bundleLoads, startHttpProxy, startUndiciProxy, startUpstream, startWarden, type Started } from './systems.js';
 import { createWorkspace, type Workspace } from './warden-config.js';
-import { sendLoad, type LoadRequest } from './load-client.js';
+import { sendLoad, startLoadGenerator, type LoadRequest } from './load-client.js';
 import { BASE_HEADERS, GET_PATH, MCP_BODY, MCP_HEADERS, POST_BODY, POST_HEADERS } from './requests.js';
 
 function flag(name: string, def: number): number {
@@ -157,9 +157,7 @@ async function profileOnly(): Promise<void> {
   try {
     const upstream = await startUpstream();
     procs.push(...upstream.procs);
-    loadProc = spawnNode('load', 'bench/load.ts', []);
-    procs.push(loadProc);
-    await readyMessage(loadProc);
+    loadProc = await startLoadGenerator(procs);
     process.stdout.write(await profileWarden(await ws.configFor(upstream.origin), ws, procs));
   } finally {
     await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
@@ -188,9 +186,7 @@ async function main(): Promise<void> {
     log('starting upstream, load generator and systems');
     const upstream = await startUpstream();
     procs.push(...upstream.procs);
-    loadProc = spawnNode('load', 'bench/load.ts', []);
-    procs.push(loadProc);
-    await readyMessage(loadProc);
+    loadProc = await startLoadGenerator(procs);
     const undiciP = await startUndiciProxy(upstream.origin);
     procs.push(...undiciP.procs);
     const httpP = await startHttpProxy(upstream.origin);
