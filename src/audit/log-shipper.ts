@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import { WardenError, describeThrown } from '../errors.js';
-import { backoffDelay, bearerHeader, jitteredDelay } from '../service/backoff.js';
+import { backoffDelay, bearerHeader, nextDelay } from '../service/backoff.js';
 
 const gzip = promisify(gzipCb);
 
@@ -121,7 +121,7 @@ export class LogShipper {
   #schedule(): void {
     if (this.#closed) return;
     const { minDelayMs, maxDelayMs } = this.#opts;
-    const delay = this.#failures === 0 ? jitteredDelay(minDelayMs, maxDelayMs) : backoffDelay(MIN_RETRY_MS, maxDelayMs, this.#failures - 1);
+    const delay = nextDelay(minDelayMs, maxDelayMs, MIN_RETRY_MS, this.#failures);
     this.#timer = setTimeout(() => void this.flush().finally(() => this.#schedule()), delay);
     this.#timer.unref();
   }

@@ -6,7 +6,7 @@
 
 import { Agent, request, type Dispatcher } from 'undici';
 import { WardenError, describeThrown, toWardenError } from '../errors.js';
-import { backoffDelay, bearerHeader, jitteredDelay } from '../service/backoff.js';
+import { bearerHeader, nextDelay } from '../service/backoff.js';
 import type { BundleStore } from './bundle-store.js';
 import type { PolicyEngine, PolicySnapshot } from './engine.js';
 
@@ -126,7 +126,7 @@ export class BundleService {
   #schedule(): void {
     if (this.#stopped) return;
     const { minDelayMs, maxDelayMs } = this.#opts;
-    const delay = this.#failures === 0 ? jitteredDelay(minDelayMs, maxDelayMs) : backoffDelay(MIN_RETRY_MS, maxDelayMs, this.#failures - 1);
+    const delay = nextDelay(minDelayMs, maxDelayMs, MIN_RETRY_MS, this.#failures);
     this.#timer = setTimeout(() => void this.poll().finally(() => this.#schedule()), delay);
     this.#timer.unref();
   }

@@ -16,6 +16,11 @@ export function jitteredDelay(minMs: number, maxMs: number, random: () => number
   return Math.round(minMs + (Math.max(minMs, maxMs) - minMs) * random());
 }
 
+/** The wait before the next poll or upload: a jittered interval while healthy, backoff after failures. */
+export function nextDelay(minMs: number, maxMs: number, retryBaseMs: number, failures: number): number {
+  return failures === 0 ? jitteredDelay(minMs, maxMs) : backoffDelay(retryBaseMs, maxMs, failures - 1);
+}
+
 /** `Authorization` for a bearer token resolved per request (a rotated `${file:}` applies at once). */
 export function bearerHeader(token: (() => string) | undefined): Record<string, string> {
   return token ? { authorization: `Bearer ${token()}` } : {};
