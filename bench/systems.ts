@@ -45,7 +45,8 @@ export async function startWarden(config: string, ws: Workspace, nodeArgs: strin
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'bench', owner: 'bench', scopes: ['*'] }),
   });
-  if (reg.status !== 201) throw new Error(`POST /v1/agents answered ${reg.status}: ${await reg.text()}`);
+  // A Warden restarted on the same state_dir (the profile run) knows the agent already.
+  if (reg.status !== 201 && reg.status !== 409) throw new Error(`POST /v1/agents answered ${reg.status}: ${await reg.text()}`);
   const res = await fetch(`${admin}/v1/tasks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
