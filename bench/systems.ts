@@ -45,8 +45,9 @@ export async function startWarden(config: string, ws: Workspace, nodeArgs: strin
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'bench', owner: 'bench', scopes: ['*'] }),
   });
-  // A Warden restarted on the same state_dir (the profile run) knows the agent already.
-  if (reg.status !== 201 && reg.status !== 409) throw new Error(`POST /v1/agents answered ${reg.status}: ${await reg.text()}`);
+  // A Warden restarted on the same state_dir (the profile run) knows the agent already; a build
+  // from before agents existed (bench/ab.ts on an older checkout) has no such route.
+  if (reg.status !== 201 && reg.status !== 409 && !(root !== undefined && reg.status === 404)) throw new Error(`POST /v1/agents answered ${reg.status}: ${await reg.text()}`);
   const res = await fetch(`${admin}/v1/tasks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
