@@ -176,6 +176,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     log.event(e.event, { ...e });
   }, { logger: ops, events: stores.approvalEvents, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) });
   manager.start();
+  metrics.sampleHeld(() => manager.held());
   tasks.onRevoke((taskId) => manager.cancelForTask(taskId));
 
   const tools = new ToolRegistry({

@@ -42,6 +42,8 @@ export class Metrics {
   /** Sampled at scrape time: the shipper's buffer is not tracked on the request path. */
   #logBuffer: () => number = () => 0;
   readonly logBufferBytes: Gauge = new Gauge({ name: 'warden_decision_log_buffer_bytes', help: 'Decisions waiting for the collector, in bytes.', registers: [this.registry], collect: (): void => this.logBufferBytes.set(this.#logBuffer()) });
+  #held: () => number = () => 0;
+  readonly approvalHeld: Gauge = new Gauge({ name: 'warden_approval_held_requests', help: 'Requests held open waiting for an approver (step_up.hold).', registers: [this.registry], collect: (): void => this.approvalHeld.set(this.#held()) });
   /** Set by the composition root: the agent registry's counts, read at each scrape. */
   agentCounts: (() => Promise<{ byStatus: Record<string, number>; stale: number }>) | undefined;
   readonly agents: Gauge<'status'> = new Gauge({
@@ -67,6 +69,10 @@ export class Metrics {
 
   sampleLogBuffer(bytes: () => number): void {
     this.#logBuffer = bytes;
+  }
+
+  sampleHeld(count: () => number): void {
+    this.#held = count;
   }
 
   revision(rev: string): void {

@@ -239,6 +239,13 @@ export class StepUpManager {
     });
   }
 
+  /** Requests held open in wait() right now: the held-requests gauge, read at each scrape. */
+  held(): number {
+    let n = 0;
+    for (const waiters of this.#waiters.values()) n += waiters.size;
+    return n;
+  }
+
   /** pending → approved; undefined for an unknown id, APPROVAL_CONFLICT when it is not pending. */
   approve(id: string, approver: string, reason?: string): Promise<Approval | undefined> {
     return this.#decide(id, 'approved', approver, reason);

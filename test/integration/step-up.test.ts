@@ -22,8 +22,6 @@ const LANE_SECRETS = {
 };
 Object.assign(process.env, LANE_SECRETS);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let gh: TestUpstream;
 let tools: TestUpstream;
 let hook: WebhookReceiver;
@@ -126,8 +124,14 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
     const v = await f();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+    await new Promise((r) => setTimeout(r, 20)); // the poll interval, not a wait for anything
   }
+}
+
+/** Requests held open waiting for an approver (the gauge, read from /metrics). */
+async function heldCount(wd: WardenHandle): Promise<number> {
+  const text = await (await fetch(`${wd.adminUrl}/metrics`)).text();
+  return Number(/^warden_approval_held_requests (\d+)$/m.exec(text)![1]);
 }
 
 /** Exactly one decision log line per answer (the line can trail the answer by a tick); returns them. */
@@ -283,7 +287,7 @@ describe('step-up approvals', () => {
       settled = true;
     });
     const a = await until('a pending approval', async () => (await wHold.admin('GET', '/v1/approvals?status=pending')).body.approvals.find((x: any) => x.task_id === t.task_id));
-    await sleep(150);
+    await until('the request held', async () => (await heldCount(wHold)) === 1);
     expect(settled).toBe(false);
     expect(gh.seen.length).toBe(before);
 
@@ -318,7 +322,7 @@ describe('step-up approvals', () => {
         req.on('response', r);
       });
       req.end();
-      await sleep(100);
+      await until('the request held', async () => (await heldCount(wShortHold)) === 1);
       req.destroy();
       expect(await gone).toBeInstanceOf(Error);
       const abortLine = await until('the client_abort line', async () => (await wShortHold.decisions()).find((l) => l.outcome === 'client_abort' && l.task === t.task_id));
@@ -343,7 +347,7 @@ describe('step-up approvals', () => {
     const path = '/github/repos/acme/app/branches/held-together';
     const held = Array.from({ length: 5 }, () => send(wHold, t.token, 'DELETE', path));
     const a = await until('a pending approval', async () => (await wHold.admin('GET', '/v1/approvals?status=pending')).body.approvals.find((x: any) => x.task_id === t.task_id));
-    await sleep(100);
+    await until('all five held', async () => (await heldCount(wHold)) === 5);
     await approve(wHold, a.id, 'pat');
     const rs = await Promise.all(held);
     expect(rs.filter((r) => r.status === 200)).toHaveLength(1);

@@ -17,6 +17,16 @@ describe('Metrics', () => {
     expect(m.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
   });
 
+  it('reads the held requests at each scrape from the sampler the composition root sets', async () => {
+    const m = new Metrics();
+    expect(await m.render()).toContain('# TYPE warden_approval_held_requests gauge\nwarden_approval_held_requests 0\n');
+    let held = 3;
+    m.sampleHeld(() => held);
+    expect(await m.render()).toContain('\nwarden_approval_held_requests 3\n');
+    held = 0;
+    expect(await m.render()).toContain('\nwarden_approval_held_requests 0\n');
+  });
+
   it('counts policy evaluations in a seconds histogram with buckets from 10 µs to 50 ms', async () => {
     const m = new Metrics();
     m.evalSeconds.observe(0.000012);

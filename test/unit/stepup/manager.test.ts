@@ -125,8 +125,10 @@ describe('StepUpManager.request', () => {
     const a = await manager.request(params());
     expect(a.status).toBe('pending');
     const waiting = manager.wait(a.id, 5000);
-    setTimeout(() => manager.approve(a.id, 'carol', 'checked'), 20);
+    expect(manager.held()).toBe(1);
+    await manager.approve(a.id, 'carol', 'checked');
     expect(await waiting).toBe('approved');
+    expect(manager.held()).toBe(0);
     await expect(manager.deny(a.id, 'dave', 'too late')).rejects.toThrow(expect.objectContaining({ code: 'APPROVAL_CONFLICT' }));
     expect(await manager.approve('unknown', 'dave')).toBeUndefined(); // the admin API answers ADMIN_NOT_FOUND
   });
