@@ -11,6 +11,8 @@ export interface TestCollector {
   readonly events: Record<string, any>[];
   /** One entry per accepted upload: the number of events and the request headers. */
   readonly uploads: { count: number; headers: Record<string, unknown> }[];
+  /** Uploads answered with `failWith` so far. */
+  readonly refused: number;
   /** Answer uploads with this status instead of 204 (e.g. 503), or undefined for normal service. */
   failWith: number | undefined;
   /** Stop listening (connections refused) until start(). */
@@ -24,7 +26,7 @@ export interface TestCollector {
 export async function startCollector(): Promise<TestCollector> {
   const events: Record<string, any>[] = [];
   const uploads: TestCollector['uploads'] = [];
-  const state = { failWith: undefined as number | undefined };
+  const state = { failWith: undefined as number | undefined, refused: 0 };
   const server = restartableServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));
@@ -34,6 +36,7 @@ export async function startCollector(): Promise<TestCollector> {
         return;
       }
       if (state.failWith !== undefined) {
+        state.refused++;
         res.writeHead(state.failWith).end();
         return;
       }
@@ -51,6 +54,9 @@ export async function startCollector(): Promise<TestCollector> {
     },
     events,
     uploads,
+    get refused() {
+      return state.refused;
+    },
     get failWith() {
       return state.failWith;
     },

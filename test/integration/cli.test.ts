@@ -8,6 +8,7 @@ import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 import { registerAgents, spawnWarden, writeConfig, ADMIN_TOKEN } from '../helpers/warden.js';
 
 const TASK = { id: 't1', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['maintainer'] }, scopes: ['github:write'], expires_at: '2030-01-01T00:00:00Z', usage: { calls: 0, stage_calls: 0 } };
@@ -69,7 +70,10 @@ describe('warden command line', () => {
 
   it('shuts down on SIGTERM: in-flight requests finish and every decision line is flushed', async () => {
     const upstream = await startUpstream();
-    upstream.on('/slow', (_req, res) => setTimeout(() => res.end('done'), 300));
+    // The slow call is answered only once Warden is shutting down: in flight across the SIGTERM.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    upstream.on('/slow', (_req, res) => void released.then(() => res.end('done')));
     const { configFile, logFile } = writeConfig({ upstreams: { github: { prefix: '/github', url: upstream.url, lanes: bearerLanes({ read: 'WARDEN_TEST_ADMIN_TOKEN' }) } } });
     const { child, proxyUrl, adminUrl } = await spawnWarden(configFile);
     try {
@@ -79,8 +83,10 @@ describe('warden command line', () => {
       const quick = await Promise.all(Array.from({ length: 20 }, () => fetch(`${proxyUrl}/github/repos/a`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));
       expect(quick.every((s) => s === 200)).toBe(true);
       const slow = fetch(`${proxyUrl}/github/slow`, { headers: { authorization: `Bearer ${token}` } });
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => upstream.seen.some((r) => r.url === '/slow'));
       child.kill('SIGTERM');
+      await until(async () => (await fetch(`${adminUrl}/ready`)).status === 503);
+      release();
       const res = await slow;
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('done');

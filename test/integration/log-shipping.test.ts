@@ -7,6 +7,7 @@ import { startCollector, type TestCollector } from '../helpers/collector.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
+import { until, untilWithin } from '../helpers/wait.js';
 
 const ALLOW = `package warden
 import rego.v1
@@ -58,6 +59,9 @@ const metric = async (w: WardenHandle, name: string): Promise<number> => {
   return m ? Number(m[1]) : NaN;
 };
 
+/** Every buffered line acknowledged by the collector: nothing left that could be sent again. */
+const acknowledged = (w: WardenHandle): Promise<void> => until(async () => (await metric(w, 'warden_decision_log_buffer_bytes')) === 0);
+
 const decisionIds = (c: TestCollector): string[] => c.events.filter((e) => e.type === 'decision').map((e) => e.decision_id as string);
 
 describe('decision-log shipping (OPA decision-log protocol)', () => {
@@ -69,12 +73,12 @@ describe('decision-log shipping (OPA decision-log protocol)', () => {
     c.failWith = 503;
     await c.start();
     const refused = await burst(w, token, 50);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilWithin(() => c.refused > 0, 15_000, () => 'no upload reached the refusing collector');
     c.failWith = undefined;
     const after = await burst(w, token, 50);
     const all = [...first, ...during, ...refused, ...after];
     await c.waitFor(all.length);
-    await new Promise((r) => setTimeout(r, 300));
+    await acknowledged(w);
     expect(decisionIds(c).sort()).toEqual([...all].sort());
     expect(new Set(decisionIds(c)).size).toBe(all.length);
     expect(c.uploads.every((u) => u.headers.authorization === 'Bearer log-token-456' && u.headers['content-encoding'] === 'gzip')).toBe(true);
@@ -96,7 +100,7 @@ describe('decision-log shipping (OPA decision-log protocol)', () => {
     expect(dropped).toBeLessThan(100);
     await c.start();
     await c.waitFor(100 - dropped);
-    await new Promise((r) => setTimeout(r, 300));
+    await acknowledged(w);
     expect(decisionIds(c)).toHaveLength(100 - dropped);
     // The shipped ones are the first decisions logged, in log order; the local log has all 100.
     const logged = (await w.decisions()).map((d) => d.decision_id);

@@ -11,6 +11,7 @@ import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
+import { testClock } from '../helpers/wait.js';
 
 process.env.TEST_TASKS_READ = 'tasks-read-secret';
 process.env.TEST_TASKS_WRITE = 'tasks-write-secret';
@@ -22,6 +23,9 @@ let github: TestUpstream;
 let w: WardenHandle;
 let signingKey: CryptoKey;
 
+/** Warden's identity clock: a test moves it past a task's end. */
+const clock = testClock();
+
 beforeAll(async () => {
   github = await startUpstream();
   const dir = tempDir('warden-tasks-');
@@ -31,6 +35,7 @@ beforeAll(async () => {
   writeFileSync(keyFile, await exportPKCS8(pair.privateKey), { mode: 0o600 });
   w = await startWarden({
     dir,
+    now: clock.now,
     upstreams: { github: { prefix: '/github', url: github.url, lanes } },
     config: {
       identity: { task_tokens: { key_file: keyFile } },
@@ -147,8 +152,10 @@ describe('task tokens', () => {
     // A task ends on its own: a token that passed (and is cached as verified) stops at expiry.
     const short = await w.task({ ttl: 3 });
     expect((await get(short.token)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, Date.parse(short.expires_at) - Date.now() + 50));
-    await expectRefused(short.token);
+    // The identity clock moves to the task's end instead of the test sleeping for its ttl.
+    clock.advance(Date.parse(short.expires_at) - clock.now());
+    const ended = await expectRefused(short.token);
+    expect(ended.headers.get('www-authenticate')).toBe('Bearer realm="warden", error="invalid_token", error_description="the task of this token was revoked or has ended"');
   });
 
   it('refuses malformed and missing tokens', async () => {
