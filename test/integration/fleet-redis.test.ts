@@ -10,6 +10,7 @@ import { compilePolicy } from '../helpers/policy.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
+import { until } from '../helpers/wait.js';
 
 const POLICY = `package warden
 import rego.v1
@@ -33,13 +34,14 @@ let upstream: TestUpstream;
 let fleet: WardenHandle[];
 let bundle: string;
 const shared = tempDir('warden-fleet-');
+const MAX_STALENESS_MS = 500;
 
 async function sidecar(extra: Record<string, unknown> = {}): Promise<WardenHandle> {
   return startWarden({
     bundle,
     upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:FLEET_LANE}' } } } },
     config: {
-      store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: '500ms' },
+      store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: `${MAX_STALENESS_MS}ms` },
       identity: { task_tokens: { key_file: join(shared, 'signing.pem') } },
       ...extra,
     },
@@ -98,11 +100,13 @@ describe('fleet on Redis', () => {
   });
 
   it('a call cap counts across sidecars', async () => {
-    const { token } = await fleet[0]!.task();
+    const { task_id, token } = await fleet[0]!.task();
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
       statuses.push((await call(fleet[i % 3]!, token)).status);
-      await new Promise((r) => setTimeout(r, 20)); // counts are written fire-and-forget
+      // Counts are written fire-and-forget: wait until the shared count has this call.
+      const forwarded = statuses.filter((s) => s === 200).length;
+      await until(async () => (await fleet[(i + 1) % 3]!.admin('GET', `/v1/tasks/${task_id}`)).body.usage.calls === forwarded);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 403, 403, 403]);
   });
@@ -173,8 +177,9 @@ describe('fleet on Redis', () => {
     expect((await call(fleet[0]!, token)).status).toBe(200);
     const before = upstream.seen.length;
     await redis.kill();
-    // Past max_staleness (500 ms) no sidecar answers from its cache any more.
-    await new Promise((r) => setTimeout(r, 900));
+    // Past max_staleness no sidecar answers from its cache any more. The window passing in real
+    // time is the behaviour under test (the link's clock is not injectable), so this sleep stays.
+    await new Promise((r) => setTimeout(r, MAX_STALENESS_MS + 400));
     for (const w of fleet) {
       const r = await call(w, token);
       expect(r.status).toBe(503);
