@@ -20,7 +20,21 @@ interface Live extends PolicySnapshot {
   readonly policy: LoadedPolicy;
   readonly data: Readonly<Record<string, unknown>>;
   readonly entrypointId: number;
+  /** The parsed decision of each result text seen (results repeat: a few per policy). */
+  readonly decisions: Map<string, Decision>;
 }
+
+/** What `LoadedPolicy` holds for its ABI 1.2 `evaluate()` (opa-wasm's src/opa.js). */
+interface PolicyInternals {
+  readonly minorVersion: number;
+  readonly mem: WebAssembly.Memory;
+  readonly dataAddr: number;
+  readonly dataHeapPtr: number;
+  readonly wasmInstance: { readonly exports: { opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number } };
+}
+
+/** Distinct result texts kept parsed per policy; past it the cache starts over. */
+const MAX_CACHED_DECISIONS = 256;
 
 export interface EngineOptions {
   readonly entrypoint: string;
@@ -85,7 +99,7 @@ export class PolicyEngine {
     if (typeof entrypointId !== 'number') {
       throw new WardenError('POLICY_ENTRYPOINT_MISSING', `${source} has entrypoints ${Object.keys(entrypoints).join(', ') || '(none)'}, not ${entrypoint}`);
     }
-    this.#live = { policy, data: bundle.data, entrypointId, revision: bundle.revision, loadedAt: new Date(), source };
+    this.#live = { policy, data: bundle.data, entrypointId, revision: bundle.revision, loadedAt: new Date(), source, decisions: new Map() };
     return this.snapshot!;
   }
 
@@ -96,16 +110,62 @@ export class PolicyEngine {
   evaluate(inputJson: string): { decision: Decision; revision: string } {
     const live = this.#live;
     if (!live) throw new WardenError('POLICY_NOT_LOADED');
-    // TextEncoder.encode returns a view over its own exact-size ArrayBuffer.
-    const bytes = encoder.encode(inputJson).buffer as ArrayBuffer;
-    let raw: unknown;
+    let text: string;
     try {
-      raw = live.policy.evaluate(bytes, live.entrypointId);
+      text = evalText(live, inputJson);
     } catch (err) {
       throw classifyEvalError(err);
     }
-    return { decision: parseDecision(raw), revision: live.revision };
+    let decision = live.decisions.get(text);
+    if (decision === undefined) {
+      decision = deepFreeze(parseDecision(JSON.parse(text)));
+      if (live.decisions.size >= MAX_CACHED_DECISIONS) live.decisions.clear();
+      live.decisions.set(text, decision);
+    }
+    return { decision, revision: live.revision };
   }
+}
+
+/**
+ * The result set of one evaluation, as the JSON text the policy wrote. The input text is encoded
+ * straight into the wasm memory and the result read out of it, as opa-wasm's ABI 1.2
+ * `evaluate()` does but without its copies (an encoded buffer, a byte-by-byte scan).
+ */
+function evalText(live: Live, inputJson: string): string {
+  const p = live.policy as unknown as PolicyInternals;
+  if (!(p.minorVersion >= 2)) return JSON.stringify(live.policy.evaluate(encoder.encode(inputJson).buffer as ArrayBuffer, live.entrypointId));
+  const inputAddr = p.dataHeapPtr;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; grow (as opa-wasm does) only when that may not fit.
+  if (inputAddr + inputJson.length * 3 > p.mem.buffer.byteLength) {
+    const delta = inputAddr + Buffer.byteLength(inputJson) - p.mem.buffer.byteLength;
+    if (delta > 0) p.mem.grow(Math.ceil(delta / 65536));
+  }
+  const inputLen = memoryView(p.mem).write(inputJson, inputAddr);
+  const ret = p.wasmInstance.exports.opa_eval(0, live.entrypointId, p.dataAddr, inputAddr, inputLen, inputAddr + inputLen, 0);
+  const view = memoryView(p.mem);
+  return view.toString('utf8', ret, view.indexOf(0, ret));
+}
+
+const views = new WeakMap<ArrayBuffer, Buffer>();
+
+/** A Buffer over the memory's current ArrayBuffer (a new one after each grow). */
+function memoryView(mem: WebAssembly.Memory): Buffer {
+  const ab = mem.buffer;
+  let v = views.get(ab);
+  if (v === undefined) {
+    v = Buffer.from(ab);
+    views.set(ab, v);
+  }
+  return v;
+}
+
+/** Decisions are shared between requests: none may change one. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 // opa-wasm throws strings (opa_abort), plain objects and RangeErrors (memory.grow past the
