@@ -25,6 +25,7 @@ export const ERRORS = {
   POLICY_INPUT_TOO_LARGE: { status: 413, message: 'the policy input is too large to evaluate', fix: 'Lower the request size or raise `policy.max_memory_pages`.' },
   // --- state store ---------------------------------------------------------------------------
   STORE_UNAVAILABLE: { status: 503, message: 'the shared state store cannot confirm this request', fix: 'Check that Redis (`store.url`) is reachable; the sidecar recovers by itself once it can confirm state again within `store.max_staleness`.' },
+  STORE_MIGRATION_REFUSED: { status: 500, message: 'the state cannot be migrated', fix: 'Run `warden store migrate --from sqlite --to redis --config FILE` with the configuration of the fleet (`store.kind: redis`) and `--state-dir` naming the SQLite Warden\'s state_dir (the one holding `warden.db`).' },
   // --- request -----------------------------------------------------------------------------
   REQUEST_MALFORMED: { status: 400, message: 'the request is not valid HTTP/1.1', fix: 'Send one Content-Length or Transfer-Encoding: chunked (never both), well-formed header lines and a valid request line.' },
   REQUEST_TIMEOUT: { status: 408, message: 'the request headers did not arrive in time', fix: 'Send the whole header block at once; the connection is closed after the server\'s headers timeout.' },
@@ -66,6 +67,8 @@ export const ERRORS = {
   ADMIN_UNAUTHORIZED: { status: 401, message: 'the admin token is missing or wrong', fix: 'Send `Authorization: Bearer <admin.token>`.' },
   ADMIN_NOT_FOUND: { status: 404, message: 'no such resource', fix: 'Check the id; tasks and approvals expire.' },
   ADMIN_BAD_REQUEST: { status: 400, message: 'the request is malformed', fix: 'Read the message for the field at fault.' },
+  ADMIN_READ_ONLY: { status: 403, message: 'this admin listener does not accept writes', fix: 'Send writes (tasks, approvals, agents, tool pins) to the control plane (`warden control`); this sidecar runs with `admin.write_api: false`.' },
+  TASK_SIGNER_ELSEWHERE: { status: 403, message: 'this process holds no task-signing key', fix: 'Create tasks on the control plane (`warden control`): in a fleet (`store.kind: redis`) only it signs task tokens.' },
   CONSOLE_SIGNIN_FAILED: { status: 401, message: 'the token is not an admin or approver token', fix: 'Sign in with `admin.token` or a token of `admin.approvers`; every attempt is logged as `console.refused`.' },
   CONSOLE_SESSION_REQUIRED: { status: 401, message: 'sign in first: the console session is missing or has ended', fix: 'Sign in again; sessions end after `admin.session_idle` unused or `admin.session_ttl`, and on restart.' },
   CONSOLE_CSRF_REFUSED: { status: 403, message: 'the form did not come from this console session', fix: 'Reload the page and submit again; posts from other sites, or without the session\'s form token, are refused.' },

@@ -27,6 +27,7 @@ import { AgentService } from './agents/agent-service.js';
 import { agentsRoutes } from './admin/agents-routes.js';
 import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
+import { joinKeyRing } from './identity/fleet-keys.js';
 import { createPolicySource } from './policy/source.js';
 import { createLogShipper } from './audit/shipping.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
@@ -123,19 +124,16 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   await source.start();
   shipper?.start();
 
-  const tokens = await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
   const role = opts.role ?? 'sidecar';
   if (role === 'control' && !stores.keys) throw new WardenError('CONFIG_INVALID', 'store.kind: warden control needs the shared store (redis)');
-  if (stores.keys) {
-    // Fleet: tokens signed by the control plane (or any member that signs) verify on every sidecar.
-    const ring = stores.keys;
-    const reload = (): void => {
-      Promise.resolve(ring.list(Date.now())).then((keys) => tokens.trust(keys), (err: unknown) => ops.warn({ err }, 'could not read the fleet key ring'));
-    };
-    ring.onChange(reload);
-    await ring.publish({ kid: tokens.kid, jwk: { ...(await tokens.publicJwk()) }, published_at: Date.now() }, config.identity.task_tokens.max_ttl);
-    tokens.trust(await ring.list(Date.now()));
+  // In a fleet only the control plane holds the task-signing key: a sidecar reads none and
+  // generates none, and verifies task tokens with the keys the control plane publishes.
+  const fleetSidecar = stores.keys !== undefined && role === 'sidecar';
+  if (fleetSidecar && config.identity.task_tokens.key_file !== undefined) {
+    throw new WardenError('CONFIG_INVALID', 'identity.task_tokens.key_file: a fleet sidecar (store.kind: redis) holds no task-signing key; give it to warden control only');
   }
+  const tokens = fleetSidecar ? await TaskTokens.verifier(config) : await TaskTokens.create({ ...config, state_dir: stateDir }, { baseDir });
+  const fleetKeys = stores.keys && await joinKeyRing(stores.keys, tokens, config.identity.task_tokens.max_ttl, ops);
   const jit = new JitCredentials(oauthLanesOf(config.upstreams, loaded.oauthSecrets), stores.credentials, new OAuthClient(), tokens, {
     onEvent: (e) => log.event(e.event, { ...e }),
   });
@@ -209,8 +207,9 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     routes: [tasksRoutes(tasks), agentsRoutes(agents), approvalsRoutes(manager), checkRoute({ engine, log, config }), toolsRoutes(tools)],
     ready: () => ({ ...(closing ? { ready: false, reason: 'shutting down' } : engine.revision ? { ready: true, revision: engine.revision } : { ready: false, reason: 'no policy loaded' }), bundle_service: source.status() }),
     metrics,
-    jwks: async () => ({ keys: [await tokens.publicJwk()] }),
+    jwks: async () => ({ keys: fleetKeys ? await fleetKeys.assertionJwks() : [await tokens.assertionJwk()] }),
     ops,
+    writeApi: config.admin.write_api,
     console: mountConsole({ loaded, approvals: manager, log, logPath }),
   });
 
@@ -234,6 +233,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
         await source.stop();
         clearInterval(housekeeping);
         clearInterval(credentialSweep);
+        fleetKeys?.close();
         const proxyClosed = new Promise<void>((r) => proxy.close(() => r()));
         // Keep-alive sockets turn idle as their in-flight requests finish: close them as they do,
         // and cut whatever is still open after the drain time.

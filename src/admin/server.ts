@@ -20,6 +20,12 @@ export interface AdminDeps {
   /** Public keys of Warden's signed assertions (token exchange), served at /.well-known/jwks.json. */
   readonly jwks?: () => Promise<unknown>;
   readonly ops: Logger;
+  /**
+   * false (`admin.write_api: false`, a fleet sidecar): health, ready, metrics, the JWKS and the
+   * reads of /v1 (and `POST /v1/check`, which changes nothing) stay; every other write and the
+   * approver console are refused with ADMIN_READ_ONLY. Default true.
+   */
+  readonly writeApi?: boolean;
   /** The approver console: every /console path, authenticated by its own session, not the bearer token. */
   readonly console?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
@@ -62,7 +68,12 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   }
   if (method === 'GET' && url.pathname === '/metrics') return send(res, { status: 200, body: await deps.metrics.render(), headers: { 'content-type': deps.metrics.contentType } });
   if (method === 'GET' && url.pathname === '/.well-known/jwks.json' && deps.jwks) return send(res, { status: 200, body: await deps.jwks(), headers: { 'content-type': 'application/jwk-set+json' } });
-  if (deps.console && (url.pathname === '/console' || url.pathname.startsWith('/console/'))) return deps.console(req, res);
+  const readOnly = deps.writeApi === false;
+  if (deps.console && (url.pathname === '/console' || url.pathname.startsWith('/console/'))) {
+    // The console exists to decide approvals: a read-only listener leaves it to the control plane.
+    if (readOnly) throw new WardenError('ADMIN_READ_ONLY', 'the approver console is served by the control plane');
+    return deps.console(req, res);
+  }
 
   // One bearer rule with the proxy (src/identity/bearer.ts): no credentials get the bare
   // challenge; an empty, malformed or wrong token gets `error="invalid_token"` (RFC 6750).
@@ -71,10 +82,17 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     const challenge = bearer.kind === 'missing' ? 'Bearer realm="warden-admin"' : 'Bearer realm="warden-admin", error="invalid_token"';
     return send(res, { status: 401, body: { error: 'ADMIN_UNAUTHORIZED', message: 'the admin token is missing or wrong' }, headers: { 'www-authenticate': challenge } });
   }
+  if (readOnly && isWrite(method, url.pathname)) throw new WardenError('ADMIN_READ_ONLY', `${method} ${url.pathname}: admin.write_api is false`);
   const request: AdminRequest = { method, path: url.pathname, segments: url.pathname.split('/').filter(Boolean), query: url.searchParams, body: await readJson(req) };
   for (const route of deps.routes) {
     const answer = await route(request);
     if (answer) return send(res, answer);
   }
   throw new WardenError('ADMIN_NOT_FOUND', `${method} ${url.pathname}`);
+}
+
+/** Changes state: any method but GET and HEAD, except `POST /v1/check` (a decision, nothing stored). */
+function isWrite(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return false;
+  return !(method === 'POST' && path === '/v1/check');
 }

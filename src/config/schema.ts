@@ -121,6 +121,7 @@ export const configSchema = Type.Object(
       approvers: MapOf(Secret({ description: 'approver token' }), { description: 'Named approver tokens for the console (`/console/`): name → `${env:...}` or `${file:...}`, at least 16 characters each. An approver may decide approvals whose policy `approvers` list is empty or names it; the name is recorded with the decision.', default: {}, keyPattern: NAME }),
       session_ttl: Duration({ description: 'Longest life of a console session, from sign-in.', default: '8h', minMs: 60_000 }),
       session_idle: Duration({ description: 'A console session unused this long ends.', default: '30m', minMs: 60_000 }),
+      write_api: Type.Boolean({ description: '`false`: the admin listener refuses every write (creating, changing or revoking tasks, deciding approvals, registering agents, pinning tools) and the approver console with 403 `ADMIN_READ_ONLY`; `/health`, `/ready`, `/metrics`, `/.well-known/jwks.json`, the reads of `/v1` and `POST /v1/check` stay. Set it on the sidecars of a fleet, so that every write goes through `warden control`.', default: true }),
     }),
     policy: Section('The compiled Rego policy.', {
       bundle: Type.String({ description: 'OPA bundle (`.tar.gz`, at most 256 MiB uncompressed; entries that leave the bundle, repeat, or are links refuse it) or a directory with `policy.wasm` and `data.json`.', default: 'bundles/warden.tar.gz' }),

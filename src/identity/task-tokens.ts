@@ -1,6 +1,8 @@
 // Task tokens: short-lived JWTs that Warden signs for one task. The agent holds only this token;
 // the key stays with Warden. Without `key_file` a key is generated once into state_dir and
-// reused, so tokens handed out before a restart keep verifying.
+// reused, so tokens handed out before a restart keep verifying. A fleet sidecar holds no task
+// key at all (`TaskTokens.verifier`): it verifies with the keys that `warden control` publishes,
+// and signs its token-exchange assertions with a key of its own that can sign nothing else.
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,14 +31,31 @@ export interface TaskTokensOptions {
   baseDir?: string;
 }
 
+/** A key pair with its JWK thumbprint. */
+interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
+async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
+  const publicKey = createPublicKey(privateKey);
+  return { kid: await calculateJwkThumbprint(await exportJWK(publicKey)), privateKey, publicKey };
+}
+
+function generateKey(algorithm: TaskTokenAlgorithm): KeyObject {
+  return (algorithm === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })).privateKey;
+}
+
 export class TaskTokens {
   private constructor(
     readonly algorithm: TaskTokenAlgorithm,
     readonly issuer: string,
     readonly audience: string,
-    readonly kid: string,
-    private readonly privateKey: KeyObject,
-    private readonly publicKey: KeyObject,
+    /** The task-token key; absent on a fleet sidecar, which only verifies. */
+    private readonly taskKey: SigningKey | undefined,
+    /** Signs token-exchange assertions: the task key, or a fleet sidecar's own assertion key. */
+    private readonly assertionKey: SigningKey,
   ) {}
 
   static async create(config: WardenConfig, opts: TaskTokensOptions = {}): Promise<TaskTokens> {
@@ -44,9 +63,24 @@ export class TaskTokens {
     const privateKey = tt.key_file
       ? loadKey(isAbsolute(tt.key_file) ? tt.key_file : resolve(opts.baseDir ?? '.', tt.key_file), tt.algorithm, 'identity.task_tokens.key_file')
       : loadOrGenerateKey(config.state_dir, tt.algorithm);
-    const publicKey = createPublicKey(privateKey);
-    const kid = await calculateJwkThumbprint(await exportJWK(publicKey));
-    return new TaskTokens(tt.algorithm, tt.issuer, tt.audience, kid, privateKey, publicKey);
+    const key = await signingKey(privateKey);
+    return new TaskTokens(tt.algorithm, tt.issuer, tt.audience, key, key);
+  }
+
+  /**
+   * A fleet sidecar's tokens: no task-signing key (none is read or generated); task tokens verify
+   * with the keys the control plane publishes (`trust`). Token-exchange assertions are signed with
+   * a key generated in memory for this process, which the fleet's key ring publishes for
+   * assertions only: a task token signed with it is refused.
+   */
+  static async verifier(config: WardenConfig): Promise<TaskTokens> {
+    const tt = config.identity.task_tokens;
+    return new TaskTokens(tt.algorithm, tt.issuer, tt.audience, undefined, await signingKey(generateKey(tt.algorithm)));
+  }
+
+  /** The task-signing key's id; undefined when this process signs no task tokens. */
+  get kid(): string | undefined {
+    return this.taskKey?.kid;
   }
 
   /** Public keys of other signers of this fleet (kid → key), from the store's key ring. */
@@ -56,7 +90,7 @@ export class TaskTokens {
   trust(keys: readonly { kid: string; jwk: Readonly<Record<string, unknown>> }[]): void {
     const next = new Map<string, KeyObject>();
     for (const k of keys) {
-      if (k.kid === this.kid) continue;
+      if (k.kid === this.taskKey?.kid) continue;
       try {
         next.set(k.kid, createPublicKey({ key: k.jwk as import('node:crypto').JsonWebKey, format: 'jwk' }));
       } catch {
@@ -68,8 +102,10 @@ export class TaskTokens {
 
   /** Signs a token for `tid`, valid from `iatSec` until `expSec` (epoch seconds). */
   async sign(agent: string, tid: string, iatSec: number, expSec: number): Promise<string> {
+    const key = this.taskKey;
+    if (!key) throw new WardenError('TASK_SIGNER_ELSEWHERE', 'this fleet sidecar holds no task-signing key');
     return new SignJWT({ tid })
-      .setProtectedHeader({ alg: this.algorithm, kid: this.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: this.algorithm, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setAudience(this.audience)
       .setSubject(agent)
@@ -77,7 +113,7 @@ export class TaskTokens {
       .setNotBefore(iatSec)
       .setExpirationTime(expSec)
       .setJti(randomUUID())
-      .sign(this.privateKey);
+      .sign(key.privateKey);
   }
 
   /**
@@ -88,14 +124,14 @@ export class TaskTokens {
   async signAssertion(sub: string, aud: string, claims: Record<string, unknown>, ttlSec: number, nowMs = Date.now()): Promise<string> {
     const iat = Math.floor(nowMs / 1000);
     return new SignJWT(claims)
-      .setProtectedHeader({ alg: this.algorithm, kid: this.kid, typ: 'assertion+jwt' })
+      .setProtectedHeader({ alg: this.algorithm, kid: this.assertionKey.kid, typ: 'assertion+jwt' })
       .setIssuer(this.issuer)
       .setAudience(aud)
       .setSubject(sub)
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttlSec)
       .setJti(randomUUID())
-      .sign(this.privateKey);
+      .sign(this.assertionKey.privateKey);
   }
 
   /**
@@ -104,7 +140,8 @@ export class TaskTokens {
    */
   async verify(token: string, clockSkewSec: number, now?: Date): Promise<TaskTokenClaims> {
     const kid = decodeProtectedHeader(token).kid;
-    const key = kid === undefined || kid === this.kid ? this.publicKey : this.#trusted.get(kid);
+    const own = this.taskKey;
+    const key = own && (kid === undefined || kid === own.kid) ? own.publicKey : kid === undefined ? undefined : this.#trusted.get(kid);
     if (!key) throw new WardenError('TOKEN_INVALID', 'task token: signed with an unknown key');
     const { payload } = await jwtVerify(token, key, {
       issuer: this.issuer,
@@ -118,9 +155,18 @@ export class TaskTokens {
     return payload as TaskTokenClaims;
   }
 
-  /** The public key as a JWK (with kid), e.g. for a fleet peer or a JWKS endpoint. */
-  async publicJwk(): Promise<JWK> {
-    return { ...(await exportJWK(this.publicKey)), kid: this.kid, alg: this.algorithm, use: 'sig' };
+  /** The task-signing public key as a JWK (with kid), for the fleet's key ring; undefined on a fleet sidecar. */
+  async publicJwk(): Promise<JWK | undefined> {
+    return this.taskKey && this.jwk(this.taskKey);
+  }
+
+  /** The public key of token-exchange assertions as a JWK (with kid), for the JWKS endpoint. */
+  async assertionJwk(): Promise<JWK> {
+    return this.jwk(this.assertionKey);
+  }
+
+  private async jwk(k: SigningKey): Promise<JWK> {
+    return { ...(await exportJWK(k.publicKey)), kid: k.kid, alg: this.algorithm, use: 'sig' };
   }
 }
 
@@ -148,7 +194,7 @@ function loadOrGenerateKey(stateDir: string, algorithm: TaskTokenAlgorithm): Key
   const label = `state_dir (${GENERATED_KEY_FILE})`;
   if (existsSync(file)) return loadKey(file, algorithm, label);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const { privateKey } = algorithm === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privateKey = generateKey(algorithm);
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   try {
     // `wx`: never overwrite a key written meanwhile by another process; tokens in circulation

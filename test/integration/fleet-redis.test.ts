@@ -1,15 +1,14 @@
-// A fleet on a real redis-server: three sidecars share tasks, revocations, call counters and
-// approvals. Each sidecar is a full Warden on port 0 with `store.kind: redis`; they share one
-// task-signing key file so that a task created through any of them verifies on all of them.
+// A fleet on a real redis-server: three sidecars and a control plane share tasks, revocations,
+// call counters and approvals. Each is a full Warden on port 0 with `store.kind: redis`; only the
+// control plane holds a task-signing key, and the sidecars verify with the key it publishes.
+// (test/integration/fleet-processes.test.ts runs the same fleet as separate processes.)
 
-import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../helpers/policy.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startWarden, tempDir, type WardenHandle } from '../helpers/warden.js';
+import { startWarden, type WardenHandle } from '../helpers/warden.js';
 import { until } from '../helpers/wait.js';
 
 const POLICY = `package warden
@@ -32,19 +31,17 @@ decision := {"decision": "deny", "reason": "call cap"} if {
 let redis: TestRedis;
 let upstream: TestUpstream;
 let fleet: WardenHandle[];
+let control: WardenHandle;
 let bundle: string;
-const shared = tempDir('warden-fleet-');
 const MAX_STALENESS_MS = 500;
+const STORE = (): Record<string, unknown> => ({ kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: `${MAX_STALENESS_MS}ms` });
 
 async function sidecar(extra: Record<string, unknown> = {}): Promise<WardenHandle> {
   return startWarden({
     bundle,
     upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:FLEET_LANE}' } } } },
-    config: {
-      store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: `${MAX_STALENESS_MS}ms` },
-      identity: { task_tokens: { key_file: join(shared, 'signing.pem') } },
-      ...extra,
-    },
+    config: { store: STORE(), ...extra },
+    agents: [],
   });
 }
 
@@ -53,30 +50,30 @@ const call = (w: WardenHandle, token: string, method = 'GET', path = '/gh/repos/
 
 beforeAll(async () => {
   process.env.FLEET_LANE = 'fleet-lane-secret';
-  const { privateKey } = generateKeyPairSync('ed25519');
-  writeFileSync(join(shared, 'signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
   bundle = await compilePolicy(POLICY);
   redis = await startRedis();
   upstream = await startUpstream();
+  control = await startWarden({ role: 'control', bundle, config: { store: STORE() } });
   fleet = [await sidecar(), await sidecar(), await sidecar()];
 });
 
 afterAll(async () => {
-  await Promise.all((fleet ?? []).map((w) => w.close()));
+  await Promise.all([...(fleet ?? []), ...(control ? [control] : [])].map((w) => w.close()));
   await upstream?.close();
   await redis?.close();
 });
 
 describe('fleet on Redis', () => {
   it('a task created through one sidecar works on every sidecar', async () => {
-    const { token } = await fleet[0]!.task();
+    const { token } = await control.task();
     for (const w of fleet) expect((await call(w, token)).status).toBe(200);
   });
 
   it('a revocation reaches every sidecar within 1 s', async () => {
-    const { task_id, token } = await fleet[1]!.task();
+    const { task_id, token } = await control.task();
     for (const w of fleet) expect((await call(w, token)).status).toBe(200);
     const revokedAt = Date.now();
+    // Revoked through a sidecar's admin API (write_api on): the store carries it to all.
     expect((await fleet[1]!.admin('DELETE', `/v1/tasks/${task_id}`)).status).toBe(200);
     const delays = await Promise.all(fleet.map(async (w) => {
       for (;;) {
@@ -92,15 +89,15 @@ describe('fleet on Redis', () => {
   it('an agent registered through one sidecar is known to all; suspending it cuts its tasks everywhere', async () => {
     expect((await fleet[0]!.admin('POST', '/v1/agents', { id: 'fleet-bot', owner: 'sec-team', scopes: ['*'] })).status).toBe(201);
     expect((await fleet[2]!.admin('GET', '/v1/agents/fleet-bot')).body.owner).toBe('sec-team');
-    const { token } = await fleet[1]!.task({ agent: 'fleet-bot' });
+    const { token } = await control.task({ agent: 'fleet-bot' });
     for (const w of fleet) expect((await call(w, token)).status).toBe(200);
     expect((await fleet[1]!.admin('PATCH', '/v1/agents/fleet-bot', { status: 'suspended' })).status).toBe(200);
     for (const w of fleet) expect((await call(w, token)).status).toBe(401);
-    expect((await fleet[2]!.admin('POST', '/v1/tasks', { agent: 'fleet-bot', user: { id: 'alice' }, stage: 'execute', risk: 'low', scopes: [], ttl: '10m' })).status).not.toBe(201);
+    expect((await control.admin('POST', '/v1/tasks', { agent: 'fleet-bot', user: { id: 'alice' }, stage: 'execute', risk: 'low', scopes: [], ttl: '10m' })).status).not.toBe(201);
   });
 
   it('a call cap counts across sidecars', async () => {
-    const { task_id, token } = await fleet[0]!.task();
+    const { task_id, token } = await control.task();
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
       statuses.push((await call(fleet[i % 3]!, token)).status);
@@ -112,7 +109,7 @@ describe('fleet on Redis', () => {
   });
 
   it('one approval is spent once across twenty concurrent identical calls on three sidecars', async () => {
-    const { token } = await fleet[0]!.task();
+    const { token } = await control.task();
     const first = await call(fleet[0]!, token, 'DELETE', '/gh/repos/a/b/branches/x');
     expect(first.status).toBe(401);
     const { approval_id } = (await first.json()) as { approval_id: string };
@@ -129,7 +126,7 @@ describe('fleet on Redis', () => {
   it('a call held on one sidecar is released by an approval given on another', async () => {
     const holder = await sidecar({ step_up: { hold: '10s' } });
     try {
-      const { token } = await holder.task();
+      const { token } = await control.task();
       const held = call(holder, token, 'DELETE', '/gh/repos/a/b/branches/held');
       let pending: { id: string }[] = [];
       for (let i = 0; i < 200 && pending.length === 0; i++) {
@@ -144,36 +141,43 @@ describe('fleet on Redis', () => {
     }
   });
 
-  it('warden control: a task created on the control plane works on every sidecar, and its revocation there reaches all of them', async () => {
-    // Two sidecars with keys of their own (no shared key file): they trust the control plane's
-    // task-signing key because it is published in the store.
-    const own = async (): Promise<WardenHandle> => startWarden({
-      bundle,
-      upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:FLEET_LANE}' } } } },
-      config: { store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: '500ms' } },
-    });
-    const control = await startWarden({ role: 'control', bundle, config: { store: { kind: 'redis', url: redis.url, prefix: 'fleet:', max_staleness: '500ms' } } });
-    const a = await own();
-    const b = await own();
+  it('a fleet sidecar holds no task-signing key: it creates no task; the JWKS serves assertion keys only', async () => {
+    const r = await fleet[0]!.admin('POST', '/v1/tasks', { agent: 'agent-1', user: { id: 'alice' }, stage: 'execute', risk: 'low', scopes: [], ttl: '10m' });
+    expect(r).toMatchObject({ status: 403, body: { error: 'TASK_SIGNER_ELSEWHERE' } });
+    // The fleet's JWKS serves every sidecar's assertion key, never the control plane's task key.
+    const jwks = (await (await fetch(`${control.adminUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.length).toBeGreaterThanOrEqual(3);
+    const { token } = await control.task();
+    expect(jwks.keys.map((k) => k.kid)).not.toContain(decodeProtectedHeader(token).kid);
+    expect((await call(fleet[0]!, token)).status).toBe(200);
+  });
+
+  it('admin.write_api: false keeps health, ready, metrics and reads, and refuses every write', async () => {
+    const ro = await sidecar({ admin: { listen: '127.0.0.1:0', token: '${env:WARDEN_TEST_ADMIN_TOKEN}', write_api: false } });
     try {
-      expect(control.proxyUrl).toBe('');
+      for (const p of ['/health', '/ready', '/metrics']) expect((await fetch(ro.adminUrl + p)).status).toBe(200);
       const { task_id, token } = await control.task();
-      for (const w of [a, b]) expect((await call(w, token)).status).toBe(200);
-      const revokedAt = Date.now();
-      expect((await control.admin('DELETE', `/v1/tasks/${task_id}`)).status).toBe(200);
-      for (const w of [a, b]) {
-        let status = 200;
-        while (status === 200 && Date.now() - revokedAt < 5_000) status = (await call(w, token)).status;
-        expect(status).toBe(401);
+      expect((await ro.admin('GET', `/v1/tasks/${task_id}`)).status).toBe(200);
+      expect((await ro.admin('GET', '/v1/approvals?status=pending')).status).toBe(200);
+      expect((await ro.admin('POST', '/v1/check', { method: 'GET', path: '/gh/repos/a/b', task_id })).status).not.toBe(403);
+      for (const [method, path, body] of [
+        ['DELETE', `/v1/tasks/${task_id}`], ['PATCH', `/v1/tasks/${task_id}`, { stage: 'review' }],
+        ['POST', '/v1/tasks', { agent: 'agent-1', user: { id: 'a' }, stage: 'execute', risk: 'low', scopes: [], ttl: '1m' }],
+        ['POST', '/v1/agents', { id: 'x', owner: 'y', scopes: [] }], ['POST', '/v1/approvals/nope/approve', { approver: 'z' }],
+        ['POST', '/v1/tools/gh/t/pin'],
+      ] as [string, string, unknown?][]) {
+        expect(await ro.admin(method, path, body)).toMatchObject({ status: 403, body: { error: 'ADMIN_READ_ONLY' } });
       }
-      expect(Date.now() - revokedAt).toBeLessThanOrEqual(1_000);
+      expect((await fetch(`${ro.adminUrl}/console/`)).status).toBe(403);
+      // The proxy works as on any sidecar, and the task was not revoked by the refused DELETE.
+      expect((await call(ro, token)).status).toBe(200);
     } finally {
-      await Promise.all([a.close(), b.close(), control.close()]);
+      await ro.close();
     }
   });
 
   it('Redis down: what cannot be confirmed is refused 503 and nothing is forwarded; it recovers by itself', async () => {
-    const { token } = await fleet[0]!.task();
+    const { token } = await control.task();
     expect((await call(fleet[0]!, token)).status).toBe(200);
     const before = upstream.seen.length;
     await redis.kill();

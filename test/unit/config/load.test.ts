@@ -30,7 +30,7 @@ describe('configuration', () => {
       listen: '127.0.0.1:8080',
       allowed_origins: [],
       state_dir: '.warden',
-      admin: { listen: '127.0.0.1:8181', token: '${env:UNIT_ADMIN_TOKEN}', approvers: {}, session_ttl: 28800000, session_idle: 1800000 },
+      admin: { listen: '127.0.0.1:8181', token: '${env:UNIT_ADMIN_TOKEN}', approvers: {}, session_ttl: 28800000, session_idle: 1800000, write_api: true },
       policy: { bundle: 'bundles/warden.tar.gz', entrypoint: 'warden/decision', mode: 'enforce', max_body_bytes: 1048576, max_json_depth: 64, max_memory_pages: 512, watch: true, poll_interval: 1000 },
       upstreams: {},
       identity: {
@@ -75,7 +75,7 @@ describe('configuration', () => {
     ['an approver sharing the admin token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_ADMIN_TOKEN}' } }\n", /admin\.approvers\.alice: the token is also used/],
     ['two approvers sharing a token', "admin: { token: '${env:UNIT_ADMIN_TOKEN}', approvers: { alice: '${env:UNIT_APPROVER_A}', bob: '${env:UNIT_APPROVER_A}' } }\n", /admin\.approvers\.bob: the token is also used/],
     ['an approval URL without {id}', `${MINIMAL}step_up: { approval_url: 'https://console.example/approvals/' }\n`, /step_up\.approval_url: has the wrong form/],
-    ['a typo next to the key it misses', "admin: { tokn: '${env:UNIT_ADMIN_TOKEN}' }\n", /^CONFIG_INVALID: configuration is invalid: admin\.tokn: unknown key \(allowed: listen, token, approvers, session_ttl, session_idle\)$/],
+    ['a typo next to the key it misses', "admin: { tokn: '${env:UNIT_ADMIN_TOKEN}' }\n", /^CONFIG_INVALID: configuration is invalid: admin\.tokn: unknown key \(allowed: listen, token, approvers, session_ttl, session_idle, write_api\)$/],
     ['a bad upstream name', `${MINIMAL}upstreams: { GH: { prefix: /gh, url: 'http://x' } }\n`, /^CONFIG_INVALID: configuration is invalid: upstreams\.GH: is not an acceptable name/],
     ['a fractional count', `${MINIMAL}upstreams: { gh: { prefix: /gh, url: 'http://x', connections: 1.5 } }\n`, /^CONFIG_INVALID: configuration is invalid: upstreams\.gh\.connections: expected an integer, got 1\.5$/],
     ['a number below its minimum', `${MINIMAL}policy: { max_memory_pages: 4 }\n`, /^CONFIG_INVALID: configuration is invalid: policy\.max_memory_pages: must be at least 8$/],
