@@ -14,10 +14,12 @@ import { approvalsRoutes } from './admin/approvals-routes.js';
 import { toolsRoutes } from './admin/tools-routes.js';
 import { ToolRegistry } from './mcp/tool-registry.js';
 import { ServerRequests } from './mcp/server-requests.js';
+import { allowedOriginSet } from './mcp/origin.js';
 import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
 import { mountConsole } from './console/mount.js';
 import type { LoadedConfig } from './config/load.js';
+import type { WardenConfig } from './config/schema.js';
 import { WardenError, type ErrorCode } from './errors.js';
 import { CredentialLanes } from './credentials/lanes.js';
 import { JitCredentials, oauthLanesOf } from './credentials/jit-credentials.js';
@@ -211,6 +213,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     ops,
     writeApi: config.admin.write_api,
     console: mountConsole({ loaded, approvals: manager, log, logPath }),
+    allowedOrigins: adminOrigins(config),
   });
 
   let closed: Promise<void> | undefined;
@@ -261,4 +264,10 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
       return closed;
     },
   };
+}
+
+/** Origins the admin listener accepts besides loopback: `allowed_origins` and the console's own (`step_up.approval_url`). */
+function adminOrigins(config: WardenConfig): ReadonlySet<string> {
+  const page = config.step_up.approval_url;
+  return allowedOriginSet(page === undefined ? config.allowed_origins : [...config.allowed_origins, new URL(page.replace('{id}', 'id')).origin]);
 }

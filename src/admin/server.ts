@@ -1,7 +1,8 @@
 // The admin listener: health, ready and metrics without a token; the console (/console/) behind
 // its own sign-in and session; everything under /v1 behind the bearer admin token, compared in
-// constant time. Route modules throw coded errors; this file maps
-// them to answers.
+// constant time. A browser `Origin` that is neither loopback nor allowed is refused first, on
+// every path (DNS rebinding, as on the proxy listener). Route modules throw coded errors; this
+// file maps them to answers.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import { parseBearer } from '../identity/bearer.js';
 import { safeEqual } from './auth.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './read-body.js';
+import { requestOriginAllowed } from '../mcp/origin.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './route.js';
 
 export interface AdminDeps {
@@ -28,6 +30,8 @@ export interface AdminDeps {
   readonly writeApi?: boolean;
   /** The approver console: every /console path, authenticated by its own session, not the bearer token. */
   readonly console?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Browser origins allowed besides loopback ones (normalised: src/mcp/origin.ts). */
+  readonly allowedOrigins: ReadonlySet<string>;
 }
 
 const MAX_ADMIN_BODY = 256 * 1024;
@@ -61,6 +65,7 @@ export function createAdminServer(deps: AdminDeps): Server {
 async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const method = req.method ?? 'GET';
+  if (!requestOriginAllowed(req.headers, deps.allowedOrigins)) throw new WardenError('ORIGIN_REFUSED');
   if (method === 'GET' && url.pathname === '/health') return send(res, { status: 200, body: { status: 'ok' } });
   if (method === 'GET' && url.pathname === '/ready') {
     const r = deps.ready();

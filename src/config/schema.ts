@@ -113,7 +113,7 @@ const issuer = Section('An external token issuer (OIDC, or SPIFFE JWT-SVIDs).', 
 export const configSchema = Type.Object(
   {
     listen: Type.String({ description: 'Address of the proxy listener that agents call.', default: '127.0.0.1:8080', pattern: HOST_PORT }),
-    allowed_origins: Type.Array(Type.String({ description: 'origin', pattern: '^https?:\\/\\/[^\\s/]+$' }), { description: 'Browser origins (`https://host[:port]`) allowed besides loopback ones: a request whose `Origin` header is neither is refused 403 `ORIGIN_REFUSED` before the policy (DNS-rebinding defence). Requests without `Origin` pass.', default: [] }),
+    allowed_origins: Type.Array(Type.String({ description: 'origin', pattern: '^https?:\\/\\/[^\\s/]+$' }), { description: 'Browser origins (`https://host[:port]`) allowed besides loopback ones, on the proxy and the admin listener: a request whose `Origin` header is neither is refused 403 `ORIGIN_REFUSED` before the policy or the admin token is looked at (DNS-rebinding defence); the admin listener also accepts the origin of `step_up.approval_url`. Requests without `Origin` pass.', default: [] }),
     state_dir: Type.String({ description: 'Directory of the embedded database (tasks, revocations, usage, approvals) and the task signing key.', default: '.warden' }),
     admin: Section('The admin listener.', {
       listen: Type.String({ description: 'Address of the admin listener (health, ready, metrics, tasks, approvals).', default: '127.0.0.1:8181', pattern: HOST_PORT }),

@@ -2,7 +2,11 @@
 // a browser page on another site that resolves its name to 127.0.0.1 reaches a loopback Warden,
 // and the browser marks such requests with its own `Origin`. Requests without `Origin` (agents,
 // SDK clients, curl) pass; an `Origin` passes when it is a loopback origin or one the
-// configuration lists; anything else (including the opaque `null`) is refused before the policy.
+// configuration lists; anything else (including the opaque `null`) is refused before the policy,
+// except `null` on a request the browser itself marks `Sec-Fetch-Site: same-origin` (Chromium
+// sends that for a page's own form posts under `Referrer-Policy: no-referrer`, as the console's).
+
+import type { IncomingHttpHeaders } from 'node:http';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -29,6 +33,12 @@ export function originAllowed(origin: string | string[] | undefined, allowed: Re
   const o = normalizeOrigin(origin.trim());
   if (o === undefined) return false;
   return isLoopbackHost(new URL(o).hostname) || allowed.has(o);
+}
+
+/** originAllowed() for a request's headers, with the same-origin `null` of a no-referrer page. */
+export function requestOriginAllowed(headers: IncomingHttpHeaders, allowed: ReadonlySet<string>): boolean {
+  if (headers.origin === 'null' && headers['sec-fetch-site'] === 'same-origin') return true;
+  return originAllowed(headers.origin, allowed);
 }
 
 const sets = new WeakMap<readonly string[], ReadonlySet<string>>();

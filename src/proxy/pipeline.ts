@@ -17,7 +17,7 @@ import { WardenError, assertNever, toWardenError } from '../errors.js';
 import type { McpDeps } from '../mcp/deps.js';
 import { mcpMessage } from '../mcp/message.js';
 import { checkMcpHeaders } from '../mcp/request-headers.js';
-import { allowedOriginSet, originAllowed } from '../mcp/origin.js';
+import { allowedOriginSet, requestOriginAllowed } from '../mcp/origin.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { AllowDecision, ApprovalInput, CredentialNarrowing, Decision, McpInput, StepUpDecision } from '../policy/types.js';
 import { bindingFromInput, type CallBinding } from '../stepup/binding.js';
@@ -65,7 +65,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
   if (deps.isClosing()) return { kind: 'error', known: {}, error: new WardenError('SHUTTING_DOWN'), closeConnection: true };
   let known: Known = {};
   try {
-    if (!originAllowed(req.headers.origin, allowedOriginSet(deps.config.allowed_origins))) throw new WardenError('ORIGIN_REFUSED');
+    if (!requestOriginAllowed(req.headers, allowedOriginSet(deps.config.allowed_origins))) throw new WardenError('ORIGIN_REFUSED');
     const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
     const endRoute = phases?.start('route');
     const route = deps.router.match(rawPath);

@@ -133,13 +133,12 @@ describe('console CSRF', () => {
   });
 
   it.each([
-    ['another origin', { origin: 'http://evil.example' }],
+    // Other origins on loopback: a foreign host is refused by the listener before the console (ORIGIN_REFUSED).
+    ['another origin', { origin: 'http://127.0.0.1:1' }],
     ['a cross-site fetch', { 'sec-fetch-site': 'cross-site' }],
     ['a same-site page of another origin', { 'sec-fetch-site': 'same-site', origin: 'http://127.0.0.1:1' }],
-    ['an opaque origin', { origin: 'null', 'sec-fetch-site': undefined }],
-    ['an opaque origin, cross-site', { origin: 'null', 'sec-fetch-site': 'cross-site' }],
     ['a matching Origin but a cross-site fetch', { 'sec-fetch-site': 'cross-site' }],
-    ['a browser without Fetch metadata, another origin', { origin: 'http://evil.example', 'sec-fetch-site': undefined }],
+    ['a browser without Fetch metadata, another origin', { origin: 'http://localhost:1', 'sec-fetch-site': undefined }],
     ['neither Origin nor Sec-Fetch-Site', { origin: undefined, 'sec-fetch-site': undefined }],
   ])('refuses a post from %s even with the right CSRF token', async (_name, headers) => {
     const { id } = await pendingApproval(s.w);
@@ -158,6 +157,19 @@ describe('console CSRF', () => {
     const c = await signedIn();
     expect((await c.post(`/console/approvals/${id}/approve`, { csrf: c.csrf }, headers)).status).toBe(303);
     expect(await status(id)).toBe('approved');
+  });
+
+  it.each([
+    ['an opaque origin', { origin: 'null', 'sec-fetch-site': undefined }],
+    ['an opaque origin, cross-site', { origin: 'null', 'sec-fetch-site': 'cross-site' }],
+    ['a foreign host', { origin: 'http://evil.example' }],
+  ])('the listener refuses a post from %s before the console (ORIGIN_REFUSED)', async (_name, headers) => {
+    const { id } = await pendingApproval(s.w);
+    const c = await signedIn();
+    const r = await c.post(`/console/approvals/${id}/deny`, { csrf: c.csrf, reason: 'forged' }, headers);
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('ORIGIN_REFUSED');
+    expect(await status(id)).toBe('pending');
   });
 
   it('refuses a sign-in post from another site (login CSRF)', async () => {

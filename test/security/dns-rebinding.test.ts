@@ -5,14 +5,20 @@
 // The upstream sees the Host its own rebinding check expects: the authority of `url`, or
 // `upstreams.<name>.host` when set; never the Host the agent sent.
 //
-// Mutation: with the origin check removed from prepare() (src/proxy/handler.ts) the evil-origin
-// request reaches the upstream and the first two tests fail; with `host` ignored in
-// src/proxy/upstreams.ts the last one fails.
+// The admin listener applies the same rule before its routes, the console and the admin token:
+// a rebinding page must not read metrics, create tasks or approve calls with a token the browser
+// cannot have but a console session cookie it might.
+//
+// Mutation: with the origin check removed from decide() (src/proxy/pipeline.ts) the evil-origin
+// request reaches the upstream and the first two tests fail; with it removed from handle() in
+// src/admin/server.ts the admin-listener refusals fail (the task is created, the console and
+// metrics answer); with `host` ignored in src/proxy/upstreams.ts the Host test fails.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../helpers/policy.js';
 import { closeAll, startProxyPair } from '../helpers/proxy-pair.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { ADMIN_TOKEN } from '../helpers/warden.js';
 import type { TestUpstream } from '../helpers/upstream.js';
 import type { WardenHandle } from '../helpers/warden.js';
 
@@ -62,5 +68,26 @@ describe('Host towards the upstream', () => {
     expect(res.status).toBe(200);
     expect(up.seen.length, res.body).toBe(before + 1);
     expect(up.seen[before]!.headers.host).toBe('mcp.internal:8443');
+  });
+});
+
+describe('Origin on the admin listener', () => {
+  const adminPost = (origin: string | undefined) =>
+    fetch(`${w.adminUrl}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(origin !== undefined && { origin }) }, body: JSON.stringify({ agent: 'agent-1', user: { id: 'alice', roles: ['developer'] }, stage: 'plan', risk: 'low', scopes: [], ttl: '1m' }) });
+
+  it.each(['http://evil.example.com', 'null'])('refuses Origin %s on the admin API even with the admin token', async (origin) => {
+    const res = await adminPost(origin);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'ORIGIN_REFUSED' });
+  });
+  it.each(['/console/', '/console/approvals/x', '/metrics', '/health'])('refuses a foreign Origin on %s', async (path) => {
+    const res = await fetch(`${w.adminUrl}${path}`, { headers: { origin: 'http://evil.example.com' }, redirect: 'manual' });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'ORIGIN_REFUSED' });
+  });
+  it.each(['http://127.0.0.1:8181', 'https://console.example', undefined])('passes Origin %s (none: scripts and the admin CLI)', async (origin) => {
+    const res = await adminPost(origin);
+    expect(res.status).toBe(201);
+    expect((await fetch(`${w.adminUrl}/console/`, { headers: origin === undefined ? {} : { origin }, redirect: 'manual' })).status).not.toBe(403);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeOrigin, originAllowed } from '../../../src/mcp/origin.js';
+import { normalizeOrigin, originAllowed, requestOriginAllowed } from '../../../src/mcp/origin.js';
 
 describe('originAllowed', () => {
   const allowed = new Set(['https://console.example']);
@@ -25,5 +25,11 @@ describe('originAllowed', () => {
   it('normalizes', () => {
     expect(normalizeOrigin('HTTP://A.example:80/x')).toBe('http://a.example');
     expect(normalizeOrigin('ftp://a.example')).toBeUndefined();
+  });
+  it('lets the opaque origin pass only when the browser marks the request same-origin', () => {
+    expect(requestOriginAllowed({ origin: 'null', 'sec-fetch-site': 'same-origin' }, allowed)).toBe(true);
+    expect(requestOriginAllowed({ origin: 'null', 'sec-fetch-site': 'same-site' }, allowed)).toBe(false);
+    expect(requestOriginAllowed({ origin: 'null' }, allowed)).toBe(false);
+    expect(requestOriginAllowed({ origin: 'http://evil.example', 'sec-fetch-site': 'same-origin' }, allowed)).toBe(false);
   });
 });
