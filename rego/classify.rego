@@ -32,10 +32,16 @@ github_kind := "destructive" if {
 } else := "destructive" if {
 	http_method == "PUT"
 	endswith(github_path, "/merge")
-} else := "write" if {
-	http_method in {"POST", "PUT", "PATCH"}
 } else := "read" if {
-	http_method in {"GET", "HEAD"}
+	http_method == "GET"
+} else := "write" if {
+	http_method == "POST"
+} else := "write" if {
+	http_method == "PATCH"
+} else := "write" if {
+	http_method == "PUT"
+} else := "read" if {
+	http_method == "HEAD"
 }
 
 # --- tools: an MCP server (JSON-RPC 2.0 over Streamable HTTP, MCP 2025-11-25 and 2026-07-28) ---
@@ -52,7 +58,7 @@ mcp_message := object.get(input.mcp, "kind", "request") if has_mcp
 
 mcp_kind := k if {
 	http_method == "POST"
-	mcp_message in {"request", "listing"}
+	method_message(mcp_message)
 	k := mcp_method_kind
 } else := "read" if {
 	http_method == "POST"
@@ -69,6 +75,11 @@ mcp_kind := k if {
 	http_method == "DELETE"
 	mcp_message == "session_end"
 }
+
+# The messages classified by their JSON-RPC method.
+method_message("request")
+
+method_message("listing")
 
 mcp_method_kind := k if {
 	input.mcp.method == "tools/call"

@@ -14,6 +14,15 @@ test_kinds_github if {
 	warden.request_kind == "destructive" with input as github_input("PUT", "/repos/a/b/pulls/2/MERGE", base_task)
 }
 
+test_kinds_github_methods_case_folded if {
+	warden.request_kind == "read" with input as github_input("get", "/x", base_task)
+	warden.request_kind == "read" with input as github_input("Head", "/x", base_task)
+	warden.request_kind == "write" with input as github_input("patch", "/x", base_task)
+	warden.request_kind == "destructive" with input as github_input("put", "/repos/a/b/pulls/2/merge/", base_task)
+	not warden.request_kind with input as github_input(["GET"], "/x", base_task)
+	not warden.request_kind with input as github_input("GETS", "/x", base_task)
+}
+
 test_kinds_mcp if {
 	warden.request_kind == "read" with input as mcp_input(mcp_call("search_code"), base_task)
 	warden.request_kind == "write" with input as mcp_input(mcp_call("comment_issue"), base_task)

@@ -86,17 +86,27 @@ decision := deny("no task") if {
 	request_kind == "destructive"
 }
 
-stages := {"plan", "execute", "review", "done"}
-
-risks := {"low", "medium", "high"}
-
 # Helper rules instead of `not <expr>` on possibly undefined refs: `not f(input.x)` and
 # `not input.x in s` are NOT true when input.x is undefined, so negate a named rule instead.
 has_task if is_object(input.task)
 
-stage_known if input.task.stage in stages
+stage_known if known_stage(input.task.stage)
 
-risk_known if input.task.risk in risks
+risk_known if known_risk(input.task.risk)
+
+known_stage("plan")
+
+known_stage("execute")
+
+known_stage("review")
+
+known_stage("done")
+
+known_risk("low")
+
+known_risk("medium")
+
+known_risk("high")
 
 deny(reason) := {
 	"decision": "deny",

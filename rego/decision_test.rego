@@ -59,6 +59,22 @@ test_unknown_risk_denies if {
 	denied(r, "unknown task risk")
 }
 
+# Stage and risk match exactly: no case folding, no other types, no collections holding them.
+test_stage_and_risk_match_exactly if {
+	every stage in ["EXECUTE", "Execute", " execute", 1, true, null, ["execute"], {"execute": true}] {
+		r := warden.decision with input as github_input("GET", "/repos/acme/app", task({"stage": stage}))
+		denied(r, "unknown task stage")
+	}
+	every risk in ["LOW", "Low", "low ", 0, false, null, ["low"], {"low": true}] {
+		r := warden.decision with input as github_input("GET", "/repos/acme/app", task({"risk": risk}))
+		denied(r, "unknown task risk")
+	}
+	every risk in ["low", "medium", "high"] {
+		r := warden.decision with input as github_input("GET", "/repos/acme/app", task({"risk": risk}))
+		allowed(r, "read", "low")
+	}
+}
+
 # --- reads --------------------------------------------------------------------------------
 
 test_github_get_allowed_in_every_live_stage if {

@@ -22,15 +22,18 @@ stage_cap_reached if not is_number(stage_calls)
 stage_cap_reached if stage_calls >= data.warden.limits.max_calls_per_stage
 
 data_ok if {
-	is_number(data.warden.limits.max_calls_per_task)
-	is_number(data.warden.limits.max_calls_per_stage)
-	is_array(data.warden.roles.write)
-	is_array(data.warden.roles.destructive)
+	l := data.warden.limits
+	is_number(l.max_calls_per_task)
+	is_number(l.max_calls_per_stage)
+	r := data.warden.roles
+	is_array(r.write)
+	is_array(r.destructive)
 	is_array(data.warden.approvers.destructive)
-	is_array(data.warden.mcp.read_methods)
-	is_string(data.warden.mcp.read_notification_prefix)
-	is_array(data.warden.mcp.read_tool_prefixes)
-	is_array(data.warden.mcp.write_tool_prefixes)
-	is_array(data.warden.mcp.destructive_tool_prefixes)
-	is_array(data.warden.mcp.destructive_tools)
+	m := data.warden.mcp
+	is_array(m.read_methods)
+	is_string(m.read_notification_prefix)
+	is_array(m.read_tool_prefixes)
+	is_array(m.write_tool_prefixes)
+	is_array(m.destructive_tool_prefixes)
+	is_array(m.destructive_tools)
 }
