@@ -7,6 +7,7 @@
 // Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
 //        --soak SECONDS (60; the 5-minute check is --soak 300)  --no-profile  --out FILE
 //        --profile-only (just the CPU profile of Warden, printed)  --keep-profile FILE (.cpuprofile copy)
+//        --profile-request get|post|mcp (the request profiled; GET unless told)
 
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -43,6 +44,9 @@ const WARMUP_MS = 1000;
 const PROFILE = !process.argv.includes('--no-profile');
 /** Node options for Warden's process, e.g. `--warden-node-args "--max-semi-space-size=2"`. */
 const WARDEN_NODE_ARGS = ((i) => (i >= 0 ? (process.argv[i + 1] ?? '').split(' ').filter(Boolean) : []))(process.argv.indexOf('--warden-node-args'));
+/** `--profile-request get|post|mcp`: the request the profile run sends (GET unless told). */
+const PROFILE_REQUEST = ((i) => (i >= 0 ? process.argv[i + 1] : 'get'))(process.argv.indexOf('--profile-request'));
+if (!['get', 'post', 'mcp'].includes(PROFILE_REQUEST ?? '')) throw new Error('--profile-request takes get, post or mcp');
 const KEEP_PROFILE = (() => {
   const i = process.argv.indexOf('--keep-profile');
   return i >= 0 ? path.resolve(process.argv[i + 1]!) : undefined;
@@ -121,7 +125,13 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
   const dir = await mkdtemp(path.join(os.tmpdir(), 'warden-prof-'));
   const pw = await startWarden(config, ws, [...WARDEN_NODE_ARGS, '--cpu-prof', '--cpu-prof-dir', dir]);
   procs.push(...pw.procs);
-  const req: Request = { origin: pw.origin, path: `/github${GET_PATH}`, method: 'GET', headers: { ...BASE_HEADERS, authorization: `Bearer ${pw.token}` } };
+  const auth = { authorization: `Bearer ${pw.token}` };
+  const req: Request =
+    PROFILE_REQUEST === 'mcp'
+      ? { origin: pw.origin, path: '/tools/mcp', method: 'POST', headers: { ...MCP_HEADERS, ...auth }, body: MCP_BODY }
+      : PROFILE_REQUEST === 'post'
+        ? { origin: pw.origin, path: `/github${GET_PATH}`, method: 'POST', headers: { ...POST_HEADERS, ...auth }, body: POST_BODY }
+        : { origin: pw.origin, path: `/github${GET_PATH}`, method: 'GET', headers: { ...BASE_HEADERS, ...auth } };
   await load(req, 'closed', WARMUP_MS);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const pr = await load(req, 'closed', SAT_MS);
@@ -137,7 +147,7 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
     const incl = inclusiveTime(full, ROOT, (where) => where.startsWith('src/'), 20, windowed ? win : undefined);
     const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
     section = `## Where Warden spends its CPU\n\n` +
-      `\`node --cpu-prof\` on Warden during one ${SAT_MS / 1000} s saturation round of the GET (${num(pr.rps)} req/s under the profiler); ` +
+      `\`node --cpu-prof\` on Warden during one ${SAT_MS / 1000} s saturation round of the ${PROFILE_REQUEST === 'get' ? 'GET' : PROFILE_REQUEST === 'post' ? 'POST 1 KB JSON' : 'MCP tools/call'} (${num(pr.rps)} req/s under the profiler); ` +
       `${windowed ? 'samples of the round only' : 'whole process lifetime (start-up included)'}: busy ${(busyMs / 1000).toFixed(1)} s of ${(totalMs / 1000).toFixed(1)} s. Self time, top functions (\`nm/\` = node_modules):\n\n` +
       table(['function', 'where', 'self ms', 'share of busy'], top.map((t) => [`\`${t.fn}\``, t.where || '(native)', num(t.ms), pct(t.share)])) +
       `\n\nSelf time by file:\n\n` + table(['file', 'share of busy'], files.map((f) => [f.file, pct(f.share)])) +
