@@ -2,8 +2,8 @@
 // (approvals bind to it) and, for JSON, its parsed form. A body over the limit, or whose
 // Content-Length announces one, is refused before it is read in full and is never forwarded.
 
-import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { sha256Hex } from '../audit/chain.js';
 import { WardenError, assertNever } from '../errors.js';
 import type { ClientLink } from './client-link.js';
 import { readForm, type Form } from './form.js';
@@ -25,7 +25,7 @@ export interface BodyOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-const EMPTY_DIGEST = `sha256:${createHash('sha256').update(EMPTY).digest('hex')}`;
+const EMPTY_DIGEST = `sha256:${sha256Hex(EMPTY)}`;
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const MEDIA_TYPE = new RegExp(`^[ \\t]*(${TOKEN})/(${TOKEN})[ \\t]*((?:;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*")[ \\t]*)?)*)$`);
@@ -58,6 +58,19 @@ export function readRequestBody(req: IncomingMessage, limit: number, link: Clien
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new WardenError('BODY_TOO_LARGE', `content-length ${declared} > ${limit}`));
   if (req.readableEnded) return Promise.resolve(EMPTY);
   if (link.aborted) return Promise.reject(new WardenError('BODY_READ_FAILED', 'client closed the request'));
+  // The whole request has been parsed already (a GET, or a small body that came with the
+  // headers): take what is buffered now instead of listening for it.
+  if (req.complete) {
+    const size = req.readableLength;
+    if (size > limit) {
+      req.resume(); // drain, but keep nothing
+      return Promise.reject(new WardenError('BODY_TOO_LARGE', `body exceeds ${limit} bytes`));
+    }
+    if (size === 0) return Promise.resolve(EMPTY);
+    const buffered = req.read() as Buffer | null;
+    if (buffered !== null && buffered.length === size) return Promise.resolve(buffered);
+    if (buffered !== null) return Promise.reject(new WardenError('INTERNAL', 'request body read in part'));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -108,7 +121,7 @@ const unsupported = (why: string): WardenError => new WardenError('BODY_TYPE_UNS
 export function describeBody(raw: Buffer, headers: IncomingHttpHeaders, opts: BodyOptions): ReadBody {
   const contentType = headers['content-type'];
   if (raw.length === 0) return { raw, digest: EMPTY_DIGEST, contentType, parsed: null };
-  const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const digest = `sha256:${sha256Hex(raw)}`;
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw unsupported('content-encoding');
   const media = contentType === undefined ? undefined : parseMediaType(contentType);
