@@ -1,10 +1,15 @@
 // Policy evaluation alone, in-process with the project's PolicyEngine: p50/p99 of
 // engine.evaluate() for a typical input (the GET of the proxy rounds) and for an MCP tools/call
-// input, after a warm-up. Also the same with JSON.stringify of the input included, since the
-// handler serializes the input on every request. Run in its own process by run.ts.
+// input, after a warm-up. Also the same with JSON.stringify of the input included, and "input +
+// eval": the proxy's own evaluate() step (src/proxy/evaluate.ts: the input built from the call's
+// request, agent and task, serialized, evaluated, timed into the metrics), which is what the
+// request path pays for its policy check. Run in its own process by run.ts.
 // Usage: eval.ts --bundle FILE [--n 20000]
 
+import { Metrics } from '../src/observability/metrics.js';
 import { PolicyEngine } from '../src/policy/engine.js';
+import type { CallContext } from '../src/proxy/call-context.js';
+import { evaluate } from '../src/proxy/evaluate.js';
 import { percentile } from './stats.js';
 
 export interface EvalFigures {
@@ -24,9 +29,11 @@ const arg = (name: string, def?: string): string => {
 };
 
 const now = Date.now();
+// A registered agent: the authenticator adds the registry's owner, status and scopes.
 const agent = {
   id: 'bench', issuer: 'warden',
   claims: { iss: 'warden', sub: 'bench', aud: 'warden', tid: 'task-0b6f5c1e', jti: 'c8d2a1f0-6f55-4f8e-9d0a-0d1f2e3c4b5a', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 3600 },
+  owner: 'alice', status: 'active' as const, scopes: ['github:read', 'github:write'],
 };
 const task = {
   id: 'task-0b6f5c1e', stage: 'execute', risk: 'low', user: { id: 'alice', roles: ['developer'] }, scopes: ['github:write'],
@@ -76,10 +83,20 @@ async function main(): Promise<void> {
   const n = Number(arg('--n', '20000'));
   const getJson = JSON.stringify(getInput);
   const mcpJson = JSON.stringify(mcpInputDoc);
+  const metrics = new Metrics();
+  // Only what evaluate() reads of a call; the rest of CallContext is the forwarding side.
+  const call = (doc: typeof getInput | typeof mcpInputDoc): CallContext => ({ request: doc.request, mcp: 'mcp' in doc ? doc.mcp : undefined, principal: { agent, task } }) as unknown as CallContext;
+  const proxyEval = (c: CallContext) => (): string => {
+    const ev = evaluate(engine, metrics, c, undefined);
+    if (!ev.result.ok) throw ev.result.error;
+    return ev.result.decision.decision;
+  };
   const figures = [
     measure('GET input: evaluate', n, () => engine.evaluate(getJson).decision.decision),
     measure('GET input: JSON.stringify + evaluate', n, () => engine.evaluate(JSON.stringify(getInput)).decision.decision),
     measure('MCP tools/call input: evaluate', n, () => engine.evaluate(mcpJson).decision.decision),
+    measure('input + eval (GET): proxy evaluate()', n, proxyEval(call(getInput))),
+    measure('input + eval (MCP tools/call): proxy evaluate()', n, proxyEval(call(mcpInputDoc))),
   ];
   process.send?.({ type: 'ready', figures, inputBytes: { get: getJson.length, mcp: mcpJson.length } });
   if (!process.send) console.log(JSON.stringify(figures, null, 2));
