@@ -6,7 +6,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { WardenError, toWardenError } from '../errors.js';
+import { ERRORS, WardenError, toWardenError } from '../errors.js';
 import { parseBearer } from '../identity/bearer.js';
 import { safeEqual } from './auth.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -56,8 +56,10 @@ export function createAdminServer(deps: AdminDeps): Server {
   return createServer((req, res) => {
     void handle(deps, req, res).catch((err: unknown) => {
       const e = toWardenError(err);
-      if (e.code === 'INTERNAL') deps.ops.error({ err }, 'admin request failed');
-      send(res, { status: e.status, body: { error: e.code, message: e.detail ?? e.message } });
+      // An internal failure's text (a file path, a driver message) goes to the ops log, not the caller.
+      const internal = e.code === 'INTERNAL';
+      if (internal) deps.ops.error({ err }, 'admin request failed');
+      send(res, { status: e.status, body: { error: e.code, message: internal ? ERRORS.INTERNAL.message : (e.detail ?? e.message) } });
     });
   });
 }
