@@ -32,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
       const { replayCommand } = await import('./cli/replay.js');
       return print(await replayCommand(cmd.config, cmd.bundle, cmd.files));
     }
+    case 'store-migrate': {
+      const { migrateCommand } = await import('./cli/store.js');
+      return print(await migrateCommand(cmd));
+    }
     case 'run':
     case 'control': {
       const [{ loadConfigFile }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);

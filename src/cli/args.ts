@@ -10,6 +10,7 @@ Commands:
   control  start the control plane of a fleet (admin API and console over the shared store)
   eval   evaluate one policy input and print the decision as JSON
   audit  verify the decision log's hash chain, or trace one task's timeline
+  store  migrate a single Warden's state into a fleet's Redis
   replay re-evaluate a recorded decision log under a candidate policy bundle
 
 Run 'warden <command> --help' for the options of a command.`,
@@ -54,6 +55,20 @@ line that continues a file not given. Exit status: 0 intact, 1 broken (the first
 
 trace: the timeline of task ID: every call with its decision, reason and lane, approvals, stage and
 risk changes, revocation. html is one self-contained page. Exit status: 0, 1 when the task is absent.`,
+  store: `Usage: warden store migrate --from sqlite --to redis --config FILE [--state-dir DIR]
+
+Copy the state of a single Warden (its SQLite database and generated task key in state_dir) into
+the Redis of a fleet: agents, tasks with their revocations and call counts, approvals in their
+state, just-in-time credentials, tool pins, and the task key's public half (its tokens keep
+verifying until they expire). Records Redis holds already are left as they are (a revocation is
+carried over), so the command can be run again. Stop the single Warden first.
+
+Options:
+  --from sqlite       the source kind (only sqlite)
+  --to redis          the target kind (only redis)
+  --config FILE       the fleet's configuration (store.kind: redis; its url and prefix)
+  --state-dir DIR     the single Warden's state_dir (default: the configuration's state_dir)
+  -h, --help          show this help`,
   replay: `Usage: warden replay --config FILE --bundle CANDIDATE LOG...
 
 Re-evaluate every decision recorded in the LOG files under the CANDIDATE bundle (the policy
@@ -69,7 +84,8 @@ export type Command =
   | { kind: 'eval'; config: string; input: string }
   | { kind: 'audit-verify'; files: string[]; key?: string; partial: boolean }
   | { kind: 'audit-trace'; files: string[]; task: string; format: 'text' | 'json' | 'html' }
-  | { kind: 'replay'; config: string; bundle: string; files: string[] };
+  | { kind: 'replay'; config: string; bundle: string; files: string[] }
+  | { kind: 'store-migrate'; from: string; to: string; config: string; stateDir?: string };
 
 export class UsageError extends Error {}
 
@@ -95,6 +111,7 @@ export function parseCommand(argv: readonly string[]): Command {
     return { kind: 'eval', config: values.config, input: values.input };
   }
   if (command === 'audit') return parseAudit(rest);
+  if (command === 'store') return parseStore(rest);
   if (command === 'replay') {
     const { values, positionals } = parseArgs({ args: [...rest], options: { config: { type: 'string' }, bundle: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
     if (values.help) return { kind: 'help', text: USAGE.replay };
@@ -122,4 +139,14 @@ function parseAudit(argv: readonly string[]): Command {
     return { kind: 'audit-trace', files: positionals, task: values.task, format };
   }
   throw new UsageError(`unknown audit command ${JSON.stringify(sub)}\n\n${USAGE.audit}`);
+}
+
+function parseStore(argv: readonly string[]): Command {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '-h' || sub === '--help') return { kind: 'help', text: USAGE.store };
+  if (sub !== 'migrate') throw new UsageError(`unknown store command ${JSON.stringify(sub)}\n\n${USAGE.store}`);
+  const { values } = parseArgs({ args: [...rest], options: { from: { type: 'string' }, to: { type: 'string' }, config: { type: 'string' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) return { kind: 'help', text: USAGE.store };
+  if (!values.from || !values.to || !values.config) throw new UsageError(`--from, --to and --config are required\n\n${USAGE.store}`);
+  return { kind: 'store-migrate', from: values.from, to: values.to, config: values.config, ...(values['state-dir'] && { stateDir: values['state-dir'] }) };
 }

@@ -22,6 +22,7 @@ describe('warden command line', () => {
     expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
     expect((await warden(['control', '--help'])).stdout).toMatch(/--admin-listen HOST:PORT/);
+    expect((await warden(['store', 'migrate', '--help'])).stdout).toMatch(/--from sqlite --to redis --config FILE/);
   }, CLI_TIMEOUT);
 
   it('evaluates one input with `warden eval` and exits by decision', async () => {

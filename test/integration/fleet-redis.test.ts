@@ -5,28 +5,13 @@
 
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLEET_POLICY, fleetUpstreams } from '../helpers/fleet.js';
 import { compilePolicy } from '../helpers/policy.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
 import { until } from '../helpers/wait.js';
 
-const POLICY = `package warden
-import rego.v1
-
-default decision := {"decision": "deny", "reason": "default"}
-
-decision := {"decision": "deny", "reason": "call cap"} if {
-  input.task.usage.calls >= 5
-} else := {"decision": "allow", "lane": "read", "reason": "approved"} if {
-  input.request.method == "DELETE"
-  input.approval.id
-} else := {"decision": "step_up", "reason": "destructive", "approvers": []} if {
-  input.request.method == "DELETE"
-} else := {"decision": "allow", "lane": "read", "reason": "read"} if {
-  input.request.method == "GET"
-}
-`;
 
 let redis: TestRedis;
 let upstream: TestUpstream;
@@ -39,7 +24,7 @@ const STORE = (): Record<string, unknown> => ({ kind: 'redis', url: redis.url, p
 async function sidecar(extra: Record<string, unknown> = {}): Promise<WardenHandle> {
   return startWarden({
     bundle,
-    upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: { header: 'authorization', value: 'Bearer ${env:FLEET_LANE}' } } } },
+    upstreams: fleetUpstreams(upstream.url),
     config: { store: STORE(), ...extra },
     agents: [],
   });
@@ -49,8 +34,7 @@ const call = (w: WardenHandle, token: string, method = 'GET', path = '/gh/repos/
   fetch(w.proxyUrl + path, { method, headers: { authorization: `Bearer ${token}` } });
 
 beforeAll(async () => {
-  process.env.FLEET_LANE = 'fleet-lane-secret';
-  bundle = await compilePolicy(POLICY);
+  bundle = await compilePolicy(FLEET_POLICY);
   redis = await startRedis();
   upstream = await startUpstream();
   control = await startWarden({ role: 'control', bundle, config: { store: STORE() } });

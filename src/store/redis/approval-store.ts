@@ -77,6 +77,17 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
 end
 return out`;
 
+// KEYS: approval, digest index, all index, live index, task index. ARGV: id, created_at,
+// expires_at, live (1/0), then field/value pairs. Writes a whole approval unless it exists.
+const IMPORT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if ARGV[4] == '1' then redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1]) end
+redis.call('SADD', KEYS[5], ARGV[1])
+return 1`;
+
 type StoredDoc = Omit<Approval, 'status' | 'approver' | 'decision_reason' | 'decided_at' | 'used_at'>;
 
 const num = (v: string | null): number | null => (v == null ? null : Number(v));
@@ -102,6 +113,22 @@ export class RedisApprovalStore implements ApprovalStore {
     if (doc == null || status == null) return undefined;
     const d = JSON.parse(doc) as StoredDoc;
     return { ...d, detail: d.detail ?? null, status: status as ApprovalStatus, approver: approver ?? null, decision_reason: reason ?? null, decided_at: num(decidedAt ?? null), used_at: num(usedAt ?? null) };
+  }
+
+  /** The approval in its state, unless it exists (`warden store migrate`). */
+  async importApproval(a: Approval): Promise<boolean> {
+    const { status, approver, decision_reason, decided_at, used_at, ...doc } = a;
+    const fields: Record<string, string> = {
+      doc: JSON.stringify(doc satisfies StoredDoc), status, expires_at: String(a.expires_at), task_id: a.task_id ?? '',
+      ...(approver !== null && { approver }), ...(decision_reason !== null && { decision_reason }),
+      ...(decided_at !== null && { decided_at: String(decided_at) }), ...(used_at !== null && { used_at: String(used_at) }),
+    };
+    const live = status === 'pending' || status === 'approved' || status === 'denied';
+    return (await this.#link.run(() => this.#link.cmd.eval(
+      IMPORT, 5, this.#k(a.id), this.#link.key('approvals', 'digest', a.binding_digest), this.#link.key('approvals', 'all'),
+      this.#link.key('approvals', 'live'), this.#link.key('approvals', 'task', a.task_id ?? ''),
+      a.id, String(a.created_at), String(a.expires_at), live ? '1' : '0', ...Object.entries(fields).flat(),
+    ))) === 1;
   }
 
   async findLive(bindingDigest: string, now: number): Promise<Approval | undefined> {

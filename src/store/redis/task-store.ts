@@ -6,6 +6,7 @@
 
 import type { TaskUsage } from '../../policy/types.js';
 import type { TaskPatch, TaskRecord, TaskStore, TaskUser, UsageStore } from '../tasks.js';
+import type { StoredTask } from '../transfer.js';
 import type { RedisLink } from './link.js';
 
 const RECORD_FIELDS = ['agent', 'user', 'stage', 'risk', 'scopes', 'created_at', 'expires_at', 'revoked_at'] as const;
@@ -22,6 +23,15 @@ const UPDATE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'stage', ARGV[1]) end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'risk', ARGV[2]) end
+return 1`;
+
+// KEYS: task, expiry index, agent's task set. ARGV: id, expires_at, then field/value pairs.
+// Writes a whole task unless it exists: 1 written, 0 present.
+const IMPORT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
 return 1`;
 
 function freeze(rec: TaskRecord): TaskRecord {
@@ -69,6 +79,23 @@ export class RedisTaskStore implements TaskStore, UsageStore {
       .sadd(this.#link.key('agent-tasks', rec.agent), rec.id)
       .exec());
     await this.#link.publish({ t: 'task', id: rec.id });
+  }
+
+  /** The task with its revocation and counts, unless it exists (`warden store migrate`). */
+  async importTask({ record: rec, stageCalls }: StoredTask): Promise<boolean> {
+    const fields: Record<string, string> = {
+      agent: rec.agent, user: JSON.stringify(rec.user), stage: rec.stage, risk: rec.risk, scopes: JSON.stringify(rec.scopes),
+      created_at: String(rec.created_at), expires_at: String(rec.expires_at),
+      calls: String(Object.values(stageCalls).reduce((a, b) => a + b, 0)),
+      ...Object.fromEntries(Object.entries(stageCalls).map(([stage, n]) => [`s:${stage}`, String(n)])),
+      ...(rec.revoked_at !== undefined && { revoked_at: String(rec.revoked_at) }),
+    };
+    const written = await this.#link.run(() => this.#link.cmd.eval(
+      IMPORT, 3, this.#key(rec.id), this.#link.key('tasks', 'expiry'), this.#link.key('agent-tasks', rec.agent),
+      rec.id, String(rec.expires_at), ...Object.entries(fields).flat(),
+    )) as number;
+    if (written === 1) await this.#link.publish({ t: 'task', id: rec.id });
+    return written === 1;
   }
 
   get(id: string): TaskRecord | undefined | Promise<TaskRecord | undefined> {

@@ -23,6 +23,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSET', KEYS[1], 'pin', redis.call('HGET', KEYS[1], 'seen'), 'pinned_at', ARGV[1])
 return redis.call('HMGET', KEYS[1], 'seen', 'pin', 'first_seen_at', 'seen_at', 'pinned_at')`;
 
+// KEYS: tool, index. ARGV: index member, seen, pin, first_seen_at, seen_at, pinned_at. 1 written, 0 present.
+const IMPORT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'seen', ARGV[2], 'pin', ARGV[3], 'first_seen_at', ARGV[4], 'seen_at', ARGV[5], 'pinned_at', ARGV[6])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1`;
+
 function record(upstream: string, tool: string, v: readonly (string | null)[] | null): ToolRecord | undefined {
   if (!v || v[0] == null || v[1] == null) return undefined;
   return Object.freeze({ upstream, tool, seen: v[0], pin: v[1], first_seen_at: Number(v[2]), seen_at: Number(v[3]), pinned_at: Number(v[4]) });
@@ -53,6 +60,14 @@ export class RedisToolPinStore implements ToolPinStore {
   async pin(upstream: string, tool: string, atMs: number): Promise<ToolRecord | undefined> {
     const v = await this.#link.run(() => this.#link.cmd.eval(PIN, 1, this.#link.key('tool', this.#member(upstream, tool)), String(atMs))) as (string | null)[] | null;
     return record(upstream, tool, v);
+  }
+
+  /** The record as it is (pin included), unless the tool is known (`warden store migrate`). */
+  async importToolPin(r: ToolRecord): Promise<boolean> {
+    const m = this.#member(r.upstream, r.tool);
+    return (await this.#link.run(() => this.#link.cmd.eval(
+      IMPORT, 2, this.#link.key('tool', m), this.#link.key('tools'), m, r.seen, r.pin, String(r.first_seen_at), String(r.seen_at), String(r.pinned_at),
+    ))) === 1;
   }
 
   async list(): Promise<readonly ToolRecord[]> {

@@ -57,6 +57,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       liveTasks: db.prepare(`SELECT DISTINCT coalesce(task_id, '') AS task_id FROM approvals
         WHERE status IN ('pending','approved','denied') AND expires_at > ?`),
       listAll: db.prepare('SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      every: db.prepare('SELECT * FROM approvals ORDER BY created_at, rowid'),
       listByStatus: db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'),
       decide: db.prepare(`UPDATE approvals SET status = @status, approver = @approver, decision_reason = @reason, decided_at = @now
         WHERE id = @id AND status = 'pending' AND expires_at > @now`),
@@ -101,6 +102,11 @@ export class SqliteApprovalStore implements ApprovalStore {
   list({ status, limit = 500 }: { status?: ApprovalStatus; limit?: number } = {}): Approval[] {
     const rows = (status ? this.#stmts.listByStatus.all(status, limit) : this.#stmts.listAll.all(limit)) as Row[];
     return rows.map(fromRow);
+  }
+
+  /** Every approval, oldest first (`warden store migrate`). */
+  all(): Approval[] {
+    return (this.#stmts.every.all() as Row[]).map(fromRow);
   }
 
   decide(id: string, status: 'approved' | 'denied', approver: string, reason: string | undefined, now: number): DecideResult | undefined {

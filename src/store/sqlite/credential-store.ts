@@ -75,6 +75,7 @@ export class SqliteCredentialStore implements CredentialStore {
          VALUES (@cache_key, @id, @owner, @agent, @upstream, @lane, @kind, @token, @scope, @resource, @issued_at, @expires_at, @owner_ends_at, @revocation_url)`,
       ),
       byOwner: db.prepare<[string], Row>('SELECT * FROM issued_credentials WHERE owner = ?'),
+      every: db.prepare<[], Row>('SELECT * FROM issued_credentials ORDER BY issued_at'),
       delOwner: db.prepare('DELETE FROM issued_credentials WHERE owner = ?'),
       ended: db.prepare<[number], Row>('SELECT * FROM issued_credentials WHERE owner_ends_at IS NOT NULL AND owner_ends_at < ?'),
       delEnded: db.prepare('DELETE FROM issued_credentials WHERE owner_ends_at IS NOT NULL AND owner_ends_at < ?'),
@@ -95,6 +96,11 @@ export class SqliteCredentialStore implements CredentialStore {
       s.upsert.run({ scope: null, resource: null, owner_ends_at: null, revocation_url: null, ...c });
       return old ? fromRow(old) : undefined;
     });
+  }
+
+  /** Every cached credential (`warden store migrate`). */
+  all(): IssuedCredential[] {
+    return this.#stmt.every.all().map(fromRow);
   }
 
   get(cacheKey: string): IssuedCredential | undefined {

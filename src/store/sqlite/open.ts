@@ -2,6 +2,7 @@
 
 import { LocalApprovalEvents } from '../local/approval-events.js';
 import type { Stores } from '../stores.js';
+import type { StateSource } from '../transfer.js';
 import { SqliteAgentStore } from './agent-store.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteCredentialStore } from './credential-store.js';
@@ -9,16 +10,18 @@ import { openDatabase } from './database.js';
 import { SqliteTaskStore } from './task-store.js';
 import { SqliteToolPinStore } from './tool-pin-store.js';
 
-export function openSqliteStores(stateDir: string): Stores {
+export function openSqliteStores(stateDir: string): Stores & { readonly source: StateSource } {
   const db = openDatabase(stateDir);
   const tasks = new SqliteTaskStore(db);
   const approvalEvents = new LocalApprovalEvents();
   const agents = new SqliteAgentStore(db);
   const credentials = new SqliteCredentialStore(db);
+  const approvals = new SqliteApprovalStore(db);
   return {
+    source: { tasks: () => tasks.all(), approvals: () => approvals.all(), credentials: () => credentials.all() },
     tasks,
     usage: tasks,
-    approvals: new SqliteApprovalStore(db),
+    approvals,
     approvalEvents,
     agents,
     credentials,

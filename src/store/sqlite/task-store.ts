@@ -4,6 +4,7 @@
 
 import type { TaskUsage } from '../../policy/types.js';
 import type { TaskPatch, TaskRecord, TaskStore, TaskUser, UsageStore } from '../tasks.js';
+import type { StoredTask } from '../transfer.js';
 import type { Db } from './database.js';
 
 interface Entry {
@@ -92,6 +93,7 @@ export class SqliteTaskStore implements TaskStore, UsageStore {
       live: db.prepare<[number], { id: string }>('SELECT id FROM tasks WHERE revoked_at IS NULL AND expires_at > ?'),
       expired: db.prepare<[number], { id: string }>('SELECT id FROM tasks WHERE expires_at < ?'),
       purge: db.prepare('DELETE FROM tasks WHERE expires_at < ?'),
+      ids: db.prepare<[], { id: string }>('SELECT id FROM tasks ORDER BY created_at'),
     };
     const { countTask, countStage } = this.stmt;
     // Both counters move in one transaction, so a crash never leaves them apart.
@@ -196,6 +198,15 @@ export class SqliteTaskStore implements TaskStore, UsageStore {
     })(nowMs);
     for (const id of ids) this.cache.delete(id);
     return ids.length;
+  }
+
+  /** Every task with its counts per stage (`warden store migrate`). */
+  all(): StoredTask[] {
+    this.flush();
+    return this.stmt.ids.all().flatMap(({ id }) => {
+      const e = this.entry(id);
+      return e ? [{ record: e.rec, stageCalls: Object.fromEntries(e.stageCalls) }] : [];
+    });
   }
 
   /** Cache lookup; a miss reads the row once (tasks created before a restart). */
