@@ -3,6 +3,7 @@
 // CONFIG_INVALID naming the key path (`upstreams.gh.url: is required`); a secret's value is never
 // shown.
 
+import { deepFreeze } from '../deep-freeze.js';
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { TransformDecodeError, Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { WardenError } from '../errors.js';
@@ -111,10 +112,3 @@ function describe(e: ValueError): string {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}

@@ -2,6 +2,7 @@
 // for Warden's own task tokens). The unverified `iss` only picks the verifier; nothing from the
 // token is trusted before its signature, algorithm, iss, aud and times check out.
 
+import { deepFreeze } from '../deep-freeze.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
@@ -72,6 +73,9 @@ export class Authenticator {
   private readonly cacheSize: number;
   private readonly now: () => number;
   private readonly agents: AgentDirectory | undefined;
+  /** `input.agent` of a task token's claims with its registry record (see registeredAgent). */
+  private readonly agentInputs = new WeakMap<object, { base: AgentInput; reg: RegisteredAgent; agent: AgentInput }>();
+  private lastIso = { ms: Number.NaN, text: '' };
 
   private constructor(
     private readonly config: WardenConfig,
@@ -188,7 +192,17 @@ export class Authenticator {
   private withAgent(p: Awaitable<Principal>): Awaitable<Principal> {
     const agents = this.agents;
     if (!agents) return p;
-    return andThen(p, (principal) => andThen(agents.forTask(principal.agent.id), (reg) => (reg ? { ...principal, agent: withRegistry(principal.agent, reg) } : principal)));
+    return andThen(p, (principal) => andThen(agents.forTask(principal.agent.id), (reg) => (reg ? { ...principal, agent: this.registeredAgent(principal.agent, reg) } : principal)));
+  }
+
+  /** `input.agent` with the registry's fields, built again only when the token or the registry record changes. */
+  private registeredAgent(agent: AgentInput, reg: RegisteredAgent): AgentInput {
+    const claims = agent.claims as object;
+    const hit = this.agentInputs.get(claims);
+    if (hit && hit.reg === reg && hit.base.id === agent.id && hit.base.issuer === agent.issuer) return hit.agent;
+    const built = deepFreeze(withRegistry(agent, reg));
+    this.agentInputs.set(claims, { base: agent, reg, agent: built });
+    return built;
   }
 
   /**
@@ -205,12 +219,18 @@ export class Authenticator {
           risk: live.risk,
           user: live.user,
           scopes: live.scopes as string[],
-          expires_at: new Date(live.expires_at).toISOString(),
+          expires_at: this.isoTime(live.expires_at),
           usage,
         };
         return { agent: { id: claims.sub, issuer: this.tokens.issuer, claims }, task, taskId: live.id };
       });
     });
+  }
+
+  /** `expires_at` as ISO text; tasks end at a handful of distinct times, so the last one is kept. */
+  private isoTime(ms: number): string {
+    if (ms !== this.lastIso.ms) this.lastIso = { ms, text: new Date(ms).toISOString() };
+    return this.lastIso.text;
   }
 
   private liveTask(claims: Readonly<TaskTokenClaims>, rec: TaskRecord | undefined): TaskRecord {

@@ -3,6 +3,7 @@
 // every check, so a broken bundle never replaces a good one and evaluation (synchronous) never
 // sees a half-loaded policy.
 
+import { deepFreeze } from '../deep-freeze.js';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { WardenError, describeThrown } from '../errors.js';
 import { parseBundle, readBundleFiles, unpackBundle, type BundleFiles } from './bundle.js';
@@ -155,15 +156,6 @@ function memoryView(mem: WebAssembly.Memory): Buffer {
   if (v === undefined) {
     v = Buffer.from(ab);
     views.set(ab, v);
-  }
-  return v;
-}
-
-/** Decisions are shared between requests: none may change one. */
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
   }
   return v;
 }
