@@ -204,6 +204,7 @@ describe('external identities', () => {
 
 describe('the inventory', () => {
   it('lists each agent with owner, scopes, status, live tasks and last activity (JSON)', async () => {
+    const before = Date.now();
     const t = await task('reader', { scopes: ['tools:read'] });
     expect((await call(t.body.token)).status).toBe(200);
     const inv = await w.admin('GET', '/v1/agents');
@@ -211,7 +212,9 @@ describe('the inventory', () => {
     const reader = (inv.body.agents as Record<string, any>[]).find((a) => a.id === 'reader')!;
     expect(reader).toMatchObject({ owner: 'docs-team', description: 'answers questions', status: 'active', scopes: ['github:read', 'tools:*'], max_risk: 'medium', stale: false });
     expect(reader.live_tasks).toContain(t.body.task_id);
-    expect(Date.parse(reader.last_activity)).toBeGreaterThan(0);
+    // Activity is kept at one-second resolution: at most a second older than this test's calls.
+    expect(Date.parse(reader.last_activity)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(reader.last_activity)).toBeLessThanOrEqual(Date.now());
     const coder = (inv.body.agents as Record<string, any>[]).find((a) => a.id === 'coder')!;
     expect(coder.subjects).toEqual([{ issuer: SPIRE, subject: SVID }, { issuer: 'corp', subject: 'svc-coder' }]);
   });

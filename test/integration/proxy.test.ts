@@ -84,10 +84,11 @@ describe('proxy', () => {
     const res = await fetch(`${w.proxyUrl}/github/repos/acme/app`, { method: 'DELETE', headers: { authorization: `Bearer ${t.token}` } });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_user_authentication"/);
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(res.headers.get('retry-after')).toBe('5'); // step_up.retry_after's default
     const body = await res.json();
-    expect(body.error).toBe('approval_required');
-    expect(body.approval_id).toBeTruthy();
+    expect(body).toMatchObject({ error: 'approval_required', decision_id: res.headers.get('warden-decision-id') });
+    expect(body.approval_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect((await w.admin('GET', `/v1/approvals/${body.approval_id}`)).body).toMatchObject({ id: body.approval_id, status: 'pending', task_id: t.task_id, method: 'DELETE' });
     expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
   });
 

@@ -35,7 +35,7 @@ describe('console sign-in', () => {
     expect((await c.get('/console/')).status).toBe(401);
     expect((await c.get('/console/')).body).toContain('Sign in to approve');
     const refused = (await events('console.refused')).filter((e) => e.code === 'CONSOLE_SIGNIN_FAILED');
-    expect(refused.length).toBeGreaterThan(0);
+    expect(refused).toHaveLength(1);
     expect(JSON.stringify(await s.w.log())).not.toContain('console-wrong-token');
   });
 

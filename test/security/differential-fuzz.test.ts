@@ -240,7 +240,7 @@ describe(`differential fuzz (FUZZ_SEED=${SEED}, FUZZ_COUNT=${COUNT})`, () => {
     const tag = (e: Exchange) => `FUZZ_SEED=${SEED} request #${e.n}: ${JSON.stringify(e.sent.toString('latin1').replace(rig.token, '<token>').slice(0, 400))}`;
     for (const e of exchanges) {
       expect(Number.isInteger(e.status) && e.status >= 200, `no answer: ${tag(e)}`).toBe(true);
-      expect(e.id, `answer without a decision id: ${tag(e)}`).toBeDefined();
+      expect(e.id, `answer without a decision id: ${tag(e)}`).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     }
 
     // Every request has exactly one decision line.

@@ -37,7 +37,7 @@ afterAll(() => closeAll(w, github));
 
 async function decisionFor(res: Response): Promise<Record<string, any>> {
   const id = res.headers.get('warden-decision-id');
-  expect(id).toBeTruthy();
+  expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   return w.decisionFor(id);
 }
 

@@ -19,8 +19,12 @@ describe('buildTimeline', () => {
   it('tells the whole story of a task in order', () => {
     const t = buildTimeline(logLines(), run.taskId);
     expect(t).toMatchObject({ task_id: run.taskId, agent: 'agent-1', user: 'dana', unreadable: 0 });
-    expect(t.created_at).toBeTruthy();
-    expect(t.revoked_at).toBeTruthy();
+    // The times are the log's own: the creation line's time, the revocation line's revoked_at.
+    const taskLines = logLines().filter((l) => l.includes('"task.')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.task_id === run.taskId);
+    expect(t.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(t.created_at).toBe(t.entries[0]!.at);
+    expect(t.revoked_at).toBe(taskLines.find((l) => l.event === 'task.revoked')!.revoked_at);
+    expect(Date.parse(t.revoked_at!)).toBeGreaterThanOrEqual(Date.parse(t.created_at!));
     const kinds = t.entries.map((e) => (e.kind === 'call' ? `call:${e.outcome}` : e.event));
     expect(kinds).toEqual([
       'task.created',
@@ -39,7 +43,7 @@ describe('buildTimeline', () => {
     expect(calls.map((c) => c.decision_id)).toEqual([run.ids.read, run.ids.deniedWrite, run.ids.write, run.ids.stepUp, run.ids.approved]);
     expect(calls[0]).toMatchObject({ method: 'GET', upstream: 'github', path: '/repos/acme/app/issues', lane: 'read', decision: 'allow', stage: 'plan', risk: 'low', status: 200 });
     expect(calls[1]).toMatchObject({ method: 'POST', outcome: 'deny', decision: 'deny', stage: 'plan', status: 403 });
-    expect(calls[1]!.reason).toBeTruthy();
+    expect(calls[1]!.reason).toBe('writes are allowed only in stage execute');
     expect(calls[2]).toMatchObject({ outcome: 'allow', lane: 'write', stage: 'execute' });
     expect(calls[3]).toMatchObject({ method: 'DELETE', outcome: 'step_up', approval: run.approvalId, status: 401 });
     expect(calls[4]).toMatchObject({ outcome: 'allow', lane: 'escalation', approval: run.approvalId });

@@ -138,7 +138,7 @@ describe('examples/fleet/compose.yaml', () => {
       expect(config).toBe(`${CONFIG_DIR}/${CONFIGS[role]}`);
       for (const v of envRefs(read(CONFIGS[role]))) expect(Object.keys(s.environment), `${name} ${v}`).toContain(v);
       const redis = new URL(s.environment.WARDEN_REDIS_URL);
-      expect(services[redis.hostname], name).toBeDefined();
+      expect(services[redis.hostname]?.image, name).toBe('redis:7');
       expect(redis.port).toBe('6379');
       const admin = port(loaded[role].config.admin.listen);
       expect(s.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${admin}/`);
