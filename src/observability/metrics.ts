@@ -67,6 +67,20 @@ export class Metrics {
   });
   readonly evalSeconds = new Histogram({ name: 'warden_policy_eval_duration_seconds', help: 'Policy evaluation time.', buckets: EVAL_BUCKETS, registers: [this.registry] });
 
+  /** `warden_requests_total` children by label values: the request path skips prom-client's label hashing. */
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+
+  /** Count one answered request (as `requests.inc({decision, upstream, status})`). */
+  countRequest(decision: string, upstream: string, status: number): void {
+    const key = `${decision} ${upstream} ${status}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = this.requests.labels({ decision, upstream, status: String(status) });
+      this.#requestChildren.set(key, child);
+    }
+    child.inc();
+  }
+
   sampleLogBuffer(bytes: () => number): void {
     this.#logBuffer = bytes;
   }

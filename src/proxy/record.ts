@@ -82,6 +82,6 @@ export function recordOf(o: Outcome, a: Answered, m: RecordMeta): DecisionRecord
 /** Write the one decision-log line of a request and count it. */
 export function account(log: DecisionLog, metrics: Metrics, rec: DecisionRecord): void {
   log.decision(rec);
-  metrics.requests.inc({ decision: rec.outcome, upstream: rec.upstream ?? 'none', status: String(rec.status) });
+  metrics.countRequest(rec.outcome, rec.upstream ?? 'none', rec.status);
   if (rec.error) metrics.errors.inc({ code: rec.error });
 }
