@@ -58,6 +58,21 @@ type Destination = pino.DestinationStream & { write(s: string): boolean; end?: (
 
 export const TRUNCATED = '**TRUNCATED**';
 
+const str = (s: string): string => JSON.stringify(s);
+/** A number as JSON.stringify writes it (null when not finite). */
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+/** Policy results are shared, frozen objects (src/policy/engine.ts): each is serialized once. */
+const resultJson = new WeakMap<object, string>();
+function json(v: unknown): string {
+  if (typeof v !== 'object' || v === null || !Object.isFrozen(v)) return JSON.stringify(v) ?? 'null';
+  let text = resultJson.get(v);
+  if (text === undefined) {
+    text = JSON.stringify(v);
+    resultJson.set(v, text);
+  }
+  return text;
+}
+
 function openLogFile(path: string): number {
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -138,19 +153,54 @@ export class DecisionLog {
   }
 
   decision(rec: DecisionRecord): void {
-    const { revision, eval_ns, input, input_json, ...rest } = rec;
-    const head = JSON.stringify({
-      timestamp: new Date().toISOString(),
-      type: 'decision',
-      ...rest,
-      bundles: revision === undefined ? undefined : { warden: { revision } },
-      metrics: eval_ns === undefined ? undefined : { timer_rego_eval_ns: eval_ns },
-    });
+    // Written field by field (what JSON.stringify of the record would give, in a fixed order):
+    // the parts that repeat from request to request (the policy's result, the bundle revision,
+    // the timestamp within a millisecond) are serialized once.
+    let line = `{"timestamp":"${this.#timestamp()}","type":"decision","decision_id":${str(rec.decision_id)},"path":${str(rec.path)},"outcome":${str(rec.outcome)},"status":${num(rec.status)},"duration_ms":${num(rec.duration_ms)}`;
+    if (rec.method !== undefined) line += `,"method":${str(rec.method)}`;
+    if (rec.upstream !== undefined) line += `,"upstream":${str(rec.upstream)}`;
+    if (rec.agent !== undefined) line += `,"agent":${str(rec.agent)}`;
+    if (rec.task !== undefined) line += `,"task":${str(rec.task)}`;
+    if (rec.stage !== undefined) line += `,"stage":${str(rec.stage)}`;
+    if (rec.result !== undefined) line += `,"result":${json(rec.result)}`;
+    if (rec.approval !== undefined) line += `,"approval":${str(rec.approval)}`;
+    if (rec.lane !== undefined) line += `,"lane":${str(rec.lane)}`;
+    if (rec.credential !== undefined) line += `,"credential":${JSON.stringify(rec.credential)}`;
+    if (rec.upstream_status !== undefined) line += `,"upstream_status":${num(rec.upstream_status)}`;
+    if (rec.mcp_hidden_tools !== undefined) line += `,"mcp_hidden_tools":${JSON.stringify(rec.mcp_hidden_tools)}`;
+    if (rec.error !== undefined) line += `,"error":${str(rec.error)}`;
+    if (rec.revision !== undefined) line += `,"bundles":${this.#bundles(rec.revision)}`;
+    if (rec.eval_ns !== undefined) line += `,"metrics":{"timer_rego_eval_ns":${num(rec.eval_ns)}}`;
     // The input is the largest field and was serialized once already for the policy: splice it
     // in rather than serialize it again.
-    const line = input === undefined ? head : `${head.slice(0, -1)},"input":${this.#inputJson(input, input_json)}}`;
-    const linked = this.#queue(line);
+    if (rec.input !== undefined) line += `,"input":${this.#inputJson(rec.input, rec.input_json)}`;
+    const linked = this.#queue(`${line}}`);
     this.#ship?.(linked);
+  }
+
+  #tsMs = Number.NaN;
+  #tsText = '';
+
+  /** The time now as ISO text, formatted once per millisecond. */
+  #timestamp(): string {
+    const ms = Date.now();
+    if (ms !== this.#tsMs) {
+      this.#tsMs = ms;
+      this.#tsText = new Date(ms).toISOString();
+    }
+    return this.#tsText;
+  }
+
+  #revision: string | undefined;
+  #revisionJson = '';
+
+  /** `bundles` of the line: serialized again only when the revision changes. */
+  #bundles(revision: string): string {
+    if (revision !== this.#revision) {
+      this.#revision = revision;
+      this.#revisionJson = JSON.stringify({ warden: { revision } });
+    }
+    return this.#revisionJson;
   }
 
   /** A lifecycle event: task.created, approval.approved, bundle.loaded, ... */
