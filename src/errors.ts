@@ -43,6 +43,7 @@ export const ERRORS = {
   BODY_TOO_DEEP: { status: 400, message: 'the request body is nested too deeply', fix: 'Flatten the JSON body or raise `policy.max_json_depth`.' },
   BODY_TYPE_UNSUPPORTED: { status: 415, message: 'the body type, charset or encoding cannot be shown to the policy', fix: 'Send JSON or a URL-encoded form in UTF-8, without Content-Encoding; multipart bodies are not accepted.' },
   MCP_HEADER_MISMATCH: { status: 400, message: 'the MCP request headers do not match its body', fix: 'Send MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* exactly as the JSON-RPC body says (MCP 2026-07-28); JSON-RPC error -32020.' },
+  MCP_REQUEST_STATE_INVALID: { status: 400, message: 'the requestState of this retry is not one Warden issued for this call', fix: 'Echo the requestState of the last input_required result unchanged, for the same task and call, before it expires (MCP 2026-07-28); or send the call afresh, which asks for a new approval. JSON-RPC error -32602.' },
   ORIGIN_REFUSED: { status: 403, message: 'requests from this browser origin are not accepted', fix: 'Call Warden from the agent, not a web page; list a trusted web origin in `allowed_origins`.' },
   BODY_READ_FAILED: { status: 400, message: 'the request body could not be read', fix: 'The client closed or broke the request stream; retry.' },
   // --- identity ------------------------------------------------------------------------------

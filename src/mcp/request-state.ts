@@ -20,6 +20,11 @@ export interface RequestStateClaims {
   readonly exp: number;
   /** The upstream server's own requestState, handed back to it on the next round. */
   readonly inner?: string;
+  /**
+   * Set on a server round of a call whose approval was spent on it: the next round continues
+   * that call on the same approval. Absent on the state of a step-up waiting for its approval.
+   */
+  readonly continuation?: true;
 }
 
 function mac(key: Buffer, payload: string): Buffer {
@@ -54,6 +59,7 @@ export function openRequestState(key: Buffer, token: string, now: number): OpenR
   }
   if (typeof claims.task !== 'string' || typeof claims.call !== 'string' || typeof claims.approval !== 'string' || typeof claims.exp !== 'number') return { ok: false, why: 'malformed' };
   if (claims.inner !== undefined && typeof claims.inner !== 'string') return { ok: false, why: 'malformed' };
+  if (claims.continuation !== undefined && claims.continuation !== true) return { ok: false, why: 'malformed' };
   if (claims.exp <= now) return { ok: false, why: 'expired' };
   return { ok: true, claims };
 }

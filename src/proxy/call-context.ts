@@ -1,6 +1,7 @@
 // Everything known about one call once it is routed, identified and read.
 
 import type { Phases } from '../observability/phases.js';
+import type { RequestStateClaims } from '../mcp/request-state.js';
 import type { McpInput, RequestInput } from '../policy/types.js';
 import type { ReadBody } from './body.js';
 import type { Principal } from './gates.js';
@@ -17,8 +18,11 @@ export interface CallContext {
   /** Canonical query string with `?`, or empty. */
   readonly search: string;
   readonly method: string;
+  /** What is decided on and forwarded (a 2026-07-28 retry without Warden's parts: src/proxy/mrtr.ts). */
   readonly body: ReadBody;
   readonly mcp: McpInput | undefined;
+  /** Warden's verified `requestState` of a retried 2026-07-28 tools/call (not yet checked against the call's digest). */
+  readonly retry?: RequestStateClaims | undefined;
   readonly principal: Principal;
   readonly forwardHeaders: Record<string, string | string[]>;
   readonly request: RequestInput;

@@ -94,8 +94,7 @@ async function answer(deps: HandlerDeps, o: Outcome, res: ServerResponse, link: 
 }
 
 function sendErrorAnswer(res: ServerResponse, e: WardenError, decisionId: string, headers: Record<string, string> = {}, mcp?: McpInput): Answered {
-  sendError(res, e, decisionId, headers, mcp);
-  return { status: e.status };
+  return { status: sendError(res, e, decisionId, headers, mcp) };
 }
 
 /** Is this listed tool one the agent may call? Asked of the policy as a `listing` (DESIGN.md). */
@@ -116,7 +115,7 @@ async function forward(deps: HandlerDeps, o: Outcome & { kind: 'forward' }, res:
     rewrite: forwardRewrite(deps.mcp, { upstream: call.route.name, mcp: call.mcp, visible: listingVisible(deps, call), seal: o.seal, maxJsonBytes: MAX_LISTING_BYTES }, hidden),
   };
   try {
-    const status = await phased(call.phases, 'forward', () => deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: o.body ?? call.body.raw, decisionId: call.decisionId, ...streaming }, res));
+    const status = await phased(call.phases, 'forward', () => deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: call.body.raw, decisionId: call.decisionId, ...streaming }, res));
     return { status, upstreamStatus: status, hiddenTools: hidden };
   } catch (err) {
     const e = toWardenError(err);

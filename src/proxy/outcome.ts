@@ -43,8 +43,6 @@ export type Outcome =
       readonly known: Known;
       readonly call: CallContext;
       readonly headers: Record<string, string | string[]>;
-      /** The body to send instead of the agent's (an MCP 2026-07-28 retry without Warden's parts). */
-      readonly body?: Buffer;
       /** Seals the server's next round of an approved MCP 2026-07-28 call (src/mcp/mrtr.ts). */
       readonly seal?: (inner: string | undefined) => string;
     }

@@ -17,6 +17,7 @@ import { WardenError, assertNever, toWardenError } from '../errors.js';
 import type { McpDeps } from '../mcp/deps.js';
 import { mcpMessage } from '../mcp/message.js';
 import { checkMcpHeaders } from '../mcp/request-headers.js';
+import { answersInputRequired, openRetry, pendingInputRequired, roundSealer, stateOwner, type Binding } from './mrtr.js';
 import { allowedOriginSet, requestOriginAllowed } from '../mcp/origin.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { AllowDecision, ApprovalInput, CredentialNarrowing, Decision, McpInput, StepUpDecision } from '../policy/types.js';
@@ -82,13 +83,16 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
 
     // A JSON body is read whatever its Content-Type (an MCP server, like many frameworks, parses it
     // anyway): otherwise `text/plain` would hide the tool (and a batch) from the policy.
-    const body = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, { maxDepth: deps.config.policy.max_json_depth });
-    refuseOverrides(req.headers, query, body.form);
+    const bodyOptions = { maxDepth: deps.config.policy.max_json_depth };
+    const sent = describeBody(await readRequestBody(req, deps.config.policy.max_body_bytes, link), req.headers, bodyOptions);
+    refuseOverrides(req.headers, query, sent.form);
     const method = (req.method ?? 'GET').toUpperCase();
-    const message = route.upstream.mcp ? mcpMessage({ httpMethod: method, headers: req.headers, body: body.parsed, answered: (s, id) => deps.mcp.serverRequests.answered(s, id) }) : undefined;
+    const message = route.upstream.mcp ? mcpMessage({ httpMethod: method, headers: req.headers, body: sent.parsed, answered: (s, id) => deps.mcp.serverRequests.answered(s, id) }) : undefined;
     if (message) known = { ...known, mcp: message };
-    const mcp = message && (await mcpOf(deps, route.name, method, req, body.parsed, message));
-    if (phases && mcp) phases.meta = metaTraceContext(body.parsed);
+    const mcp = message && (await mcpOf(deps, route.name, method, req, sent.parsed, message));
+    if (phases && mcp) phases.meta = metaTraceContext(sent.parsed);
+    const retry = openRetry(deps.mcp.stateKey, mcp, sent.parsed, stateOwner(principal), Date.now());
+    const body = retry ? describeBody(retry.body, req.headers, bodyOptions) : sent;
     const headers = planRequestHeaders(req.headers, drop.get(route.name)!);
     const request = {
       id: decisionId,
@@ -103,7 +107,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
       ...(body.contentType !== undefined && { content_type: body.contentType }),
       size: body.raw.length,
     };
-    const call: CallContext = { decisionId, link, route, path, search, method, body, mcp, principal, forwardHeaders: headers.forward, request, phases };
+    const call: CallContext = { decisionId, link, route, path, search, method, body, mcp, retry: retry?.claims, principal, forwardHeaders: headers.forward, request, phases };
     return await judge(deps, call, known);
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
@@ -130,12 +134,16 @@ async function judge(deps: PipelineDeps, call: CallContext, before: Known): Prom
   let known = before;
   try {
     const gate = deps.stepUp;
+    const { retry } = call;
     let digest: string | undefined;
     let grant: ApprovalInput | undefined;
-    if (gate && gate.mayHaveApprovals(call.principal.task?.id)) {
+    if (gate && (retry || gate.mayHaveApprovals(call.principal.task?.id))) {
       digest = gate.digest(bindingOf(call));
-      grant = await gate.findGrant(digest);
-    }
+      if (retry && retry.call !== digest) throw new WardenError('MCP_REQUEST_STATE_INVALID', 'issued for another call');
+      // A later round of a call whose approval was spent on it continues on that approval.
+      grant = retry?.continuation ? await gate.spentGrant(retry.approval, digest) : await gate.findGrant(digest);
+      if (retry?.continuation && !grant) throw new WardenError('MCP_REQUEST_STATE_INVALID', 'its approval was not spent on this call');
+    } else if (retry) throw new WardenError('MCP_REQUEST_STATE_INVALID', 'no approval workflow is configured');
     const ev = evaluate(deps.engine, deps.metrics, call, grant);
     known = { ...known, evaluation: ev };
     if (!ev.result.ok) return { kind: 'error', known, error: ev.result.error };
@@ -143,7 +151,7 @@ async function judge(deps: PipelineDeps, call: CallContext, before: Known): Prom
     if (deps.config.policy.mode === 'dry-run') return await dryRun(deps, call, known, decision);
     switch (decision.decision) {
       case 'allow':
-        return await admit(deps, call, known, decision, grant);
+        return await admit(deps, call, known, decision, grant && { grant, digest: digest!, spent: retry?.continuation === true });
       case 'deny':
         return refuse(call, known, 'POLICY_DENIED', decision.reason);
       case 'step_up':
@@ -176,8 +184,16 @@ async function dryRun(deps: PipelineDeps, call: CallContext, known: Known, decis
   }
 }
 
+/** An approval this call passes on: spent now, or (a later 2026-07-28 round of the call) already spent on it. */
+interface Approved {
+  readonly grant: ApprovalInput;
+  /** Binding digest of the call. */
+  readonly digest: string;
+  readonly spent: boolean;
+}
+
 /** An allow: check the lane, spend a matching approval once, count the call. */
-async function admit(deps: PipelineDeps, call: CallContext, known: Known, decision: AllowDecision, grant: ApprovalInput | undefined): Promise<Outcome> {
+async function admit(deps: PipelineDeps, call: CallContext, known: Known, decision: AllowDecision, approved: Approved | undefined): Promise<Outcome> {
   try {
     const lanes = deps.config.upstreams[call.route.name]!.lanes;
     const needsLane = Object.keys(lanes).length > 0 || decision.lane !== undefined;
@@ -191,22 +207,25 @@ async function admit(deps: PipelineDeps, call: CallContext, known: Known, decisi
     // Likewise a request that would not fit the upstream's header limits (HEADERS_TOO_LARGE).
     const headers = outgoingHeaders(call, decision.headers, credential);
     let admitted = known;
-    if (grant) {
+    let seal: ((inner: string | undefined) => string) | undefined;
+    if (approved) {
       // Another request spent the grant first: single use holds, this one is refused.
-      if (!(await deps.stepUp!.consume(grant.id))) return refuse(call, known, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
-      admitted = { ...admitted, approval: grant.id };
+      if (!approved.spent && !(await deps.stepUp!.consume(approved.grant.id))) return refuse(call, known, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
+      admitted = { ...admitted, approval: approved.grant.id };
+      if (answersInputRequired(call.mcp)) seal = roundSealer(bindingFor(deps, call, approved.digest, approved.grant.id), deps.config.step_up.ttl);
     }
     const task = call.principal.task;
     if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
-    return { kind: 'forward', mode: 'allow', known: { ...admitted, ...(decision.lane !== undefined && { lane: decision.lane }), ...(credential && { credential: credential.log }) }, call, headers };
+    return { kind: 'forward', mode: 'allow', known: { ...admitted, ...(decision.lane !== undefined && { lane: decision.lane }), ...(credential && { credential: credential.log }) }, call, headers, ...(seal && { seal }) };
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
   }
 }
 
-async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, known: Known, decision: StepUpDecision, digest: string | undefined): Promise<Outcome> {
+async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, known: Known, decision: StepUpDecision, knownDigest: string | undefined): Promise<Outcome> {
   const { step_up } = deps.config;
   const task = call.principal.task;
+  const digest = knownDigest ?? gate.digest(bindingOf(call));
   const r = await phased(call.phases, 'step_up', () => runStepUp(
     gate,
     {
@@ -233,11 +252,14 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
       const again = evaluate(deps.engine, deps.metrics, call, r.grant);
       const evaluated: Known = { ...withApproval, evaluation: again };
       if (!again.result.ok) return { kind: 'error', known: evaluated, error: again.result.error };
-      if (again.result.decision.decision === 'allow') return admit(deps, call, evaluated, again.result.decision, r.grant);
+      if (again.result.decision.decision === 'allow') return admit(deps, call, evaluated, again.result.decision, { grant: r.grant, digest, spent: false });
       return refuse(call, evaluated, 'POLICY_DENIED', again.result.decision.reason);
     }
-    case 'pending':
-      return { kind: 'challenge', known: withApproval, mcp: call.mcp, approvalId: r.approvalId, expiresAt: r.expiresAt, reason: decision.reason };
+    case 'pending': {
+      const url = answersInputRequired(call.mcp) ? deps.mcp.approvalUrl(r.approvalId) : undefined;
+      const inputRequired = url === undefined ? undefined : pendingInputRequired(bindingFor(deps, call, digest, r.approvalId), { id: call.mcp!.id, url, expiresAtMs: Date.parse(r.expiresAt), retried: call.retry });
+      return { kind: 'challenge', known: withApproval, mcp: call.mcp, approvalId: r.approvalId, expiresAt: r.expiresAt, reason: decision.reason, ...(inputRequired !== undefined && { inputRequired }) };
+    }
     case 'client_gone':
       return { kind: 'client_gone', known: withApproval };
     case 'shutting_down':
@@ -265,4 +287,9 @@ function outgoingHeaders(call: CallContext, policyHeaders: Record<string, string
 
 function bindingOf(call: CallContext): CallBinding {
   return bindingFromInput({ request: call.request, mcp: call.mcp, task: call.principal.task, agent: call.principal.agent });
+}
+
+/** What Warden's `requestState` for this call binds (src/proxy/mrtr.ts). */
+function bindingFor(deps: PipelineDeps, call: CallContext, digest: string, approval: string): Binding {
+  return { key: deps.mcp.stateKey, owner: stateOwner(call.principal), call: digest, approval };
 }

@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { ERRORS, type WardenError } from '../errors.js';
 import type { McpInput } from '../policy/types.js';
-import { MCP_ERROR, jsonRpcError, mcpAnswer, mcpRefusalStatus } from '../mcp/answers.js';
+import { MCP_CODED_ERRORS, jsonRpcError, mcpAnswer, mcpRefusalStatus } from '../mcp/answers.js';
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -17,19 +17,20 @@ function quote(s: string): string {
   return s.replace(/["\\\r\n]/g, ' ');
 }
 
-/** A coded error: its status and fixed message. 401s carry the RFC 6750 challenge. */
-export function sendError(res: ServerResponse, err: WardenError, decisionId: string, extraHeaders: Record<string, string> = {}, mcp?: McpInput): void {
+/** A coded error: its status and fixed message. 401s carry the RFC 6750 challenge. Returns the status sent. */
+export function sendError(res: ServerResponse, err: WardenError, decisionId: string, extraHeaders: Record<string, string> = {}, mcp?: McpInput): number {
   const headers: Record<string, string> = { 'warden-decision-id': decisionId, ...extraHeaders };
   if (err.code === 'TOKEN_MISSING') headers['www-authenticate'] = 'Bearer realm="warden"';
   else if ((err.status === 401 && (err.code.startsWith('TOKEN_') || err.code.startsWith('AGENT_'))) || err.code === 'JWKS_UNAVAILABLE') {
     headers['www-authenticate'] = `Bearer realm="warden", error="invalid_token", error_description="${quote(ERRORS[err.code].message)}"`;
   }
-  if (mcp && err.code === 'MCP_HEADER_MISMATCH') {
-    // The 2026-07-28 spec's answer: HTTP 400 with JSON-RPC error -32020 (HeaderMismatch).
-    send(res, err.status, jsonRpcError(mcp.kind === 'request' ? mcp.id : null, MCP_ERROR.header_mismatch, ERRORS[err.code].message, { error: err.code, decision_id: decisionId }), headers);
-    return;
+  const coded = mcp && MCP_CODED_ERRORS[err.code];
+  if (mcp && coded) {
+    send(res, coded.status, jsonRpcError(mcp.kind === 'request' ? mcp.id : null, coded.code, ERRORS[err.code].message, { error: err.code, decision_id: decisionId }), headers);
+    return coded.status;
   }
   send(res, err.status, JSON.stringify({ ...err.toPublic(), decision_id: decisionId }), headers);
+  return err.status;
 }
 
 export interface DenyAnswer {

@@ -30,6 +30,8 @@ export interface StepUpGate {
   mayHaveApprovals(taskId: string | undefined): boolean;
   digest(binding: CallBinding): string;
   findGrant(digest: string): Promise<ApprovalInput | undefined>;
+  /** The approval if it was spent on this exact call (a later MCP round of the call continues on it). */
+  spentGrant(approvalId: string, digest: string): Promise<ApprovalInput | undefined>;
   findDenial(digest: string): Promise<{ id: string; approver: string; reason: string } | undefined>;
   /** Single use: true for exactly one caller per approval. */
   consume(approvalId: string): Promise<boolean>;
@@ -42,6 +44,7 @@ export function stepUpGate(manager: StepUpManager): StepUpGate {
     mayHaveApprovals: (taskId) => manager.mayHaveApprovals(taskId),
     digest: (b) => bindingDigest(b),
     findGrant: (d) => manager.findGrant(d),
+    spentGrant: (id, d) => manager.spentGrant(id, d),
     findDenial: (d) => manager.findDenial(d),
     consume: (id) => manager.consume(id),
     async request(req) {

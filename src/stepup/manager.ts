@@ -148,8 +148,16 @@ export class StepUpManager {
   /** An approved, unused, unexpired approval of this exact call, as `input.approval`. */
   async findGrant(digest: string, now: number = this.#now()): Promise<ApprovalInput | undefined> {
     const a = await this.#store.findLive(digest, now);
-    if (a?.status !== 'approved') return undefined;
-    return { id: a.id, approver: a.approver ?? 'unknown', approved_at: new Date(a.decided_at ?? a.created_at).toISOString() };
+    return a?.status === 'approved' ? grantOf(a) : undefined;
+  }
+
+  /**
+   * Approval `id` as `input.approval` when it was spent on this exact call: a later round of that
+   * one call (MCP 2026-07-28, the server continuing it) runs on it without spending it again.
+   */
+  async spentGrant(id: string, digest: string): Promise<ApprovalInput | undefined> {
+    const a = await this.#store.get(id);
+    return a?.status === 'used' && a.binding_digest === digest ? grantOf(a) : undefined;
   }
 
   /** A live denial of this exact call: it stays denied until the approval expires. */
@@ -398,6 +406,10 @@ export class StepUpManager {
     if (!waiters) return;
     for (const w of [...waiters]) w(result);
   }
+}
+
+function grantOf(a: Approval): ApprovalInput {
+  return { id: a.id, approver: a.approver ?? 'unknown', approved_at: new Date(a.decided_at ?? a.created_at).toISOString() };
 }
 
 function settledResult(a: Approval, now: number): WaitResult | undefined {

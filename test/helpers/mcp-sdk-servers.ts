@@ -22,6 +22,8 @@ export interface ToolServerState {
   readonly aborted: string[];
   /** The description get_weather lists; change it to pull the rug. */
   weatherDescription: string;
+  /** The requestState each delete_repo round of the v2 server received (undefined: none). */
+  readonly requestStates: (string | undefined)[];
 }
 
 export interface ToolServer {
@@ -41,7 +43,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 function newState(): ToolServerState {
-  return { calls: [], aborted: [], weatherDescription: 'Current weather for a city' };
+  return { calls: [], aborted: [], weatherDescription: 'Current weather for a city', requestStates: [] };
 }
 
 /** SDK 1.x server (MCP 2025-11-25). */
@@ -113,6 +115,7 @@ export async function startV2ToolServer(): Promise<ToolServer> {
     server.registerTool('delete_repo', { description: 'Delete a repository', inputSchema: z.object({ repo: z.string() }) }, async ({ repo }, ctx) => {
       const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm');
       state.calls.push(confirmed ? 'delete_repo:2' : 'delete_repo:1');
+      state.requestStates.push(ctx.mcpReq.requestState<string>());
       if (!confirmed) return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Delete ${repo}?`, requestedSchema: z.object({ confirm: z.boolean() }) }) }, requestState: 'server-round-1' });
       return text(confirmed.confirm === true ? `deleted ${repo}` : `kept ${repo}`);
     });

@@ -4,7 +4,9 @@
 // 2.x with version negotiation against `@modelcontextprotocol/server` 2.x: server/discover,
 // stateless POSTs). What the clients see: filtered tools/list, allowed calls with progress, deny
 // and step-up as the documented codes, approval then completion, a changed tool denied, the
-// upstream call cancelled when the client gives up.
+// upstream call cancelled when the client gives up; in 2026-07-28 a step-up as input_required
+// (URL elicitation to the approval page, a sealed requestState) that runs to completion through the
+// server's own round on one approval, and requestStates Warden did not issue for the call refused.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -161,9 +163,20 @@ describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
   });
   afterAll(() => w2?.close());
 
+  /** URL-mode elicitations the client was given (the approval pages it was sent to). */
+  const opened: string[] = [];
+
   async function v2Client(token: string): Promise<V2Client> {
     const client = new V2Client({ name: 'agent', version: '2.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } }, versionNegotiation: { mode: 'auto' } });
-    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { confirm: true } }));
+    client.setRequestHandler('elicitation/create', async (req) => {
+      const params = req.params as { mode?: string; url?: string };
+      if (params.mode !== 'url') return { action: 'accept', content: { confirm: true } };
+      // The human opens the approval's page and approves there (here: through the admin API).
+      opened.push(params.url!);
+      const id = decodeURIComponent(params.url!.split('/').at(-1)!);
+      expect((await w2.admin('POST', `/v1/approvals/${id}/approve`, { approver: 'security-oncall' })).status).toBe(200);
+      return { action: 'accept' };
+    });
     await client.connect(new V2Transport(new URL(`${w2.proxyUrl}/tools/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     return client;
   }
@@ -195,5 +208,106 @@ describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ id: 1, error: { code: -32020, data: { error: 'MCP_HEADER_MISMATCH' } } });
     expect(v2.state.calls.length).toBe(before);
+  });
+
+  it('step-up is input_required with a URL elicitation to the approval page; approved there, the call and the server\'s own round run to completion on that one approval', async () => {
+    const { token, task_id } = await w2.task(maintainer);
+    const client = await v2Client(token);
+    const firstCalls = v2.state.calls.length;
+    const firstStates = v2.state.requestStates.length;
+    opened.length = 0;
+    const r = await client.callTool({ name: 'delete_repo', arguments: { repo: 'acme/app' } });
+    expect(r.content).toEqual([{ type: 'text', text: 'deleted acme/app' }]);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatch(new RegExp(`^${w2.adminUrl}/console/approvals/[^/]+$`));
+    // Both server rounds ran; the second got the server's own state back, never Warden's.
+    expect(v2.state.calls.slice(firstCalls)).toEqual(['delete_repo:1', 'delete_repo:2']);
+    expect(v2.state.requestStates.slice(firstStates)).toEqual([undefined, 'server-round-1']);
+    const approvalId = decodeURIComponent(opened[0]!.split('/').at(-1)!);
+    expect((await w2.admin('GET', `/v1/approvals/${approvalId}`)).body).toMatchObject({ status: 'used' });
+    // A fresh identical call is a new step-up: a second approval, a second page.
+    expect((await client.callTool({ name: 'delete_repo', arguments: { repo: 'acme/app' } })).content).toEqual([{ type: 'text', text: 'deleted acme/app' }]);
+    expect(opened).toHaveLength(2);
+    expect(opened[1]).not.toBe(opened[0]);
+    await client.close();
+    const lines = (await w2.decisions()).filter((d) => d.task === task_id && (d as { input?: { mcp?: { tool?: string } } }).input?.mcp?.tool === 'delete_repo');
+    // First call: step-up, approved retry (approval spent), server round (same approval, not spent again).
+    expect(lines.slice(0, 3).map((d) => [d.outcome, d.approval])).toEqual([['step_up', approvalId], ['allow', approvalId], ['allow', approvalId]]);
+  });
+});
+
+describe('MCP 2026-07-28 requestState (raw JSON-RPC through Warden)', () => {
+  let w3: WardenHandle;
+  beforeAll(async () => {
+    w3 = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v2.url).origin, lanes } } });
+  });
+  afterAll(() => w3?.close());
+
+  async function call(token: string, args: Record<string, unknown>, params: Record<string, unknown> = {}): Promise<{ status: number; body: any }> {
+    const body = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'delete_repo', arguments: args, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } }, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } }, ...params } };
+    const res = await fetch(`${w3.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'delete_repo' }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+  }
+
+  function refusedState(r: { status: number; body: any }): void {
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id: 7, error: { code: -32602, data: { error: 'MCP_REQUEST_STATE_INVALID', decision_id: expect.any(String) } } });
+  }
+
+  it('answers input_required with a sealed state; a tampered, forged, other-task or other-call state is -32602 and never forwarded; the approved retry passes once', async () => {
+    const { token } = await w3.task(maintainer);
+    const first = await call(token, { repo: 'acme/raw' });
+    expect(first.status).toBe(200);
+    const { result } = first.body;
+    expect(result).toMatchObject({ resultType: 'input_required', requestState: expect.stringMatching(/^warden1\./), inputRequests: { 'warden-approval': { method: 'elicitation/create', params: { mode: 'url', url: expect.stringContaining('/console/approvals/') } } } });
+    const state = result.requestState as string;
+    const approvalId = decodeURIComponent((result.inputRequests['warden-approval'].params.url as string).split('/').at(-1)!);
+    const before = v2.state.calls.length;
+    const [payload, mac] = state.slice('warden1.'.length).split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const other = await w3.task(maintainer);
+    const refusals = [
+      // tampered: the claims re-encoded with a longer expiry, the MAC kept
+      `warden1.${Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 3_600_000 })).toString('base64url')}.${mac}`,
+      // forged: claims of our choosing with a made-up MAC
+      `warden1.${Buffer.from(JSON.stringify({ ...claims, approval: 'x' })).toString('base64url')}.${Buffer.alloc(32, 1).toString('base64url')}`,
+      'warden1.garbage',
+    ];
+    for (const requestState of refusals) refusedState(await call(token, { repo: 'acme/raw' }, { requestState, inputResponses: { 'warden-approval': { action: 'accept' } } }));
+    // The genuine state, from another task (refused twice over: the state's owner and the call
+    // digest, which covers the task), or for another call (the digest).
+    refusedState(await call(other.token, { repo: 'acme/raw' }, { requestState: state }));
+    refusedState(await call(token, { repo: 'acme/other' }, { requestState: state }));
+    expect(v2.state.calls.length).toBe(before);
+    // Still pending: the state again, without a second elicitation.
+    const pending = await call(token, { repo: 'acme/raw' }, { requestState: state, inputResponses: { 'warden-approval': { action: 'accept' } } });
+    expect(pending.body.result).toMatchObject({ resultType: 'input_required', requestState: expect.any(String) });
+    expect(pending.body.result.inputRequests).toBeUndefined();
+    expect((await w3.admin('POST', `/v1/approvals/${approvalId}/approve`, { approver: 'security-oncall' })).status).toBe(200);
+    const states = v2.state.requestStates.length;
+    const approved = await call(token, { repo: 'acme/raw' }, { requestState: state, inputResponses: { 'warden-approval': { action: 'accept' } } });
+    expect(approved.body.result, JSON.stringify(approved.body)).toMatchObject({ resultType: 'input_required', requestState: expect.stringMatching(/^warden1\./) });
+    expect(v2.state.calls.slice(before)).toEqual(['delete_repo:1']);
+    expect(v2.state.requestStates.slice(states)).toEqual([undefined]);
+    // Replayed after it was spent, the state opens nothing: a new approval is asked for.
+    const replay = await call(token, { repo: 'acme/raw' }, { requestState: state });
+    expect(replay.body.result.inputRequests['warden-approval'].params.url).not.toContain(approvalId);
+    expect(v2.state.calls.length).toBe(before + 1);
+  });
+
+  it('an expired state is -32602', async () => {
+    const short = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v2.url).origin, lanes } }, config: { step_up: { ttl: '1s' } } });
+    try {
+      const { token } = await short.task(maintainer);
+      const res = await fetch(`${short.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo', arguments: { repo: 'r' } } }) });
+      const state = ((await res.json()) as { result: { requestState: string } }).result.requestState;
+      await new Promise((r) => setTimeout(r, 1_100));
+      const again = await fetch(`${short.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'delete_repo', arguments: { repo: 'r' }, requestState: state } }) });
+      expect(again.status).toBe(200);
+      expect(await again.json()).toMatchObject({ id: 2, error: { code: -32602, data: { error: 'MCP_REQUEST_STATE_INVALID' } } });
+    } finally {
+      await short.close();
+    }
   });
 });

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MCP_ERROR, jsonRpcError, mcpAnswer, mcpRefusalStatus } from '../../../src/mcp/answers.js';
+import { MCP_CODED_ERRORS, MCP_ERROR, jsonRpcError, mcpAnswer, mcpRefusalStatus } from '../../../src/mcp/answers.js';
 
 describe('MCP answers', () => {
   it('uses codes neither official SDK uses (-32001 is v1 RequestTimeout, -32002 v2 ResourceNotFound)', () => {
-    expect(MCP_ERROR).toEqual({ denied: -32010, approval_required: -32011, header_mismatch: -32020, error: -32603 });
+    expect(MCP_ERROR).toEqual({ denied: -32010, approval_required: -32011, header_mismatch: -32020, invalid_params: -32602, error: -32603 });
+  });
+
+  it('answers its own MCP errors as the spec and the SDK servers do', () => {
+    expect(MCP_CODED_ERRORS.MCP_HEADER_MISMATCH).toEqual({ code: -32020, status: 400 });
+    expect(MCP_CODED_ERRORS.MCP_REQUEST_STATE_INVALID).toEqual({ code: -32602, status: 200 });
   });
 
   it('answers with the request id, or null when it had none', () => {

@@ -27,6 +27,11 @@ describe('requestState', () => {
   it.each(['', 'server-state', 'warden1.', 'warden1.a', 'warden1.a.b.c', 'warden1.%%%.x'])('refuses malformed %j', (s) => {
     expect(openRequestState(key, s, 0).ok).toBe(false);
   });
+  it('keeps the continuation mark of a server round, and refuses any other value there', () => {
+    const round = { ...claims, continuation: true as const };
+    expect(openRequestState(key, sealRequestState(key, round), 1_000)).toEqual({ ok: true, claims: round });
+    expect(openRequestState(key, sealRequestState(key, { ...claims, continuation: 'yes' } as never), 1_000)).toEqual({ ok: false, why: 'malformed' });
+  });
   it('refuses a well-signed payload that lacks the claims', () => {
     const s = sealRequestState(key, { task: 't' } as never);
     expect(openRequestState(key, s, 0)).toEqual({ ok: false, why: 'malformed' });
