@@ -5,12 +5,12 @@
 // sidecar.
 
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminServer, type AdminDeps } from '../../../src/admin/server.js';
 import type { AdminRequest, AdminRoute } from '../../../src/admin/route.js';
 import { WardenError } from '../../../src/errors.js';
+import { listen } from '../../helpers/listen.js';
 
 const TOKEN = 'admin-unit-token-0123456789abcdef';
 
@@ -43,15 +43,8 @@ async function admin(over: Partial<AdminDeps> = {}, routes: AdminRoute[] = []): 
     allowedOrigins: new Set(['https://console.example']),
     ...over,
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
-    () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(r);
-      }),
-  );
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await listen(server);
+  cleanups.push(close);
   return {
     url,
     seen,

@@ -5,13 +5,13 @@
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileJwks, RemoteJwks, type JwksSource } from '../../../src/identity/jwks.js';
 import { makeSigningKey, signJwt, type SigningKey } from '../../helpers/jwks-server.js';
+import { listen } from '../../helpers/listen.js';
 import { until } from '../../helpers/wait.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -48,15 +48,9 @@ async function endpoint(keys: SigningKey[]): Promise<Endpoint> {
     if (r === 'hold') held.push(() => send({ status: 200, body: JSON.stringify({ keys: ep.keys.map((k) => k.jwk) }) }));
     else send(r);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  ep.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  const listening = await listen(server);
+  cleanups.push(listening.close);
+  ep.url = `${listening.url}/jwks`;
   return ep;
 }
 

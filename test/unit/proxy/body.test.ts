@@ -5,11 +5,12 @@
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBody, parseMediaType, readRequestBody } from '../../../src/proxy/body.js';
 import { ClientLink } from '../../../src/proxy/client-link.js';
 import { readForm } from '../../../src/proxy/form.js';
+import { listen } from '../../helpers/listen.js';
 import { until } from '../../helpers/wait.js';
 
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -115,15 +116,9 @@ describe('readRequestBody (a real server)', () => {
       results.push(r);
       void r.then(() => res.writableEnded || res.destroyed || res.end('ok'));
     });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(
-      () =>
-        new Promise((r) => {
-          srv.closeAllConnections();
-          srv.close(r);
-        }),
-    );
-    return { port: (srv.address() as AddressInfo).port, results };
+    const { port, close } = await listen(srv);
+    cleanups.push(close);
+    return { port, results };
   }
 
   const post = (port: number, body: string, headers: Record<string, string> = {}) =>

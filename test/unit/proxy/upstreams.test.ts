@@ -4,13 +4,13 @@
 // where the status went out already (the answer is cut, the status is still returned).
 
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/validate.js';
 import type { WardenError } from '../../../src/errors.js';
 import { Upstreams, type ForwardRequest } from '../../../src/proxy/upstreams.js';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import { listen } from '../../helpers/listen.js';
 import { until } from '../../helpers/wait.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -58,9 +58,8 @@ async function through(ups: Upstreams, req: Partial<ForwardRequest> & { upstream
       },
     );
   });
-  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise((r) => front.close(r)));
-  const { port } = front.address() as AddressInfo;
+  const { port, close } = await listen(front);
+  cleanups.push(close);
   const answer = await new Promise<Omit<Through, 'outcome'>>((resolve, reject) => {
     const c = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
