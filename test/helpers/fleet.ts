@@ -1,5 +1,5 @@
-// What the fleet tests share: their policy (a call cap of five reads, a step-up for deletes that an
-// approval lets through once, reads allowed) and their one upstream.
+// What the fleet tests share: their policy (a call cap of five calls under /capped, a step-up for
+// deletes that an approval lets through once, reads allowed) and their one upstream.
 
 export const FLEET_POLICY = `package warden
 import rego.v1
@@ -7,7 +7,7 @@ import rego.v1
 default decision := {"decision": "deny", "reason": "default"}
 
 decision := {"decision": "deny", "reason": "call cap"} if {
-  input.request.method == "GET"
+  startswith(input.request.path, "/capped")
   input.task.usage.calls >= 5
 } else := {"decision": "allow", "lane": "read", "reason": "approved"} if {
   input.request.method == "DELETE"

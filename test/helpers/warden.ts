@@ -114,7 +114,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
   let sidecar: Sidecar | undefined;
   let child: ChildProcess | undefined;
   if (opts.child) {
-    ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile));
+    ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile, opts.role));
   } else {
     const loaded = loadConfigFile(files.configFile);
     sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }), ...(opts.now && { now: opts.now }), ...(opts.role && { role: opts.role }) });
@@ -208,9 +208,12 @@ export function killWarden(w: WardenHandle): Promise<NodeJS.Signals | null> {
   return exited;
 }
 
-/** Start `warden run` as a child process; resolves once it logs its listening addresses. */
-export async function spawnWarden(configFile: string): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const child = spawn(process.execPath, wardenArgv(['run', '--config', configFile]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+/**
+ * Start `warden run` (or `warden control`: `proxyUrl` is empty) as a child process; resolves once
+ * it logs its listening addresses.
+ */
+export async function spawnWarden(configFile: string, role: 'sidecar' | 'control' = 'sidecar'): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
+  const child = spawn(process.execPath, wardenArgv([role === 'control' ? 'control' : 'run', '--config', configFile]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let err = '';
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`warden did not start: ${err}`)), 20_000);
@@ -218,9 +221,9 @@ export async function spawnWarden(configFile: string): Promise<{ child: ChildPro
       err += d.toString();
       for (const line of err.split('\n')) {
         if (!line.includes('warden listening')) continue;
-        const rec = JSON.parse(line) as { proxy: { port: number }; admin: { port: number } };
+        const rec = JSON.parse(line) as { proxy?: { port: number }; admin: { port: number } };
         clearTimeout(timer);
-        res({ child, proxyUrl: `http://127.0.0.1:${rec.proxy.port}`, adminUrl: `http://127.0.0.1:${rec.admin.port}` });
+        res({ child, proxyUrl: rec.proxy ? `http://127.0.0.1:${rec.proxy.port}` : '', adminUrl: `http://127.0.0.1:${rec.admin.port}` });
         return;
       }
     });
