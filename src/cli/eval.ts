@@ -1,15 +1,18 @@
-// `warden eval`: one decision for one input, printed as JSON.
+// `warden eval`: one decision for one input, printed as JSON. The bundle loads as the sidecar
+// loads it: with `policy.verification` configured, an unsigned or tampered bundle is refused
+// (POLICY_BUNDLE_UNVERIFIED) before anything is evaluated.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../config/load.js';
 import { WardenError } from '../errors.js';
-import { PolicyEngine } from '../policy/engine.js';
+import { createPolicyEngine } from '../policy/source.js';
 import { timeInput, type PolicyInput } from '../policy/types.js';
 
 export async function evalCommand(configFile: string, inputFile: string): Promise<{ output: string; exitCode: number }> {
-  const { config, baseDir } = loadConfigFile(configFile);
-  const engine = new PolicyEngine({ entrypoint: config.policy.entrypoint, maxMemoryPages: config.policy.max_memory_pages });
+  const loaded = loadConfigFile(configFile);
+  const { config, baseDir } = loaded;
+  const engine = createPolicyEngine(loaded);
   await engine.load(resolve(baseDir, config.policy.bundle));
   let input: PolicyInput;
   try {

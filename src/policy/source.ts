@@ -31,11 +31,20 @@ export interface PolicySource {
   stop(): Promise<void>;
 }
 
-export function createPolicySource(loaded: LoadedConfig, stateDir: string, metrics: Metrics, events: PolicySourceEvents): PolicySource {
-  const { config, baseDir, services } = loaded;
+/**
+ * The policy engine of a configuration: its entrypoint and memory limit, and the signature check
+ * of `policy.verification` when configured. The sidecar and `warden eval` both load through it.
+ */
+export function createPolicyEngine(loaded: LoadedConfig): PolicyEngine {
+  const { config, services } = loaded;
   const v = config.policy.verification;
   const verifier = v && new BundleVerifier({ ...(v.key_id !== undefined && { keyId: v.key_id }), ...(v.scope !== undefined && { scope: v.scope }), excludeFiles: v.exclude_files, keys: Object.fromEntries(Object.entries(v.keys).map(([id, k]) => [id, { algorithm: k.algorithm, key: services.verificationKeys[id]!, ...(k.scope !== undefined && { scope: k.scope }) }])) });
-  const engine = new PolicyEngine({ entrypoint: config.policy.entrypoint, maxMemoryPages: config.policy.max_memory_pages, ...(verifier && { verifier }) });
+  return new PolicyEngine({ entrypoint: config.policy.entrypoint, maxMemoryPages: config.policy.max_memory_pages, ...(verifier && { verifier }) });
+}
+
+export function createPolicySource(loaded: LoadedConfig, stateDir: string, metrics: Metrics, events: PolicySourceEvents): PolicySource {
+  const { config, baseDir, services } = loaded;
+  const engine = createPolicyEngine(loaded);
   const svc = config.policy.service;
   if (!svc) {
     const watcher = new BundleWatcher(engine, resolve(baseDir, config.policy.bundle), events);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bearerLanes } from '../helpers/lanes.js';
 import { compilePolicy } from '../helpers/policy.js';
+import { editJson, makeKey, repack, signedPolicy, SIMPLE_POLICY } from '../helpers/signed-bundle.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
@@ -39,6 +40,30 @@ describe('warden command line', () => {
     expect(del.code).toBe(3);
     expect(JSON.parse(del.stdout).result.decision).toBe('step_up');
   });
+
+  it('verifies the bundle signature in `warden eval` when policy.verification is configured', async () => {
+    const key = makeKey('ES256');
+    const signed = await signedPolicy(key);
+    const tampered = repack(signed, (dir) => editJson(dir, 'data.json', (d) => ({ ...d, reason: 'tampered' })));
+    const unsigned = await compilePolicy(SIMPLE_POLICY, { data: { reason: 'unsigned' } });
+    const verification = { key_id: 'k1', keys: { k1: { algorithm: 'ES256', key: `\${file:${key.verificationFile}}` } } };
+    const evalWith = async (bundle: string) => {
+      const { dir, configFile } = writeConfig({ bundle, config: { policy: { verification } } });
+      const f = join(dir, 'input.json');
+      writeFileSync(f, JSON.stringify({ request: { method: 'GET', upstream: 'github', path: '/', query: {}, headers: {}, body: null }, task: TASK }));
+      return warden(['eval', '--config', configFile, '--input', f]);
+    };
+    const ok = await evalWith(signed);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).result).toMatchObject({ decision: 'allow', reason: 'signed' });
+    const bad = await evalWith(tampered);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/POLICY_BUNDLE_UNVERIFIED: .*data\.json: digest mismatch/);
+    const none = await evalWith(unsigned);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/POLICY_BUNDLE_UNVERIFIED: .*not signed \(no \.signatures\.json\)/);
+  }, CLI_TIMEOUT);
 
   it('refuses a bad configuration naming the key', async () => {
     const { dir } = writeConfig({});
