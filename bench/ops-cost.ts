@@ -5,16 +5,20 @@
 // run saturation rounds of the GET in rotated order; reported are the medians of req/s and of
 // Warden's CPU µs per request (CPU per request holds up on a loaded machine, where req/s is noisy).
 // Flags: --reps N (5)  --sat MS (4000)  --connections N (32)
+//        --profile (instead: `node --cpu-prof` on the tracing Warden during one round, top self time
+//        and inclusive time of the tracing code, printed)
 
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { sendLoad, startLoadGenerator } from './load-client.js';
 import type { LoadResult } from './load.js';
-import type { Proc } from './procs.js';
+import { ROOT, type Proc } from './procs.js';
+import { inclusiveTime, topSelfTime } from './profile.js';
 import { median } from './stats.js';
 import { table } from './report.js';
 import { startUpstream, startWarden, type StartedWarden } from './systems.js';
@@ -27,6 +31,7 @@ const flag = (name: string, def: number): number => {
 const REPS = flag('--reps', 5);
 const SAT_MS = flag('--sat', 4000);
 const CONNECTIONS = flag('--connections', 32);
+const PROFILE = process.argv.includes('--profile');
 
 const log = (m: string): void => void process.stderr.write(`[bench:ops ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -60,11 +65,12 @@ async function main(): Promise<void> {
       { label: 'tracing (every request)', extra: { tracing: { otlp_url: `${otlp.url}/v1/traces` } } },
     ];
     const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
-    for (const [i, v] of variants.entries()) {
+    const profDir = PROFILE ? await mkdtemp(path.join(os.tmpdir(), 'warden-ops-prof-')) : '';
+    for (const [i, v] of (PROFILE ? variants.slice(2) : variants).entries()) {
       const file = path.join(ws.dir, `ops-${i}.yaml`);
       // The bench agent is not in a registry: this measures the log and trace paths, not registration.
       await writeFile(file, stringify({ ...base, identity: { ...base.identity, registered_agents_only: false }, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
-      const w = await startWarden(file, ws);
+      const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
       procs.push(...w.procs);
       systems.push({ label: v.label, w, rps: [], cpu: [] });
     }
@@ -72,6 +78,21 @@ async function main(): Promise<void> {
       origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET',
       headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
     }, 'closed', durationMs, { connections: CONNECTIONS, rate: 0 });
+    if (PROFILE) {
+      const s = systems[0]!;
+      await load(s, 1000);
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
+      const r = await load(s, SAT_MS);
+      const win = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+      await s.w.procs[0]!.stop();
+      const file = path.join(profDir, (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'))!);
+      const { top, busyMs } = topSelfTime(file, ROOT, 25, win);
+      const incl = inclusiveTime(file, ROOT, (where) => where.includes('opentelemetry') || where.includes('observability'), 25, win);
+      const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+      process.stdout.write(`${r.rps.toFixed(0)} req/s under the profiler, busy ${(busyMs / 1000).toFixed(1)} s\n\nself time:\n${table(['function', 'where', 'share of busy'], top.map((t) => [t.fn, t.where || '(native)', pct(t.share)]))}\n\ninclusive, tracing code:\n${table(['function', 'where', 'share of busy'], incl.top.map((t) => [t.fn, t.where, pct(t.share)]))}\n\nnative, by caller:\n${table(['native', 'called from', 'share of busy'], incl.nativeCallers.map((c) => [c.native, c.caller, pct(c.share)]))}\n`);
+      await rm(profDir, { recursive: true, force: true });
+      return;
+    }
     for (let rep = 0; rep < REPS; rep++) {
       for (let k = 0; k < systems.length; k++) {
         const s = systems[(rep + k) % systems.length]!;

@@ -2,16 +2,16 @@
 // when absent, and then nothing here is loaded on the request path). One trace per request: a
 // server span `warden.request` whose parent is the agent's W3C `traceparent` (from MCP
 // `params._meta` when the call carries one there, else from the HTTP header), with one child per
-// phase (route, identify, evaluate, step_up, forward). The spans are built when the request has
-// been answered, from the phase times recorded on the way, so the request path only takes
-// timestamps; the batch processor exports them off the request path.
+// phase (route, identify, evaluate, step_up, forward). The request path only takes timestamps
+// (Phases) and, when the request is sampled, queues a small record; the spans are encoded
+// (otlp-json.ts) and sent in batches of about 500 spans or after `export_delay`, by the
+// OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { TraceFlags } from '@opentelemetry/api';
+import { parseTraceParent, TraceState } from '@opentelemetry/core';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import type { IncomingHttpHeaders } from 'node:http';
+import { encodeTraces, type RequestAttributes, type TracedRequest } from './otlp-json.js';
 import { Phases } from './phases.js';
 
 export interface TracingOptions {
@@ -21,42 +21,41 @@ export interface TracingOptions {
   /** Share of new traces (no sampled parent) that are recorded. */
   readonly sampleRatio: number;
   readonly headers?: Record<string, string>;
-  /** Batch delay of the span processor. */
+  /** Longest wait of a finished request's spans before they are sent. */
   readonly exportDelayMs: number;
 }
 
-export interface RequestSummary {
+export interface RequestSummary extends RequestAttributes {
   readonly phases: Phases;
   readonly headers: IncomingHttpHeaders;
-  readonly decisionId: string;
-  readonly method: string;
-  readonly status: number;
-  readonly outcome: string;
-  readonly upstream: string | undefined;
-  readonly error: string | undefined;
 }
 
-const propagator = new W3CTraceContextPropagator();
+/** Requests per export (about 500 spans, the batch size of the SDK's batch span processor). */
+const BATCH = 100;
+/** Exports under way at most; beyond (a slow receiver), requests go untraced, counted in `dropped`. */
+const MAX_INFLIGHT = 8;
 
-const getter: TextMapGetter<Record<string, unknown>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const v = carrier[key];
-    return typeof v === 'string' || Array.isArray(v) ? (v as string | string[]) : undefined;
-  },
-};
+type Delegate = ReturnType<typeof createOtlpHttpExportDelegate<readonly TracedRequest[], unknown>>;
 
 export class Tracing {
-  readonly #provider: BasicTracerProvider;
-  readonly #tracer: Tracer;
+  readonly #delegate: Delegate;
+  readonly #ratio: number;
+  readonly #delayMs: number;
+  #queue: TracedRequest[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  /** Sampled requests not traced because exports were backed up. */
+  dropped = 0;
 
   constructor(opts: TracingOptions) {
-    this.#provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
-      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }), { scheduledDelayMillis: opts.exportDelayMs })],
-    });
-    this.#tracer = this.#provider.getTracer('warden');
+    const serializer = {
+      serializeRequest: (batch: readonly TracedRequest[]): Uint8Array => Buffer.from(encodeTraces(opts.serviceName, batch)),
+      deserializeResponse: (): unknown => ({}),
+    };
+    const http = convertLegacyHttpOptions({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' });
+    this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'warden_otlp_http_span_exporter', { name: 'span', countItems: (b) => b.length }, undefined);
+    this.#ratio = opts.sampleRatio;
+    this.#delayMs = opts.exportDelayMs;
   }
 
   /** A fresh phase recorder for one request. */
@@ -64,47 +63,47 @@ export class Tracing {
     return new Phases();
   }
 
-  /** The spans of one answered request. Never throws (tracing must not fail a request). */
+  /** Queues the spans of one answered request when it is sampled. Never throws. */
   record(r: RequestSummary): void {
     try {
-      const parent = this.#parent(r);
-      const root = this.#tracer.startSpan(
-        'warden.request',
-        {
-          kind: SpanKind.SERVER,
-          startTime: r.phases.startMs,
-          attributes: {
-            'http.request.method': r.method,
-            'http.response.status_code': r.status,
-            'warden.decision_id': r.decisionId,
-            'warden.outcome': r.outcome,
-            ...(r.upstream !== undefined && { 'warden.upstream': r.upstream }),
-            ...(r.error !== undefined && { 'error.type': r.error }),
-          },
-        },
-        parent,
-      );
-      const ctx = trace.setSpan(parent, root);
-      const now = Phases.now();
-      for (const p of r.phases.list) {
-        const span = this.#tracer.startSpan(p.name, { kind: p.name === 'forward' ? SpanKind.CLIENT : SpanKind.INTERNAL, startTime: p.startMs }, ctx);
-        if (p.failed) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end(p.endMs ?? now);
+      const meta = r.phases.meta;
+      const tp = meta ? meta.traceparent : r.headers.traceparent;
+      const parent = typeof tp === 'string' ? parseTraceParent(tp) : null;
+      // Parent-based sampling: a parent's sampled flag decides; without one, the ratio does.
+      if (parent ? (parent.traceFlags & TraceFlags.SAMPLED) === 0 : !(Math.random() < this.#ratio)) return;
+      if (this.#inflight.size >= MAX_INFLIGHT) {
+        this.dropped++;
+        return;
       }
-      if (r.error !== undefined) root.setStatus({ code: SpanStatusCode.ERROR, message: r.error });
-      root.end(now);
+      const ts = meta ? meta.tracestate : r.headers.tracestate;
+      this.#queue.push({
+        startMs: r.phases.startMs, endMs: Phases.now(), phases: r.phases.list,
+        // tracestate is passed on as the W3C rules keep it (invalid members dropped).
+        parent: parent ? { traceId: parent.traceId, spanId: parent.spanId, traceState: typeof ts === 'string' ? new TraceState(ts).serialize() || undefined : undefined } : undefined,
+        method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
+      });
+      if (this.#queue.length >= BATCH) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs).unref();
     } catch {
-      // A malformed traceparent or an exporter quirk costs the trace, never the request.
+      // A malformed trace context costs the trace, never the request.
     }
   }
 
-  #parent(r: RequestSummary): Context {
-    const carrier: Record<string, unknown> = r.phases.meta ?? { traceparent: r.headers.traceparent, tracestate: r.headers.tracestate };
-    return propagator.extract(ROOT_CONTEXT, carrier, getter);
+  #flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queue;
+    if (batch.length === 0) return;
+    this.#queue = [];
+    const done = new Promise<void>((resolve) => this.#delegate.export(batch, () => resolve()));
+    this.#inflight.add(done);
+    void done.then(() => this.#inflight.delete(done));
   }
 
   /** Exports what is left; bounded by the drain time of the caller. */
-  close(): Promise<void> {
-    return this.#provider.shutdown();
+  async close(): Promise<void> {
+    this.#flush();
+    await Promise.all(this.#inflight);
+    await this.#delegate.shutdown();
   }
 }

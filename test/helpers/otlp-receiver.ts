@@ -1,5 +1,5 @@
-// A real OTLP/HTTP trace receiver on 127.0.0.1 port 0: accepts `POST /v1/traces` in OTLP/JSON (what
-// @opentelemetry/exporter-trace-otlp-http sends) and keeps every span with its resource.
+// A real OTLP/HTTP trace receiver on 127.0.0.1 port 0: accepts `POST /v1/traces` in OTLP/JSON (the
+// protocol's JSON encoding, as Warden sends it) and keeps every span with its resource.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
