@@ -47,6 +47,14 @@ function fromFields(id: string, v: (string | null)[]): TaskRecord | undefined {
   });
 }
 
+// KEYS: task. ARGV: stage field. Counts only a task that exists: a count that lands after its task
+// was purged must not bring back a hash of counts that nothing ever deletes.
+const RECORD_CALL = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'calls', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return 1`;
+
 export class RedisTaskStore implements TaskStore, UsageStore {
   readonly #link: RedisLink;
   /** Confirmed records (undefined: known not to exist); dropped on a task message and on reconnect. */
@@ -154,7 +162,7 @@ export class RedisTaskStore implements TaskStore, UsageStore {
 
   recordCall(id: string, stage: string): void {
     // Counted atomically in Redis, fire and forget: a failed count never fails a forwarded call.
-    this.#link.cmd.multi().hincrby(this.#key(id), 'calls', 1).hincrby(this.#key(id), `s:${stage}`, 1).exec().catch(() => undefined);
+    this.#link.cmd.eval(RECORD_CALL, 1, this.#key(id), `s:${stage}`).catch(() => undefined);
   }
 
   async usage(id: string, stage: string): Promise<TaskUsage> {
