@@ -62,6 +62,16 @@ export async function startV1ToolServer(): Promise<ToolServer> {
       if (!(await sleep(ms, extra.signal))) state.aborted.push('get_slow');
       return text('slow done');
     });
+    // Closes its response stream after the first progress event (as a server going to polling or
+    // a dropped connection would); the rest is kept in the event store for the client to resume.
+    server.registerTool('get_ticks', { description: 'Three ticks, the stream closed after the first', inputSchema: { n: z.number() } }, async ({ n }, extra) => {
+      state.calls.push('get_ticks');
+      const token = extra._meta?.progressToken!;
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: n } });
+      extra.closeSSEStream?.();
+      for (let progress = 2; progress <= n; progress++) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total: n } });
+      return text(`ticked ${n}`);
+    });
     server.registerTool('get_weather', { description: state.weatherDescription, inputSchema: { city: z.string() } }, async ({ city }) => {
       state.calls.push('get_weather');
       return text(`sunny in ${city}`);

@@ -72,7 +72,7 @@ describe('MCP 2025-11-25 through Warden (SDK 1.x client and server)', () => {
     const { tools } = await client.listTools();
     // (Decision lines are read once the client closed: its open event stream is a request in flight.)
     // run_shell is unknown to the policy, delete_repo needs a maintainer: neither is listed.
-    expect(tools.map((t) => t.name).sort()).toEqual(['create_issue', 'get_slow', 'get_weather', 'search_code']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['create_issue', 'get_slow', 'get_ticks', 'get_weather', 'search_code']);
     const progress: number[] = [];
     const r = await client.callTool({ name: 'search_code', arguments: { q: 'x' } }, undefined, { onprogress: (p) => progress.push(p.progress) });
     expect(r.content).toEqual([{ type: 'text', text: 'found x' }]);
@@ -153,6 +153,62 @@ describe('MCP 2025-11-25 through Warden (SDK 1.x client and server)', () => {
     await client.close();
     const changed = (await w.log()).find((l) => l.event === 'tool.changed');
     expect(changed).toMatchObject({ upstream: 'tools', tool: 'get_weather' });
+  });
+});
+
+describe('MCP 2025-11-25 event streams through Warden', () => {
+  it('a client whose response stream was cut resumes it with Last-Event-ID and gets the missed events', async () => {
+    const { token } = await w.task(developer);
+    const client = await v1Client(token);
+    const progress: number[] = [];
+    const tokens: string[] = [];
+    const r = await client.callTool({ name: 'get_ticks', arguments: { n: 3 } }, undefined, { onprogress: (p) => progress.push(p.progress), onresumptiontoken: (t) => tokens.push(t) });
+    expect(r.content).toEqual([{ type: 'text', text: 'ticked 3' }]);
+    // Tick 1 came on the POST's stream; 2, 3 and the result only on the resumed GET.
+    expect(progress).toEqual([1, 2, 3]);
+    await client.close();
+    const resumed = (await w.decisions()).find((d) => (d as { input?: { mcp?: { kind?: string }; request?: { headers?: Record<string, string> } } }).input?.request?.headers?.['last-event-id'] !== undefined);
+    // (The resumed stream stays open until the client closes: its line is a client_abort after an allow.)
+    expect(resumed).toMatchObject({ result: { decision: 'allow' }, upstream_status: 200, input: { mcp: { kind: 'stream' }, request: { method: 'GET' } } });
+    expect(tokens).toContain((resumed as { input: { request: { headers: Record<string, string> } } }).input.request.headers['last-event-id']);
+  });
+
+  /** Opens a session and its GET event stream; resolves with how long the stream stayed open (capped at `capMs`). */
+  async function streamLifetime(proxyUrl: string, token: string, capMs: number): Promise<number> {
+    const auth = { authorization: `Bearer ${token}`, accept: 'application/json, text/event-stream' };
+    const init = await fetch(`${proxyUrl}/tools/mcp`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+    const session = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const headers = { ...auth, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+    await fetch(`${proxyUrl}/tools/mcp`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const ac = new AbortController();
+    const started = Date.now();
+    const res = await fetch(`${proxyUrl}/tools/mcp`, { headers: { ...headers, accept: 'text/event-stream' }, signal: ac.signal });
+    expect(res.status).toBe(200);
+    const cap = setTimeout(() => ac.abort(), capMs);
+    try {
+      for await (const _chunk of res.body!) void _chunk;
+    } catch {
+      // aborted at the cap
+    } finally {
+      clearTimeout(cap);
+    }
+    return Date.now() - started;
+  }
+
+  it('an idle event stream is not cut by the upstream timeout, and with stream_idle_timeout it is closed at that limit', async () => {
+    const off = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v1.url).origin, lanes, timeout: '300ms' } } });
+    const idle = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v1.url).origin, lanes, timeout: '300ms', stream_idle_timeout: '1s' } } });
+    try {
+      // Off by default: still open at the cap, long after the 300 ms timeout.
+      expect(await streamLifetime(off.proxyUrl, (await off.task(developer)).token, 1_500)).toBeGreaterThanOrEqual(1_400);
+      const lived = await streamLifetime(idle.proxyUrl, (await idle.task(developer)).token, 5_000);
+      expect(lived).toBeGreaterThanOrEqual(950);
+      expect(lived).toBeLessThan(4_000);
+    } finally {
+      await off.close();
+      await idle.close();
+    }
   });
 });
 
