@@ -15,6 +15,7 @@ import { evaluate } from './evaluate.js';
 import { forwardRewrite } from '../mcp/forward-rewrite.js';
 import type { ToolDefinitionInput } from '../mcp/tool-digest.js';
 import type { McpInput } from '../policy/types.js';
+import type { Awaitable } from '../store/awaitable.js';
 
 export { InflightCounter } from './inflight.js';
 export type HandlerDeps = PipelineDeps;
@@ -61,8 +62,8 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
   }
 }
 
-/** Answer the outcome; returns what was sent. */
-async function answer(deps: HandlerDeps, o: Outcome, res: ServerResponse, link: ClientLink, decisionId: string): Promise<Answered> {
+/** Answer the outcome; returns what was sent (a promise only while forwarding). */
+function answer(deps: HandlerDeps, o: Outcome, res: ServerResponse, link: ClientLink, decisionId: string): Awaitable<Answered> {
   switch (o.kind) {
     case 'forward':
       return forward(deps, o, res, link);
@@ -111,7 +112,7 @@ async function forward(deps: HandlerDeps, o: Outcome & { kind: 'forward' }, res:
   const hidden: string[] = [];
   // MCP upstreams stream: the agent leaving cancels the call; event streams are not cut by `timeout`.
   const streaming = call.mcp && {
-    signal: link.signal,
+    signal: link,
     rewrite: forwardRewrite(deps.mcp, { upstream: call.route.name, mcp: call.mcp, visible: listingVisible(deps, call), seal: o.seal, maxJsonBytes: MAX_LISTING_BYTES }, hidden),
   };
   try {

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { Transform, Writable } from 'node:stream';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
+import type { AbortEmitter } from './client-link.js';
 import { cleanResponseHeaders } from './headers.js';
 import { upstreamError } from './status.js';
 
@@ -32,7 +33,7 @@ export interface ForwardRequest {
    * (this signal), and a `text/event-stream` answer is not cut by `timeout` (only by
    * `stream_idle_timeout`, when set).
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | AbortEmitter;
   /** A transform for the answer's body chosen from its headers (content-length is then dropped). */
   readonly rewrite?: (headers: Record<string, string | string[] | undefined>) => Transform | undefined;
 }
@@ -91,7 +92,7 @@ export class Upstreams {
           headers: target.host === undefined ? req.headers : { ...req.headers, host: target.host },
           body: req.body.length > 0 ? req.body : null,
           // In streaming mode undici's body timeout is off; the idle limits below replace it.
-          ...(req.signal && { signal: req.signal, bodyTimeout: 0 }),
+          ...(req.signal && { signal: req.signal as AbortSignal, bodyTimeout: 0 }),
         },
         ({ statusCode, headers }) => {
           status = statusCode;
