@@ -3,6 +3,7 @@
 // decision log may show: `credential: {lane, kind, id}`, never the value.
 
 import { WardenError } from '../errors.js';
+import type { Awaitable } from '../store/awaitable.js';
 import type { OAuthGrantKind } from '../store/credentials.js';
 import type { CredentialLanes } from './lanes.js';
 import type { CredentialSubject, JitCredentials } from './jit-credentials.js';
@@ -38,17 +39,24 @@ export class LaneCredentials {
   }
 
   /**
-   * The lane's credential for this call. Throws LANE_UNDEFINED, UPSTREAM_CREDENTIAL_UNAVAILABLE,
+   * The lane's credential for this call. Rejects with LANE_UNDEFINED, UPSTREAM_CREDENTIAL_UNAVAILABLE,
    * CREDENTIAL_ISSUER_UNAVAILABLE, or POLICY_RESULT_INVALID for a narrowing the lane cannot honour.
+   * A static lane answers with the value itself (no promise on the request path).
    */
-  async resolve(upstream: string, lane: string, who: CredentialSubject, narrowing: Narrowing | undefined): Promise<LaneCredential> {
-    if (this.jit.has(upstream, lane)) {
-      const c = await this.jit.resolve(upstream, lane, who, narrowing);
-      return { header: c.header, value: c.value, log: { lane, kind: c.kind, id: c.id } };
+  resolve(upstream: string, lane: string, who: CredentialSubject, narrowing: Narrowing | undefined): Awaitable<LaneCredential> {
+    if (this.jit.has(upstream, lane)) return this.#minted(upstream, lane, who, narrowing);
+    try {
+      // A static secret cannot be narrowed: forwarding it would grant more than the policy asked.
+      if (narrowing) throw new WardenError('POLICY_RESULT_INVALID', `credential: lane ${upstream}/${lane} is static and cannot be narrowed`);
+      const c = this.statics.resolve(upstream, lane);
+      return { ...c, log: { lane, kind: 'static', id: `${upstream}/${lane}` } };
+    } catch (err) {
+      return Promise.reject(err);
     }
-    // A static secret cannot be narrowed: forwarding it would grant more than the policy asked.
-    if (narrowing) throw new WardenError('POLICY_RESULT_INVALID', `credential: lane ${upstream}/${lane} is static and cannot be narrowed`);
-    const c = this.statics.resolve(upstream, lane);
-    return { ...c, log: { lane, kind: 'static', id: `${upstream}/${lane}` } };
+  }
+
+  async #minted(upstream: string, lane: string, who: CredentialSubject, narrowing: Narrowing | undefined): Promise<LaneCredential> {
+    const c = await this.jit.resolve(upstream, lane, who, narrowing);
+    return { header: c.header, value: c.value, log: { lane, kind: c.kind, id: c.id } };
   }
 }

@@ -15,6 +15,7 @@ import type { Credential } from '../credentials/lanes.js';
 import type { LaneCredential, LaneCredentials } from '../credentials/lane-credentials.js';
 import { WardenError, assertNever, toWardenError } from '../errors.js';
 import type { McpDeps } from '../mcp/deps.js';
+import type { Awaitable } from '../store/awaitable.js';
 import { mcpMessage } from '../mcp/message.js';
 import { checkMcpHeaders } from '../mcp/request-headers.js';
 import { answersInputRequired, openRetry, pendingInputRequired, roundSealer, stateOwner, type Binding } from './mrtr.js';
@@ -108,7 +109,8 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
       size: body.raw.length,
     };
     const call: CallContext = { decisionId, link, route, path, search, method, body, mcp, retry: retry?.claims, principal, forwardHeaders: headers.forward, request, phases };
-    return await judge(deps, call, known);
+    // judge() returns its failures as outcomes: it never rejects, so no await is needed here.
+    return judge(deps, call, known);
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
   }
@@ -148,10 +150,11 @@ async function judge(deps: PipelineDeps, call: CallContext, before: Known): Prom
     known = { ...known, evaluation: ev };
     if (!ev.result.ok) return { kind: 'error', known, error: ev.result.error };
     const decision = ev.result.decision;
-    if (deps.config.policy.mode === 'dry-run') return await dryRun(deps, call, known, decision);
+    // dryRun() and admit() return their failures as outcomes (never reject).
+    if (deps.config.policy.mode === 'dry-run') return dryRun(deps, call, known, decision);
     switch (decision.decision) {
       case 'allow':
-        return await admit(deps, call, known, decision, grant && { grant, digest: digest!, spent: retry?.continuation === true });
+        return admit(deps, call, known, decision, grant && { grant, digest: digest!, spent: retry?.continuation === true });
       case 'deny':
         return refuse(call, known, 'POLICY_DENIED', decision.reason);
       case 'step_up':
@@ -270,7 +273,7 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
 }
 
 /** The lane's credential for this caller: its task's user and its agent (for token exchange). */
-function credentialFor(deps: PipelineDeps, call: CallContext, lane: string, narrowing: CredentialNarrowing | undefined): Promise<LaneCredential> {
+function credentialFor(deps: PipelineDeps, call: CallContext, lane: string, narrowing: CredentialNarrowing | undefined): Awaitable<LaneCredential> {
   const { agent, task } = call.principal;
   const who = { agentId: agent.id, ...(task && { task: { id: task.id, userId: task.user.id, endsAtMs: Date.parse(task.expires_at) } }) };
   return deps.lanes.resolve(call.route.name, lane, who, narrowing);
