@@ -36,8 +36,6 @@ import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
 import { Upstreams } from './proxy/upstreams.js';
-import { openRedisStores } from './store/redis/open.js';
-import { openSqliteStores } from './store/sqlite/open.js';
 import { stepUpGate } from './stepup/gate.js';
 import { approvalUrl, approvalUrlTemplate } from './stepup/approval-url.js';
 import { StepUpManager } from './stepup/manager.js';
@@ -105,9 +103,11 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     ops.error({ err }, 'decision log write failed');
   } });
   const stateDir = resolve(baseDir, config.state_dir);
+  // Only the configured store adapter is loaded: a SQLite sidecar never loads ioredis (a dozen
+  // modules of code and source text held for the process's life), a fleet member never SQLite.
   const stores = config.store.kind === 'redis'
-    ? await openRedisStores({ url: loaded.storeUrl!, prefix: config.store.prefix, maxStalenessMs: config.store.max_staleness })
-    : openSqliteStores(stateDir);
+    ? await (await import('./store/redis/open.js')).openRedisStores({ url: loaded.storeUrl!, prefix: config.store.prefix, maxStalenessMs: config.store.max_staleness })
+    : (await import('./store/sqlite/open.js')).openSqliteStores(stateDir);
 
   const source = createPolicySource(loaded, stateDir, metrics, {
     loaded: (s) => {
