@@ -21,7 +21,8 @@ export interface Workspace {
   readonly stateDir: string;
   /** Environment that carries Warden's secrets. */
   readonly env: NodeJS.ProcessEnv;
-  configFor(upstreamOrigin: string): Promise<string>;
+  /** `name`: a second Warden beside the first, with its own state directory and decision log. */
+  configFor(upstreamOrigin: string, name?: string): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -53,14 +54,14 @@ export async function createWorkspace(): Promise<Workspace> {
 
   return {
     dir, regoDir, bundle, variants, decisionLog, stateDir, env,
-    async configFor(upstreamOrigin) {
+    async configFor(upstreamOrigin, name) {
       const lanes = {
         read: { header: 'authorization', value: 'Bearer ${env:BENCH_GH_READ}' },
         write: { header: 'authorization', value: 'Bearer ${env:BENCH_GH_WRITE}' },
       };
       const config = {
         listen: '127.0.0.1:0',
-        state_dir: stateDir,
+        state_dir: name === undefined ? stateDir : path.join(dir, name),
         admin: { listen: '127.0.0.1:0', token: '${env:BENCH_ADMIN_TOKEN}' },
         policy: { bundle, entrypoint: 'warden/decision', mode: 'enforce', max_body_bytes: 1_048_576, watch: true, poll_interval: '200ms' },
         upstreams: {
@@ -68,9 +69,9 @@ export async function createWorkspace(): Promise<Workspace> {
           tools: { prefix: '/tools', url: upstreamOrigin, timeout: '30s', mcp: true, lanes },
         },
         identity: { task_tokens: { algorithm: 'EdDSA', default_ttl: '15m', max_ttl: '8h' } },
-        decision_log: { path: decisionLog, mask: ['input.request.body.password'], level: 'info' },
+        decision_log: { path: name === undefined ? decisionLog : path.join(dir, `decisions-${name}.log`), mask: ['input.request.body.password'], level: 'info' },
       };
-      const file = path.join(dir, 'warden.yaml');
+      const file = path.join(dir, name === undefined ? 'warden.yaml' : `warden-${name}.yaml`);
       await writeFile(file, stringify(config));
       return file;
     },
