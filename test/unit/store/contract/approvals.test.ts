@@ -5,32 +5,13 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Approval, NewApproval } from '../../../../src/store/approvals.js';
+import { T0, newApproval } from '../approval-fixture.js';
 import { useBackends } from './backends.js';
 
 const backends = useBackends();
 
-const T0 = 1_750_000_000_000;
 const TTL = 60_000;
-
-function approval(id: string, over: Partial<NewApproval> = {}): NewApproval {
-  return {
-    id,
-    binding_digest: 'sha256:d1',
-    task_id: 'task-1',
-    agent_id: 'agent-1',
-    upstream: 'github',
-    method: 'DELETE',
-    path: '/repos/acme/app/branches/old',
-    summary: { upstream: 'github', method: 'DELETE', path: '/repos/acme/app/branches/old', query: {}, body_digest: 'sha256:b', size: 0 },
-    decision_id: `dec-${id}`,
-    reason: 'deleting a branch',
-    risk: 'high',
-    approvers: ['release-managers'],
-    created_at: T0,
-    expires_at: T0 + TTL,
-    ...over,
-  };
-}
+const approval = newApproval;
 
 /** What the store holds for a new approval: pending, undecided, with its detail or null. */
 const pending = (a: NewApproval): Approval => ({ ...a, detail: a.detail ?? null, status: 'pending', approver: null, decision_reason: null, decided_at: null, used_at: null });

@@ -5,8 +5,7 @@ import { approvalView } from '../../../../src/stepup/approval-view.js';
 import { openDatabase, type Db } from '../../../../src/store/sqlite/database.js';
 import { onTestFinished } from 'vitest';
 import { tempStateDir } from '../../stepup/fixtures.js';
-
-const T0 = 1_750_000_000_000;
+import { T0, newApproval } from '../approval-fixture.js';
 
 function open(dir: string): { db: Db; store: SqliteApprovalStore } {
   const db = openDatabase(dir);
@@ -16,25 +15,7 @@ function open(dir: string): { db: Db; store: SqliteApprovalStore } {
   return { db, store: new SqliteApprovalStore(db) };
 }
 
-function approval(id: string, over: Partial<NewApproval> = {}): NewApproval {
-  return {
-    id,
-    binding_digest: 'sha256:d1',
-    task_id: 'task-1',
-    agent_id: 'agent-1',
-    upstream: 'github',
-    method: 'POST',
-    path: '/x',
-    summary: { upstream: 'github', method: 'POST', path: '/x', query: {}, body_digest: 'sha256:b', size: 0 },
-    decision_id: 'dec-1',
-    reason: 'merge to main',
-    risk: 'high',
-    approvers: ['release-managers'],
-    created_at: T0,
-    expires_at: T0 + 60_000,
-    ...over,
-  };
-}
+const approval = newApproval;
 
 describe('ApprovalStore', () => {
   it('inserts pending and reads back the JSON columns', () => {
