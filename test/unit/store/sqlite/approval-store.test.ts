@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { SqliteApprovalStore } from '../../../../src/store/sqlite/approval-store.js';
-import type { NewApproval } from '../../../../src/store/approvals.js';
 import { approvalView } from '../../../../src/stepup/approval-view.js';
 import { openDatabase, type Db } from '../../../../src/store/sqlite/database.js';
 import { onTestFinished } from 'vitest';
