@@ -29,6 +29,8 @@ export interface ToolServerState {
 export interface ToolServer {
   readonly url: string;
   readonly state: ToolServerState;
+  /** v2: publish notifications/tools/list_changed to open `subscriptions/listen` streams. */
+  readonly toolsChanged?: () => void;
   close(): Promise<void>;
 }
 
@@ -135,12 +137,14 @@ export async function startV2ToolServer(): Promise<ToolServer> {
     });
     return server;
   };
-  const handler = toNodeHandler(createMcpHandler(factory));
+  const mcp = createMcpHandler(factory);
+  const handler = toNodeHandler(mcp);
   const http: Server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     state,
+    toolsChanged: () => mcp.notify.toolsChanged(),
     close: () =>
       new Promise((r) => {
         http.closeAllConnections();

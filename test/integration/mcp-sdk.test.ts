@@ -184,7 +184,10 @@ describe('MCP 2025-11-25 event streams through Warden', () => {
     const ac = new AbortController();
     const started = Date.now();
     const res = await fetch(`${proxyUrl}/tools/mcp`, { headers: { ...headers, accept: 'text/event-stream' }, signal: ac.signal });
+    // Headers flushed at once: this GET stream carries no event (the SDK primes POST streams only),
+    // so a header block held back until the first event would never arrive.
     expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1_000);
     const cap = setTimeout(() => ac.abort(), capMs);
     try {
       for await (const _chunk of res.body!) void _chunk;
@@ -196,7 +199,7 @@ describe('MCP 2025-11-25 event streams through Warden', () => {
     return Date.now() - started;
   }
 
-  it('an idle event stream is not cut by the upstream timeout, and with stream_idle_timeout it is closed at that limit', async () => {
+  it('an event stream\'s headers come at once; idle, it is not cut by the upstream timeout, and with stream_idle_timeout it is closed at that limit', async () => {
     const off = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v1.url).origin, lanes, timeout: '300ms' } } });
     const idle = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v1.url).origin, lanes, timeout: '300ms', stream_idle_timeout: '1s' } } });
     try {
@@ -246,6 +249,34 @@ describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
     await client.close();
     const discover = (await w2.decisions()).find((d) => (d as { input?: { mcp?: { method?: string } } }).input?.mcp?.method === 'server/discover');
     expect(discover).toMatchObject({ outcome: 'allow', input: { mcp: { kind: 'request', protocol_version: '2026-07-28' } } });
+  });
+
+  it('subscriptions/listen passes: the acknowledgement and a tools/list_changed notification reach the client', async () => {
+    const { token } = await w2.task(developer);
+    const client = await v2Client(token);
+    let changed = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
+      changed++;
+    });
+    const subscription = await client.listen({ toolsListChanged: true });
+    v2.toolsChanged!();
+    await until(() => changed > 0);
+    await subscription.close();
+    await client.close();
+    const listen = (await w2.decisions()).find((d) => (d as { input?: { mcp?: { method?: string } } }).input?.mcp?.method === 'subscriptions/listen');
+    expect(listen).toMatchObject({ result: { decision: 'allow' }, input: { mcp: { kind: 'request', protocol_version: '2026-07-28' } } });
+  });
+
+  it('the client giving up (closing its request stream) cancels the upstream call', async () => {
+    const { token } = await w2.task(developer);
+    const client = await v2Client(token);
+    const ac = new AbortController();
+    const call = client.callTool({ name: 'get_slow', arguments: { ms: 5_000 } }, { signal: ac.signal });
+    await until(() => v2.state.calls.includes('get_slow'));
+    ac.abort();
+    await expect(call).rejects.toThrow();
+    await until(() => v2.state.aborted.includes('get_slow'));
+    await client.close();
   });
 
   it('a denied call is -32010', async () => {
