@@ -3,7 +3,7 @@
 // archive and its ETag are written to temp files and renamed into place: a crash mid-write
 // leaves the previous copy, never half of one. It is verified again when it is read back.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface PersistedBundle {
@@ -45,6 +45,8 @@ export class BundleStore {
     const meta = join(this.#dir, 'bundle.json');
     // The archive is renamed in first: paired with an older ETag it only costs one full download,
     // whereas a new ETag beside the old archive would keep that archive behind 304s.
+    // A temp file left by a crash is removed first: writing into it would keep its mode, not 0600.
+    for (const tmp of [`${meta}.tmp`, `${this.archivePath}.tmp`]) rmSync(tmp, { force: true });
     writeFileSync(`${meta}.tmp`, JSON.stringify({ etag, revision, persisted_at: new Date().toISOString() }), { mode: 0o600 });
     writeFileSync(`${this.archivePath}.tmp`, archive, { mode: 0o600 });
     renameSync(`${this.archivePath}.tmp`, this.archivePath);
