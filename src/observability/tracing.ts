@@ -3,15 +3,15 @@
 // server span `warden.request` whose parent is the agent's W3C `traceparent` (from MCP
 // `params._meta` when the call carries one there, else from the HTTP header), with one child per
 // phase (route, identify, evaluate, step_up, forward). The request path only takes timestamps
-// (Phases) and, when the request is sampled, queues a small record; the spans are encoded
-// (otlp-json.ts) and sent in batches of about 500 spans or after `export_delay`, by the
-// OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
+// (Phases) and, when the request is sampled, queues a small record; the spans are encoded as
+// OTLP/protobuf (otlp-proto.ts) and sent in batches of about 500 spans or after `export_delay`, by
+// the OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
 import { TraceFlags } from '@opentelemetry/api';
 import { parseTraceParent, TraceState } from '@opentelemetry/core';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { encodeTraces, type RequestAttributes, type TracedRequest } from './otlp-json.js';
+import { encodeTraces, type RequestAttributes, type TracedRequest } from './otlp-proto.js';
 import { Phases } from './phases.js';
 
 export interface TracingOptions {
@@ -49,10 +49,10 @@ export class Tracing {
 
   constructor(opts: TracingOptions) {
     const serializer = {
-      serializeRequest: (batch: readonly TracedRequest[]): Uint8Array => Buffer.from(encodeTraces(opts.serviceName, batch)),
+      serializeRequest: (batch: readonly TracedRequest[]): Uint8Array => encodeTraces(opts.serviceName, batch),
       deserializeResponse: (): unknown => ({}),
     };
-    const http = convertLegacyHttpOptions({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' });
+    const http = convertLegacyHttpOptions({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
     this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'warden_otlp_http_span_exporter', { name: 'span', countItems: (b) => b.length }, undefined);
     this.#ratio = opts.sampleRatio;
     this.#delayMs = opts.exportDelayMs;

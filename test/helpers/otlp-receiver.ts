@@ -1,9 +1,11 @@
-// A real OTLP/HTTP trace receiver on 127.0.0.1 port 0: accepts `POST /v1/traces` in OTLP/JSON (the
-// protocol's JSON encoding, as Warden sends it) and keeps every span with its resource.
+// A real OTLP/HTTP trace receiver on 127.0.0.1 port 0: accepts `POST /v1/traces` in either encoding
+// of the protocol, binary protobuf (`application/x-protobuf`, what Warden sends) or JSON, and keeps
+// every span with its resource.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { decodeTraceRequest } from './otlp-decode.js';
 
 export interface ReceivedSpan {
   traceId: string;
@@ -14,7 +16,8 @@ export interface ReceivedSpan {
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   attributes: Record<string, unknown>;
-  status: { code?: number };
+  status: { code?: number; message?: string };
+  traceState?: string;
   service: unknown;
 }
 
@@ -40,7 +43,13 @@ export async function startOtlpReceiver(): Promise<TestOtlpReceiver> {
         return;
       }
       const raw = Buffer.concat(chunks);
-      const doc = JSON.parse((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'));
+      const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        spans.push(...decodeTraceRequest(body));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
+      const doc = JSON.parse(body.toString('utf8'));
       for (const rs of doc.resourceSpans ?? []) {
         const service = attrs(rs.resource?.attributes)['service.name'];
         for (const ss of rs.scopeSpans ?? []) {

@@ -1,0 +1,265 @@
+// OTLP/protobuf encoding of Warden's request traces (ExportTraceServiceRequest of
+// opentelemetry/proto/collector/trace/v1, the default encoding of OTLP/HTTP): one resource, one
+// scope, per request a `warden.request` server span and one child per phase. Written by hand, not
+// with the OpenTelemetry SDK's span objects and serializer: those cost more than the whole 5 %
+// budget per traced request (bench/HISTORY.md, issue 14); here a request costs about 600 bytes
+// written straight into one buffer per batch. test/unit/observability/otlp-proto.test.ts checks the
+// output field by field against the SDK's own serializer.
+
+import { randomFillSync } from 'node:crypto';
+import type { Phase } from './phases.js';
+
+/** What the `warden.request` span says of a request. */
+export interface RequestAttributes {
+  readonly method: string;
+  readonly status: number;
+  readonly decisionId: string;
+  readonly outcome: string;
+  readonly upstream: string | undefined;
+  readonly error: string | undefined;
+}
+
+/** One traced request, as queued on the request path. */
+export interface TracedRequest extends RequestAttributes {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly phases: readonly Phase[];
+  /** The agent's trace context (hex trace id, hex parent span id, tracestate), when it sent one. */
+  readonly parent: { readonly traceId: string; readonly spanId: string; readonly traceState: string | undefined } | undefined;
+}
+
+// OTLP enums (opentelemetry/proto/trace/v1/trace.proto).
+const KIND_INTERNAL = 1;
+const KIND_SERVER = 2;
+const KIND_CLIENT = 3;
+const STATUS_ERROR = 2;
+
+// Random ids are drawn 64 KB at a time: one CSPRNG call per thousand or so traced requests.
+const pool = Buffer.allocUnsafe(65_536);
+let poolAt = pool.length;
+
+/** 0–15 from a lowercase hex digit. */
+const nibble = (c: number): number => (c <= 0x39 ? c - 0x30 : c - 0x57);
+
+/** Writes protobuf fields into one growing buffer. */
+class Writer {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  #room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  varint(v: number): void {
+    this.#room(10);
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  string(field: number, s: string): void {
+    this.tag(field, 2);
+    // Short ASCII strings (all of Warden's but an odd upstream name) are copied char by char:
+    // cheaper than a call into Buffer's native UTF-8 writer.
+    const n = s.length;
+    if (n < 0x80) {
+      this.#room(n + 1);
+      const buf = this.buf;
+      let at = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[at++] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = at;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s);
+    this.varint(bytes);
+    this.#room(bytes);
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  /** `bytes` field from a hex id (validated by the W3C trace-context parser). */
+  hexId(field: number, hex: string): void {
+    const n = hex.length >> 1;
+    this.tag(field, 2);
+    this.varint(n);
+    this.#room(n);
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) buf[this.pos++] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+  }
+
+  /** `bytes` field of fresh random bytes; returns where they are (for the children's parent id). */
+  randomId(field: number, n: number): number {
+    if (poolAt + n > pool.length) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    this.tag(field, 2);
+    this.varint(n);
+    this.#room(n);
+    const at = this.pos;
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) buf[this.pos++] = pool[poolAt++]!;
+    return at;
+  }
+
+  /** `bytes` field copied from `src`. */
+  bytes(field: number, src: Buffer, from: number, n: number): void {
+    this.tag(field, 2);
+    this.varint(n);
+    this.#room(n);
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) buf[this.pos++] = src[from + i]!;
+  }
+
+  /** fixed64 nanoseconds since the epoch from milliseconds (sub-millisecond fraction), exactly. */
+  unixNano(field: number, ms: number): void {
+    this.tag(field, 1);
+    this.#room(8);
+    let whole = Math.floor(ms);
+    let frac = Math.round((ms - whole) * 1e6);
+    if (frac === 1e6) {
+      whole++;
+      frac = 0;
+    }
+    // whole * 1e6 + frac exceeds 2^53: split whole (< 2^41) so every product stays exact.
+    const hiPart = Math.floor(whole / 0x200000) * 1e6; // (whole >> 21) * 1e6 < 2^40, to be shifted by 21
+    const low = (whole % 0x200000) * 1e6 + frac; // < 2^41
+    let lo = (hiPart % 0x800) * 0x200000 + (low % 0x100000000);
+    let hi = Math.floor(hiPart / 0x800) + Math.floor(low / 0x100000000);
+    if (lo >= 0x100000000) {
+      lo -= 0x100000000;
+      hi++;
+    }
+    this.buf.writeUInt32LE(lo, this.pos);
+    this.buf.writeUInt32LE(hi, this.pos + 4);
+    this.pos += 8;
+  }
+
+  /** Starts a length-delimited field; `end` writes its length (shifting the body if shorter than reserved). */
+  begin(field: number): number {
+    this.tag(field, 2);
+    this.#room(3);
+    this.pos += 3;
+    return this.pos;
+  }
+
+  end(start: number): void {
+    const len = this.pos - start;
+    const size = len < 0x80 ? 1 : len < 0x4000 ? 2 : 3;
+    if (len >= 0x200000) throw new RangeError('OTLP span too large');
+    if (size < 3) this.buf.copyWithin(start - 3 + size, start, this.pos);
+    let at = start - 3;
+    let v = len;
+    for (let i = 1; i < size; i++) {
+      this.buf[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[at] = v;
+    this.pos -= 3 - size;
+  }
+}
+
+function attribute(w: Writer, key: string, value: string | number): void {
+  const kv = w.begin(9);
+  w.string(1, key);
+  const any = w.begin(2);
+  if (typeof value === 'string') w.string(1, value);
+  else {
+    w.tag(3, 0);
+    w.varint(value);
+  }
+  w.end(any);
+  w.end(kv);
+}
+
+function status(w: Writer, code: number, message: string | undefined): void {
+  const st = w.begin(15);
+  if (message !== undefined) w.string(2, message);
+  if (code !== 0) {
+    w.tag(3, 0);
+    w.varint(code);
+  }
+  w.end(st);
+}
+
+const ids = Buffer.alloc(24);
+
+/** The OTLP/protobuf body for a batch of traced requests, with fresh random span (and trace) ids. */
+export function encodeTraces(serviceName: string, batch: readonly TracedRequest[]): Buffer {
+  const w = new Writer(1024 + 768 * batch.length);
+  const rs = w.begin(1); // ExportTraceServiceRequest.resource_spans
+  const res = w.begin(1); // ResourceSpans.resource
+  const kv = w.begin(1); // Resource.attributes
+  w.string(1, 'service.name');
+  const any = w.begin(2);
+  w.string(1, serviceName);
+  w.end(any);
+  w.end(kv);
+  w.end(res);
+  const ss = w.begin(2); // ResourceSpans.scope_spans
+  const scope = w.begin(1);
+  w.string(1, 'warden');
+  w.end(scope);
+  for (const r of batch) {
+    // The root span: trace id from the agent's context or fresh; its own id is reused as the children's parent.
+    const root = w.begin(2);
+    const traceAt = w.pos + 2;
+    if (r.parent) w.hexId(1, r.parent.traceId);
+    else w.randomId(1, 16);
+    const rootIdAt = w.randomId(2, 8);
+    if (r.parent?.traceState) w.string(3, r.parent.traceState);
+    if (r.parent) w.hexId(4, r.parent.spanId);
+    w.string(5, 'warden.request');
+    w.tag(6, 0);
+    w.varint(KIND_SERVER);
+    w.unixNano(7, r.startMs);
+    w.unixNano(8, r.endMs);
+    attribute(w, 'http.request.method', r.method);
+    attribute(w, 'http.response.status_code', r.status);
+    attribute(w, 'warden.decision_id', r.decisionId);
+    attribute(w, 'warden.outcome', r.outcome);
+    if (r.upstream !== undefined) attribute(w, 'warden.upstream', r.upstream);
+    if (r.error !== undefined) attribute(w, 'error.type', r.error);
+    status(w, r.error !== undefined ? STATUS_ERROR : 0, r.error);
+    // The trace id and the root's id, kept for the children (closing the root may move its bytes).
+    for (let i = 0; i < 16; i++) ids[i] = w.buf[traceAt + i]!;
+    for (let i = 0; i < 8; i++) ids[16 + i] = w.buf[rootIdAt + i]!;
+    w.end(root);
+    for (const p of r.phases) {
+      const span = w.begin(2);
+      w.bytes(1, ids, 0, 16);
+      w.randomId(2, 8);
+      w.bytes(4, ids, 16, 8);
+      w.string(5, p.name);
+      w.tag(6, 0);
+      w.varint(p.name === 'forward' ? KIND_CLIENT : KIND_INTERNAL);
+      w.unixNano(7, p.startMs);
+      w.unixNano(8, p.endMs ?? r.endMs);
+      if (p.failed) status(w, STATUS_ERROR, undefined);
+      w.end(span);
+    }
+  }
+  w.end(ss);
+  w.end(rs);
+  return w.buf.subarray(0, w.pos);
+}

@@ -1,0 +1,84 @@
+// Warden's hand-written OTLP/protobuf encoder against the OpenTelemetry SDK's own serializer: the
+// same spans, encoded by both, decode to the same fields (so a wrong field number, wire type or
+// time conversion here fails), and the times are the exact nanoseconds of the recorded milliseconds.
+
+import { TraceState } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { describe, expect, it } from 'vitest';
+import { encodeTraces, type TracedRequest } from '../../../src/observability/otlp-proto.js';
+import type { Phase } from '../../../src/observability/phases.js';
+import { decodeTraceRequest } from '../../helpers/otlp-decode.js';
+import type { ReceivedSpan } from '../../helpers/otlp-receiver.js';
+
+const T0 = 1_764_680_000_123.4567;
+const phase = (name: Phase['name'], startMs: number, endMs: number | undefined, failed = false): Phase => ({ name, startMs, endMs, failed });
+
+const BATCH: TracedRequest[] = [
+  {
+    startMs: T0, endMs: T0 + 3.25, method: 'GET', status: 200, decisionId: 'd-1', outcome: 'allow', upstream: 'github', error: undefined,
+    parent: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceState: 'vendor=a,other=b' },
+    phases: [phase('route', T0 + 0.01, T0 + 0.02), phase('identify', T0 + 0.02, T0 + 0.5), phase('evaluate', T0 + 0.5, T0 + 0.51), phase('forward', T0 + 0.51, T0 + 3.2)],
+  },
+  {
+    startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', parent: undefined,
+    phases: [phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined, true)],
+  },
+];
+
+const nanos = (ms: number): string => {
+  let whole = Math.floor(ms);
+  let frac = Math.round((ms - whole) * 1e6);
+  if (frac === 1e6) [whole, frac] = [whole + 1, 0];
+  return String(BigInt(whole) * 1_000_000n + BigInt(frac));
+};
+
+const hrTime = (ns: string): [number, number] => [Number(BigInt(ns) / 1_000_000_000n), Number(BigInt(ns) % 1_000_000_000n)];
+
+/** The decoded spans as SDK ReadableSpans, for the SDK's serializer. */
+function asSdkSpans(spans: ReceivedSpan[]): Parameters<typeof ProtobufTraceSerializer.serializeRequest>[0] {
+  const resource = { attributes: { 'service.name': 'warden-test' } };
+  return spans.map((s) => ({
+    name: s.name, kind: s.kind - 1,
+    spanContext: () => ({ traceId: s.traceId, spanId: s.spanId, traceFlags: 0, ...(s.traceState && { traceState: new TraceState(s.traceState) }) }),
+    ...(s.parentSpanId && { parentSpanContext: { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: 0 } }),
+    startTime: hrTime(s.startTimeUnixNano), endTime: hrTime(s.endTimeUnixNano), duration: [0, 0], ended: true,
+    status: { code: s.status.code ?? 0, ...(s.status.message && { message: s.status.message }) }, attributes: s.attributes as Record<string, string | number>,
+    links: [], events: [], resource, instrumentationScope: { name: 'warden' }, droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
+  })) as unknown as Parameters<typeof ProtobufTraceSerializer.serializeRequest>[0];
+}
+
+const normal = (spans: ReceivedSpan[]) => spans.map((s) => ({ ...s, status: { code: s.status.code ?? 0, ...(s.status.message && { message: s.status.message }) } }));
+
+describe('OTLP/protobuf encoding', () => {
+  const mine = decodeTraceRequest(encodeTraces('warden-test', BATCH));
+
+  it('decodes to the same fields as the SDK serializer gives for the same spans', () => {
+    const sdk = decodeTraceRequest(Buffer.from(ProtobufTraceSerializer.serializeRequest(asSdkSpans(mine))!));
+    expect(normal(mine)).toEqual(normal(sdk));
+  });
+
+  it('writes each request as a root with the agent parent and one child per phase, times exact', () => {
+    expect(mine.map((s) => s.name)).toEqual(['warden.request', 'route', 'identify', 'evaluate', 'forward', 'warden.request', 'route', 'identify']);
+    const [root, ...kids] = mine.slice(0, 5);
+    expect(root).toMatchObject({
+      traceId: BATCH[0]!.parent!.traceId, parentSpanId: BATCH[0]!.parent!.spanId, traceState: 'vendor=a,other=b', kind: 2, service: 'warden-test',
+      startTimeUnixNano: nanos(T0), endTimeUnixNano: nanos(T0 + 3.25),
+      attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'warden.decision_id': 'd-1', 'warden.outcome': 'allow', 'warden.upstream': 'github' },
+    });
+    expect(root!.spanId).toMatch(/^[0-9a-f]{16}$/);
+    for (const [i, k] of kids.entries()) {
+      expect(k).toMatchObject({ traceId: root!.traceId, parentSpanId: root!.spanId, kind: k.name === 'forward' ? 3 : 1, startTimeUnixNano: nanos(BATCH[0]!.phases[i]!.startMs), endTimeUnixNano: nanos(BATCH[0]!.phases[i]!.endMs!) });
+    }
+    expect(new Set(mine.map((s) => s.spanId)).size).toBe(mine.length);
+  });
+
+  it('starts a fresh trace without a parent, and carries errors, long and non-ASCII strings', () => {
+    const [root, route, identify] = mine.slice(5);
+    expect(root!.parentSpanId).toBeUndefined();
+    expect(root!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(root!.traceId).not.toBe(BATCH[0]!.parent!.traceId);
+    expect(root).toMatchObject({ startTimeUnixNano: nanos(T0 + 999.9999996), status: { code: 2, message: 'TOKEN_MISSING' }, attributes: { 'warden.decision_id': 'x'.repeat(200), 'warden.upstream': 'äpi-ünicode', 'error.type': 'TOKEN_MISSING' } });
+    expect(route!.status.code).toBeUndefined();
+    expect(identify).toMatchObject({ status: { code: 2 }, endTimeUnixNano: nanos(T0 + 1001) });
+  });
+});
