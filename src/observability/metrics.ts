@@ -28,7 +28,21 @@ export class Metrics {
   readonly registry = new Registry();
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
 
-  readonly requests = new Counter({ name: 'warden_requests_total', help: 'Requests by decision, upstream and status.', labelNames: ['decision', 'status', 'upstream'] as const, registers: [this.registry] });
+  /** Requests counted by countRequest() and not yet added to `requests` (added at each scrape). */
+  readonly #uncounted = new Map<string, { labels: { decision: string; upstream: string; status: string }; n: number }>();
+  readonly requests: Counter<'decision' | 'status' | 'upstream'> = new Counter({
+    name: 'warden_requests_total',
+    help: 'Requests by decision, upstream and status.',
+    labelNames: ['decision', 'status', 'upstream'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      for (const u of this.#uncounted.values()) {
+        if (u.n === 0) continue;
+        this.requests.inc(u.labels, u.n);
+        u.n = 0;
+      }
+    },
+  });
   readonly errors = new Counter({ name: 'warden_errors_total', help: 'Requests and events answered or ended with a coded error, by code.', labelNames: ['code'] as const, registers: [this.registry] });
   readonly bundleLoads = new Counter({ name: 'warden_bundle_loads_total', help: 'Policy bundle loads by result.', labelNames: ['code', 'result'] as const, registers: [this.registry] });
   readonly bundleRevision = new Gauge({ name: 'warden_bundle_info', help: 'The live bundle revision (value 1).', labelNames: ['revision'] as const, registers: [this.registry] });
@@ -67,18 +81,19 @@ export class Metrics {
   });
   readonly evalSeconds = new Histogram({ name: 'warden_policy_eval_duration_seconds', help: 'Policy evaluation time.', buckets: EVAL_BUCKETS, registers: [this.registry] });
 
-  /** `warden_requests_total` children by label values: the request path skips prom-client's label hashing. */
-  readonly #requestChildren = new Map<string, { inc(): void }>();
-
-  /** Count one answered request (as `requests.inc({decision, upstream, status})`). */
+  /**
+   * Count one answered request (as `requests.inc({decision, upstream, status})`): a plain counter
+   * per label set, added to `warden_requests_total` when it is read, so the request path skips
+   * prom-client's label hashing and checks.
+   */
   countRequest(decision: string, upstream: string, status: number): void {
     const key = `${decision} ${upstream} ${status}`;
-    let child = this.#requestChildren.get(key);
-    if (child === undefined) {
-      child = this.requests.labels({ decision, upstream, status: String(status) });
-      this.#requestChildren.set(key, child);
+    let u = this.#uncounted.get(key);
+    if (u === undefined) {
+      u = { labels: { decision, upstream, status: String(status) }, n: 0 };
+      this.#uncounted.set(key, u);
     }
-    child.inc();
+    u.n++;
   }
 
   sampleLogBuffer(bytes: () => number): void {
