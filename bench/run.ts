@@ -10,7 +10,8 @@
 //        --profile-request get|post|mcp (the request profiled; GET unless told)
 
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { markedSections } from './sections.js';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -356,7 +357,9 @@ async function main(): Promise<void> {
       ...(profileSection ? [profileSection] : []),
       `## Every round\n\n${roundsTable(sum)}\n`,
     );
-    const doc = sections.join('\n');
+    // Sections the focused benchmarks wrote (bench/sections.ts) stay.
+    const kept = markedSections(await readFile(OUT, 'utf8').catch(() => ''));
+    const doc = [...sections, ...kept].join('\n');
     await writeFile(OUT, doc);
     process.stdout.write(`\n${systemsTable(sum.slice(0, main5.length), RATE)}\n\n${systemsTable(sum.slice(main5.length), RATE)}\n\n${targetsTable(targets)}\n\nwritten ${path.relative(process.cwd(), OUT)}\n`);
   } finally {

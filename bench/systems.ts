@@ -33,12 +33,15 @@ export interface StartedWarden extends Started {
   readonly token: string;
 }
 
-/** `root`: a compiled checkout to run Warden from (bench/ab.ts), default this one. */
-export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<StartedWarden> {
-  const proc = spawnNode('warden', 'src/main.ts', ['run', '--config', config], { env: ws.env, nodeArgs, ...(root !== undefined && { root }) });
-  const m = await stderrMatch(proc, /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/, 60_000);
-  const origin = `http://127.0.0.1:${m[1]}`;
-  const admin = `http://127.0.0.1:${m[2]}`;
+/** `warden run` (or `warden control`) on `config`; its listeners' origins from the "warden listening" line. */
+async function spawnWarden(role: 'run' | 'control', config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<{ proc: Proc; origin: string; admin: string }> {
+  const proc = spawnNode(role === 'run' ? 'warden' : 'warden-control', 'src/main.ts', [role, '--config', config], { env: ws.env, nodeArgs, ...(root !== undefined && { root }) });
+  const m = await stderrMatch(proc, role === 'run' ? /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/ : /"admin":\{[^}]*"port":(\d+)\}()/, 60_000);
+  return { proc, origin: role === 'run' ? `http://127.0.0.1:${m[1]}` : '', admin: `http://127.0.0.1:${role === 'run' ? m[2] : m[1]}` };
+}
+
+/** Registers the benchmark's agent and creates its task through the admin API at `admin`; returns the task token. */
+export async function benchTask(admin: string, root?: string): Promise<string> {
   // identity.registered_agents_only is on by default: the benchmark's agent is registered first.
   const reg = await fetch(`${admin}/v1/agents`, {
     method: 'POST',
@@ -53,9 +56,21 @@ export async function startWarden(config: string, ws: Workspace, nodeArgs: strin
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ agent: 'bench', user: { id: 'alice', roles: ['developer'] }, stage: 'execute', risk: 'low', scopes: ['github:write'], ttl: '1h' }),
   });
-  const body = (await res.json()) as { token?: string };
+  const body = (await res.json()) as { token?: string; task_id?: string };
   if (res.status !== 201 || !body.token) throw new Error(`POST /v1/tasks answered ${res.status}: ${JSON.stringify(body)}`);
-  return { origin, admin, token: body.token, procs: [proc] };
+  return body.token;
+}
+
+/** `root`: a compiled checkout to run Warden from (bench/ab.ts), default this one. */
+export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<StartedWarden> {
+  const { proc, origin, admin } = await spawnWarden('run', config, ws, nodeArgs, root);
+  return { origin, admin, token: await benchTask(admin, root), procs: [proc] };
+}
+
+/** A fleet member without a task of its own: `warden control` (no proxy: `origin` is empty) or a sidecar. */
+export async function startFleetMember(role: 'run' | 'control', config: string, ws: Workspace): Promise<Started & { readonly admin: string }> {
+  const { proc, origin, admin } = await spawnWarden(role, config, ws);
+  return { origin, admin, procs: [proc] };
 }
 
 /** Policy bundle loads so far, from Warden's /metrics. */
