@@ -340,6 +340,11 @@ describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
   });
 });
 
+// Mutations checked: without the MAC check in openRequestState (src/mcp/request-state.ts) the forged
+// state opens and the tampered-state test fails; without the call-digest check in judge()
+// (src/proxy/pipeline.ts) the other-call state is answered input_required instead of -32602; a
+// continuation looked up like a fresh grant (no spentGrant) makes the server's second round ask
+// for a second approval and the SDK completion test fails.
 describe('MCP 2026-07-28 requestState (raw JSON-RPC through Warden)', () => {
   let w3: WardenHandle;
   beforeAll(async () => {
