@@ -24,7 +24,7 @@ const oauth = OptionalSection('A just-in-time credential: a token from an OAuth 
   token_url: Type.String({ description: 'Token endpoint of the authorization server.', pattern: HTTP_URL }),
   client_id: Type.String({ description: 'Warden\'s client id there (authenticated with client_secret_basic).' }),
   client_secret: Secret({ description: 'Its client secret.' }),
-  grant: OneOf(['client_credentials', 'token_exchange'], { description: '`client_credentials`, or `token_exchange` (RFC 8693): the task\'s user is the subject and the agent the actor, each a 60-second JWT signed with the task-token key for the audience `token_url`; the server verifies them with the key set at `/.well-known/jwks.json` on the admin listener.' }),
+  grant: OneOf(['client_credentials', 'token_exchange'], { description: '`client_credentials`, or `token_exchange` (RFC 8693): the task\'s user is the subject and the agent the actor, each a 60-second JWT signed with the task-token key (on a fleet sidecar, with its own assertion key) for the audience `token_url`; the server verifies them with the key set at `/.well-known/jwks.json` on the admin listener (in a fleet, the control plane\'s serves every sidecar\'s assertion key).' }),
   scope: Type.Optional(Type.String({ description: 'Scope asked for; the policy\'s `credential.scope` may only narrow it.' })),
   resource: Type.Optional(Type.String({ description: 'RFC 8707 resource indicator; the policy\'s `credential.resource` may only narrow it (same origin, a path under it).' })),
   audience: Type.Optional(Type.String({ description: 'RFC 8693 `audience`, when the server wants one.' })),
@@ -141,7 +141,7 @@ export const configSchema = Type.Object(
       clock_skew: Duration({ description: 'Tolerance for `exp`, `nbf` and `iat`.', default: '30s' }),
       task_tokens: Section('Task tokens that Warden signs.', {
         algorithm: OneOf(['EdDSA', 'ES256'], { description: 'Signing algorithm.', default: 'EdDSA' }),
-        key_file: Type.Optional(Type.String({ description: 'PKCS#8 PEM private key; generated in `state_dir` when absent.' })),
+        key_file: Type.Optional(Type.String({ description: 'PKCS#8 PEM private key; generated in `state_dir` when absent. In a fleet (`store.kind: redis`) only `warden control` holds one: a sidecar reads and generates none, and refuses to start with this key set.' })),
         issuer: Type.String({ description: '`iss` of task tokens.', default: 'warden' }),
         audience: Type.String({ description: '`aud` of task tokens.', default: 'warden' }),
         default_ttl: Duration({ description: 'TTL of a task created without one.', default: '15m', minMs: 1000 }),
