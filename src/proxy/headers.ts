@@ -43,7 +43,9 @@ export function planRequestHeaders(headers: IncomingHttpHeaders, drop: ReadonlyS
   const listed = connectionListed(headers.connection);
   const forward: Record<string, string | string[]> = {};
   const input: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  // for...in rather than Object.entries: no array per header on every request.
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || listed.has(name) || drop.has(name) || CREDENTIAL_HEADERS.has(name)) continue;
     if (name.startsWith('warden-') || name === 'host' || name === 'content-length' || name === 'expect') continue;
@@ -57,7 +59,8 @@ export function planRequestHeaders(headers: IncomingHttpHeaders, drop: ReadonlyS
 export function cleanResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const listed = connectionListed(headers.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || name.startsWith('warden-')) continue;
     out[name] = value;
   }
@@ -92,14 +95,21 @@ export function refuseConnectionListed(headers: IncomingHttpHeaders): void {
   }
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /**
  * A header value with bytes outside ASCII (obs-text): Node reads it as latin1, a UTF-8 upstream as
  * UTF-8, so the policy and the upstream would read different text (HEADER_VALUE_REFUSED).
  */
 export function refuseNonAsciiValues(headers: IncomingHttpHeaders): void {
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) if (/[^\x00-\x7f]/.test(v)) throw new WardenError('HEADER_VALUE_REFUSED', name);
+    if (typeof value === 'string') {
+      if (NON_ASCII.test(value)) throw new WardenError('HEADER_VALUE_REFUSED', name);
+      continue;
+    }
+    for (const v of value) if (NON_ASCII.test(v)) throw new WardenError('HEADER_VALUE_REFUSED', name);
   }
 }
 
@@ -119,8 +129,14 @@ export function checkHeaderBudget(requestLine: string, headers: Record<string, s
   // Host and, with a body, Content-Length are added on the wire.
   let count = 1 + (bodyBytes > 0 ? 1 : 0);
   let bytes = requestLine.length + 2 + 'host: '.length + 64 + (bodyBytes > 0 ? 'content-length: '.length + String(bodyBytes).length + 2 : 0);
-  for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) {
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (typeof value === 'string') {
+      count++;
+      bytes += name.length + 2 + Buffer.byteLength(value) + 2;
+      continue;
+    }
+    for (const v of value) {
       count++;
       bytes += name.length + 2 + Buffer.byteLength(v) + 2;
     }
