@@ -8,6 +8,7 @@ import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_POLICY, fleetUpstreams } from '../helpers/fleet.js';
 import { compilePolicy } from '../helpers/policy.js';
+import { bearerOf, LANE_SCOPES, oauthLane, startTestAuthServer } from '../helpers/auth-server.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
@@ -66,6 +67,24 @@ describe('fleet on Redis', () => {
     const { token } = await control.task();
     expect(jwks.keys.map((k) => k.kid)).not.toContain(decodeProtectedHeader(token).kid);
     expect((await call(fleet[0]!, token)).status).toBe(200);
+  });
+
+  it('token exchange on a fleet sidecar: its own assertion key, trusted through the control plane\'s JWKS', async () => {
+    const as = await startTestAuthServer();
+    const tx = await startWarden({
+      bundle, agents: [],
+      upstreams: { gh: { prefix: '/gh', url: upstream.url, lanes: { read: oauthLane(as, 'token_exchange', LANE_SCOPES.join(' ')) } } },
+      config: { store: STORE() },
+    });
+    try {
+      as.trust('warden', `${control.adminUrl}/.well-known/jwks.json`);
+      const { token } = await control.task();
+      expect((await call(tx, token)).status).toBe(200);
+      expect(await as.introspect(bearerOf(upstream.seen.at(-1)!.headers))).toMatchObject({ active: true, sub: 'alice', act: { sub: 'agent-1' } });
+    } finally {
+      await tx.close();
+      await as.close();
+    }
   });
 
   it('admin.write_api: false keeps health, ready, metrics and reads, and refuses every write', async () => {
