@@ -5,6 +5,8 @@
 // run saturation rounds of the GET in rotated order; reported are the medians of req/s and of
 // Warden's CPU µs per request (CPU per request holds up on a loaded machine, where req/s is noisy).
 // Flags: --reps N (5)  --sat MS (4000)  --connections N (32)
+//        --rate N (rounds at a fixed N req/s instead of saturation: on a loaded machine CPU per
+//        request falls as throughput rises, so comparing it at one rate is fairer)
 //        --profile (instead: `node --cpu-prof` on the tracing Warden during one round, top self time
 //        and inclusive time of the tracing code, printed)
 
@@ -31,6 +33,7 @@ const flag = (name: string, def: number): number => {
 const REPS = flag('--reps', 5);
 const SAT_MS = flag('--sat', 4000);
 const CONNECTIONS = flag('--connections', 32);
+const RATE = flag('--rate', 0);
 const PROFILE = process.argv.includes('--profile');
 
 const log = (m: string): void => void process.stderr.write(`[bench:ops ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
     const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => sendLoad(loadProc, {
       origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET',
       headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
-    }, 'closed', durationMs, { connections: CONNECTIONS, rate: 0 });
+    }, RATE > 0 ? 'open' : 'closed', durationMs, { connections: CONNECTIONS, rate: RATE });
     if (PROFILE) {
       const s = systems[0]!;
       await load(s, 1000);
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
       return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
     });
     process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
-    process.stdout.write(`\n${REPS} rotated rounds of ${SAT_MS / 1000} s, ${CONNECTIONS} connections, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
+    process.stdout.write(`\n${REPS} rotated rounds of ${SAT_MS / 1000} s, ${RATE > 0 ? `${RATE} req/s` : `${CONNECTIONS} connections`}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
   } finally {
     await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
     await collector.close();

@@ -32,7 +32,7 @@ export interface RequestSummary extends RequestAttributes {
 
 /** Requests per export (about 500 spans, the batch size of the SDK's batch span processor). */
 const BATCH = 100;
-/** Exports under way at most; beyond (a slow receiver), requests go untraced, counted in `dropped`. */
+/** Exports under way at most; beyond (a slow receiver), requests go untraced rather than queue up. */
 const MAX_INFLIGHT = 8;
 
 type Delegate = ReturnType<typeof createOtlpHttpExportDelegate<readonly TracedRequest[], unknown>>;
@@ -44,8 +44,6 @@ export class Tracing {
   #queue: TracedRequest[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<void>>();
-  /** Sampled requests not traced because exports were backed up. */
-  dropped = 0;
 
   constructor(opts: TracingOptions) {
     const serializer = {
@@ -71,10 +69,7 @@ export class Tracing {
       const parent = typeof tp === 'string' ? parseTraceParent(tp) : null;
       // Parent-based sampling: a parent's sampled flag decides; without one, the ratio does.
       if (parent ? (parent.traceFlags & TraceFlags.SAMPLED) === 0 : !(Math.random() < this.#ratio)) return;
-      if (this.#inflight.size >= MAX_INFLIGHT) {
-        this.dropped++;
-        return;
-      }
+      if (this.#inflight.size >= MAX_INFLIGHT) return;
       const ts = meta ? meta.tracestate : r.headers.tracestate;
       this.#queue.push({
         startMs: r.phases.startMs, endMs: Phases.now(), phases: r.phases.list,
