@@ -44,7 +44,7 @@ import { TaskService } from './tasks/task-service.js';
 
 export interface SidecarOptions {
   readonly ops: Logger;
-  /** The identity domain's clock in unix ms (token times, JWKS caching and refetch cooldown); tests advance it. */
+  /** The identity domain's clock in unix ms (token times, JWKS caching and refetch cooldown), also that of MCP `requestState` expiry; tests advance it. */
   readonly now?: () => number;
   /**
    * `control`: the control plane of a fleet (`warden control`): the admin API and console over the
@@ -195,7 +195,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     inflight, tracing,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
     usage: stores.usage, stepUp: stepUpGate(manager), isClosing: () => closing,
-    mcp: { tools, serverRequests: new ServerRequests(), stateKey: randomBytes(32), approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) },
+    mcp: { tools, serverRequests: new ServerRequests(), stateKey: randomBytes(32), now: opts.now ?? Date.now, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) },
   });
   // requireHostHeader: Node would answer a request without Host 400 itself, unlogged (a client
   // whose Host falls past Node's header-count limit loses it); Warden never forwards the agent's

@@ -10,4 +10,6 @@ export interface McpDeps {
   readonly stateKey: Buffer;
   /** The approval's page, carried by the URL elicitation of a 2026-07-28 step-up. */
   readonly approvalUrl: (approvalId: string) => string | undefined;
+  /** Clock of `requestState` expiry in unix ms (the sidecar's `now`: tests move it instead of sleeping). */
+  readonly now: () => number;
 }

@@ -61,6 +61,6 @@ export function pendingInputRequired(b: Binding, a: { id: McpInput['id']; url: s
 }
 
 /** Seals the server's next round of an approved call as its continuation, valid for `ttlMs`. */
-export function roundSealer(b: Binding, ttlMs: number): (inner: string | undefined) => string {
-  return (inner) => sealRequestState(b.key, { task: b.owner, call: b.call, approval: b.approval, exp: Date.now() + ttlMs, continuation: true, ...(inner !== undefined && { inner }) });
+export function roundSealer(b: Binding, ttlMs: number, now: () => number): (inner: string | undefined) => string {
+  return (inner) => sealRequestState(b.key, { task: b.owner, call: b.call, approval: b.approval, exp: now() + ttlMs, continuation: true, ...(inner !== undefined && { inner }) });
 }

@@ -92,7 +92,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
     if (message) known = { ...known, mcp: message };
     const mcp = message && (await mcpOf(deps, route.name, method, req, sent.parsed, message));
     if (phases && mcp) phases.meta = metaTraceContext(sent.parsed);
-    const retry = openRetry(deps.mcp.stateKey, mcp, sent.parsed, stateOwner(principal), Date.now());
+    const retry = openRetry(deps.mcp.stateKey, mcp, sent.parsed, stateOwner(principal), deps.mcp.now());
     const body = retry ? describeBody(retry.body, req.headers, bodyOptions) : sent;
     const headers = planRequestHeaders(req.headers, drop.get(route.name)!);
     const request = {
@@ -215,7 +215,7 @@ async function admit(deps: PipelineDeps, call: CallContext, known: Known, decisi
       // Another request spent the grant first: single use holds, this one is refused.
       if (!approved.spent && !(await deps.stepUp!.consume(approved.grant.id))) return refuse(call, known, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
       admitted = { ...admitted, approval: approved.grant.id };
-      if (answersInputRequired(call.mcp)) seal = roundSealer(bindingFor(deps, call, approved.digest, approved.grant.id), deps.config.step_up.ttl);
+      if (answersInputRequired(call.mcp)) seal = roundSealer(bindingFor(deps, call, approved.digest, approved.grant.id), deps.config.step_up.ttl, deps.mcp.now);
     }
     const task = call.principal.task;
     if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);

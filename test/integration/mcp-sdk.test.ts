@@ -15,6 +15,7 @@ import { ElicitRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.j
 import { Client as V2Client, ProtocolError, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { bearerLanes } from '../helpers/lanes.js';
 import { startV1ToolServer, startV2ToolServer, type ToolServer } from '../helpers/mcp-sdk-servers.js';
+import { testClock } from '../helpers/wait.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
 
 let v1: ToolServer;
@@ -406,12 +407,14 @@ describe('MCP 2026-07-28 requestState (raw JSON-RPC through Warden)', () => {
   });
 
   it('an expired state is -32602', async () => {
-    const short = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v2.url).origin, lanes } }, config: { step_up: { ttl: '1s' } } });
+    const clock = testClock();
+    const short = await startWarden({ upstreams: { tools: { prefix: '/tools', url: new URL(v2.url).origin, lanes } }, config: { step_up: { ttl: '1s' } }, now: clock.now });
     try {
       const { token } = await short.task(maintainer);
       const res = await fetch(`${short.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo', arguments: { repo: 'r' } } }) });
       const state = ((await res.json()) as { result: { requestState: string } }).result.requestState;
-      await new Promise((r) => setTimeout(r, 1_100));
+      // Warden's clock moves past the state's end (the approval's, ttl 1s) instead of the test sleeping.
+      clock.advance(1_000);
       const again = await fetch(`${short.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'delete_repo', arguments: { repo: 'r' }, requestState: state } }) });
       expect(again.status).toBe(200);
       expect(await again.json()).toMatchObject({ id: 2, error: { code: -32602, data: { error: 'MCP_REQUEST_STATE_INVALID' } } });
