@@ -18,10 +18,11 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The entry's class names, escaped: the outcome and event names come from the log as written. */
 function classOf(e: TimelineEntry): string {
-  if (e.kind === 'call') return `call ${e.outcome}`;
-  if (e.kind === 'approval') return `approval ${e.event.replace('approval.', '')}`;
-  return `task ${e.event.replace('task.', '')}`;
+  if (e.kind === 'call') return escapeHtml(`call ${e.outcome}`);
+  if (e.kind === 'approval') return escapeHtml(`approval ${e.event.replace('approval.', '')}`);
+  return escapeHtml(`task ${e.event.replace('task.', '')}`);
 }
 
 function label(e: TimelineEntry): string {
