@@ -27,6 +27,7 @@ beforeAll(async () => {
   github.on('/stream', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('first chunk;');
+    // A slow body after the headers is the behaviour under test (longer than the 300 ms timeout).
     setTimeout(() => {
       streamEnded = true;
       res.end('x'.repeat(2_000_000));
