@@ -1,7 +1,6 @@
 // The composition root: wires the domains and returns `{ listen, close }`. Importing it has no
 // side effects; signals are handled in main.ts only.
 
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -36,6 +35,7 @@ import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
 import { Upstreams } from './proxy/upstreams.js';
+import { REQUEST_STATE_KEY } from './store/sealing-keys.js';
 import { stepUpGate } from './stepup/gate.js';
 import { approvalUrl, approvalUrlTemplate } from './stepup/approval-url.js';
 import { StepUpManager } from './stepup/manager.js';
@@ -195,7 +195,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     inflight, tracing,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,
     usage: stores.usage, stepUp: stepUpGate(manager), isClosing: () => closing,
-    mcp: { tools, serverRequests: new ServerRequests(), stateKey: randomBytes(32), now: opts.now ?? Date.now, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) },
+    mcp: { tools, serverRequests: new ServerRequests(), stateKey: await stores.sealingKeys.get(REQUEST_STATE_KEY), now: opts.now ?? Date.now, approvalUrl: (id) => (approvalUrls === undefined ? undefined : approvalUrl(approvalUrls, id)) },
   });
   // requireHostHeader: Node would answer a request without Host 400 itself, unlogged (a client
   // whose Host falls past Node's header-count limit loses it); Warden never forwards the agent's

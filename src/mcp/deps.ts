@@ -6,7 +6,7 @@ import type { ServerRequests } from './server-requests.js';
 export interface McpDeps {
   readonly tools: ToolRegistry;
   readonly serverRequests: ServerRequests;
-  /** HMAC key of Warden's MRTR `requestState` (per process: a restart makes old states fail closed). */
+  /** HMAC key of Warden's MRTR `requestState`, from the store (store/sealing-keys.ts): the fleet's one, kept across restarts. */
   readonly stateKey: Buffer;
   /** The approval's page, carried by the URL elicitation of a 2026-07-28 step-up. */
   readonly approvalUrl: (approvalId: string) => string | undefined;

@@ -5,6 +5,7 @@ import type { AgentStore } from './agents.js';
 import type { ApprovalEvents, ApprovalStore } from './approvals.js';
 import type { CredentialStore } from './credentials.js';
 import type { KeyRing } from './keys.js';
+import type { SealingKeyStore } from './sealing-keys.js';
 import type { TaskStore, UsageStore } from './tasks.js';
 import type { ToolPinStore } from './tool-pins.js';
 
@@ -20,6 +21,8 @@ export interface Stores {
   readonly credentials: CredentialStore;
   /** The fleet's published task-token keys (shared stores only). */
   readonly keys?: KeyRing;
+  /** Keys Warden seals its MCP `requestState` with: one per store, so shared by a fleet and kept across restarts. */
+  readonly sealingKeys: SealingKeyStore;
   /** MCP tool definitions seen and their pins (trust on first use). */
   readonly toolPins: ToolPinStore;
   /** Writes what is pending and releases the backend; call after every user of the stores stopped. */

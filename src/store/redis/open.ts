@@ -8,6 +8,7 @@ import { RedisApprovalStore } from './approval-store.js';
 import { RedisLink } from './link.js';
 import { RedisCredentialStore } from './credential-store.js';
 import { RedisKeyRing } from './key-ring.js';
+import { RedisSealingKeyStore } from './sealing-keys.js';
 import { RedisTaskStore } from './task-store.js';
 import { RedisToolPinStore } from './tool-pin-store.js';
 
@@ -37,6 +38,7 @@ export async function openRedisStores(opts: RedisStoreOptions): Promise<Stores &
     agents: new RedisAgentStore(link),
     credentials: new RedisCredentialStore(link),
     keys: new RedisKeyRing(link),
+    sealingKeys: new RedisSealingKeyStore(link),
     toolPins,
     close: async () => {
       approvalEvents.close();

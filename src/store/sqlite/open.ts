@@ -7,6 +7,7 @@ import { SqliteAgentStore } from './agent-store.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteCredentialStore } from './credential-store.js';
 import { openDatabase } from './database.js';
+import { SqliteSealingKeyStore } from './sealing-keys.js';
 import { SqliteTaskStore } from './task-store.js';
 import { SqliteToolPinStore } from './tool-pin-store.js';
 
@@ -25,6 +26,7 @@ export function openSqliteStores(stateDir: string): Stores & { readonly source: 
     approvalEvents,
     agents,
     credentials,
+    sealingKeys: new SqliteSealingKeyStore(db),
     toolPins: new SqliteToolPinStore(db),
     close: async () => {
       approvalEvents.close();
