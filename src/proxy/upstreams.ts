@@ -44,17 +44,19 @@ function isEventStream(headers: Record<string, string | string[] | undefined>): 
   return v.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
 }
 
-/** Destroy `stream` once it has been idle for `ms` (0: never). */
-function idleLimit(stream: Writable, ms: number): void {
-  if (ms <= 0) return;
-  let timer = setTimeout(() => stream.destroy(new Error('stream idle')), ms);
-  const write = stream.write.bind(stream);
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+/**
+ * Destroy `stream` once it has been idle for `ms` (0: never). The caller clears the returned timer
+ * when the call settles (no `close` listener, no bound copy of `write`: this runs on every MCP call).
+ */
+function idleLimit(stream: Writable, ms: number): NodeJS.Timeout | undefined {
+  if (ms <= 0) return undefined;
+  const timer = setTimeout(() => stream.destroy(new Error('stream idle')), ms).unref();
+  const write = stream.write;
+  stream.write = function (this: Writable, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     timer.refresh();
-    return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof stream.write;
-  stream.once('close', () => clearTimeout(timer));
-  timer = timer.unref();
+    return (write as (c: unknown, e?: unknown, f?: unknown) => boolean).call(this, chunk, encoding, cb);
+  } as typeof stream.write;
+  return timer;
 }
 
 export class Upstreams {
@@ -84,6 +86,7 @@ export class Upstreams {
     const target = this.#targets.get(req.upstream);
     if (!target) throw upstreamError(new Error('unknown upstream'), req.upstream);
     let status = 0;
+    let idle: NodeJS.Timeout | undefined;
     try {
       await target.pool.stream(
         {
@@ -107,7 +110,7 @@ export class Upstreams {
           // them; any other answer's headers leave with its first body bytes, in one write
           // (flushing costs a syscall of its own on every request).
           if (eventStream) res.flushHeaders();
-          if (req.signal) idleLimit(res, eventStream ? target.streamIdle : target.timeout);
+          if (req.signal) idle = idleLimit(res, eventStream ? target.streamIdle : target.timeout);
           if (!transform) return res;
           transform.pipe(res);
           transform.once('error', () => res.destroy());
@@ -120,6 +123,8 @@ export class Upstreams {
         return status;
       }
       throw upstreamError(err, req.upstream);
+    } finally {
+      clearTimeout(idle);
     }
     return status;
   }
