@@ -25,8 +25,20 @@ export type StoreMessage =
 
 type Listener = (m: StoreMessage) => void;
 
+/** A failure of a command (Redis down, timeout) as STORE_UNAVAILABLE. */
+export function storeUnavailable(err: unknown): never {
+  if (err instanceof WardenError) throw err;
+  throw new WardenError('STORE_UNAVAILABLE', undefined, { cause: err });
+}
+
 export class RedisLink {
   readonly cmd: Redis;
+  /**
+   * The request path's connection (call counters read and counted), auto-pipelined: the commands
+   * of the requests in flight in one tick go out in one write and come back in one read. Its
+   * commands keep their order, so a call counted here is seen by the next read here.
+   */
+  readonly fast: Redis;
   readonly #sub: Redis;
   readonly #prefix: string;
   readonly #channel: string;
@@ -52,8 +64,10 @@ export class RedisLink {
       lazyConnect: true,
     };
     this.cmd = new Redis(opts.url, common);
+    this.fast = new Redis(opts.url, { ...common, enableAutoPipelining: true });
     this.#sub = new Redis(opts.url, { ...common, enableOfflineQueue: true });
     this.cmd.on('error', () => undefined); // reported through freshness and STORE_UNAVAILABLE
+    this.fast.on('error', () => undefined);
     this.#sub.on('error', () => undefined);
     this.#sub.on('message', (_ch: string, raw: string) => {
       this.#confirmedAt = this.#now();
@@ -90,7 +104,7 @@ export class RedisLink {
 
   static async connect(opts: RedisLinkOptions): Promise<RedisLink> {
     const link = new RedisLink(opts);
-    await Promise.all([link.cmd.connect(), link.#sub.connect()]);
+    await Promise.all([link.cmd.connect(), link.fast.connect(), link.#sub.connect()]);
     const until = Date.now() + 5_000;
     while (!link.#subscribed) {
       if (Date.now() > until) throw new Error('could not subscribe to the store channel');
@@ -132,8 +146,7 @@ export class RedisLink {
     try {
       return await f();
     } catch (err) {
-      if (err instanceof WardenError) throw err;
-      throw new WardenError('STORE_UNAVAILABLE', undefined, { cause: err });
+      storeUnavailable(err);
     }
   }
 
@@ -142,8 +155,13 @@ export class RedisLink {
     this.#closed = true;
     clearInterval(this.#ping);
     this.#listeners.clear();
-    await Promise.allSettled([this.cmd.quit(), this.#sub.quit()]);
+    // Auto-pipelined commands wait for the end of the tick, and QUIT is never auto-pipelined, so
+    // it would overtake them (a call counted just before close would be lost): a PING queued
+    // behind them is answered only after they were.
+    await this.fast.ping().catch(() => undefined);
+    await Promise.allSettled([this.cmd.quit(), this.fast.quit(), this.#sub.quit()]);
     this.cmd.disconnect();
+    this.fast.disconnect();
     this.#sub.disconnect();
   }
 }

@@ -7,7 +7,7 @@
 import type { TaskUsage } from '../../policy/types.js';
 import type { TaskPatch, TaskRecord, TaskStore, TaskUser, UsageStore } from '../tasks.js';
 import type { StoredTask } from '../transfer.js';
-import type { RedisLink } from './link.js';
+import { storeUnavailable, type RedisLink } from './link.js';
 
 const RECORD_FIELDS = ['agent', 'user', 'stage', 'risk', 'scopes', 'created_at', 'expires_at', 'revoked_at'] as const;
 
@@ -162,12 +162,16 @@ export class RedisTaskStore implements TaskStore, UsageStore {
 
   recordCall(id: string, stage: string): void {
     // Counted atomically in Redis, fire and forget: a failed count never fails a forwarded call.
-    this.#link.cmd.eval(RECORD_CALL, 1, this.#key(id), `s:${stage}`).catch(() => undefined);
+    // On the request path's connection, ahead of any later read of the counters there.
+    this.#link.fast.eval(RECORD_CALL, 1, this.#key(id), `s:${stage}`).catch(() => undefined);
   }
 
-  async usage(id: string, stage: string): Promise<TaskUsage> {
-    const [calls, stageCalls] = await this.#link.run(() => this.#link.cmd.hmget(this.#key(id), 'calls', `s:${stage}`));
-    return { calls: Number(calls ?? 0), stage_calls: Number(stageCalls ?? 0) };
+  usage(id: string, stage: string): Promise<TaskUsage> {
+    // One `then` on the reply (no async wrapper): this is on every request.
+    return this.#link.fast.hmget(this.#key(id), 'calls', `s:${stage}`).then(
+      ([calls, stageCalls]) => ({ calls: Number(calls ?? 0), stage_calls: Number(stageCalls ?? 0) }),
+      storeUnavailable,
+    );
   }
 
   close(): void {

@@ -95,6 +95,18 @@ describe.each(Object.keys(backends))('TaskStore and UsageStore on %s', (kind) =>
     expect(await again.usage.usage('t1', 'plan')).toEqual({ calls: 3, stage_calls: 2 });
   });
 
+  it('shows a counted call to the very next read, and keeps one counted just before close', async () => {
+    const { stores, reopen } = await open();
+    await stores.tasks.create(task('t1'));
+    stores.usage.recordCall('t1', 'plan');
+    // No waiting: the next request's read of the counters already sees the call.
+    expect(await stores.usage.usage('t1', 'plan')).toEqual({ calls: 1, stage_calls: 1 });
+    stores.usage.recordCall('t1', 'execute');
+    await stores.close();
+    const again = await reopen();
+    expect(await again.usage.usage('t1', 'execute')).toEqual({ calls: 2, stage_calls: 1 });
+  });
+
   it('drops the counts of an unknown task: no usage appears for it, nor a task', async () => {
     const { stores } = await open();
     await stores.tasks.create(task('known'));
