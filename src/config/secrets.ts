@@ -14,22 +14,38 @@ interface FileCache {
   value: string;
 }
 
-/** A template with references, resolved on demand; file contents are cached by mtime and size. */
+/** A piece of a template: literal text, or a reference resolved on each use. */
+type Part = string | { readonly kind: 'env' | 'file'; readonly name: string };
+
+/**
+ * A template with references, resolved on demand; file contents are cached by mtime and size.
+ * The template is split into its parts once (resolving runs on every request of a lane).
+ */
 export class SecretTemplate {
-  readonly #template: string;
+  readonly #parts: readonly Part[];
   readonly #baseDir: string;
   readonly #files = new Map<string, FileCache>();
   readonly #where: string;
 
   constructor(template: string, baseDir: string, where: string) {
-    this.#template = template;
+    const parts: Part[] = [];
+    let at = 0;
+    for (const m of template.matchAll(REF)) {
+      if (m.index > at) parts.push(template.slice(at, m.index));
+      parts.push({ kind: m[1] as 'env' | 'file', name: m[2]! });
+      at = m.index + m[0].length;
+    }
+    if (at < template.length || parts.length === 0) parts.push(template.slice(at));
+    this.#parts = parts;
     this.#baseDir = baseDir;
     this.#where = where;
   }
 
   /** The resolved value; throws CONFIG_SECRET_UNRESOLVED naming the reference (never the value). */
   resolve(): string {
-    return this.#template.replace(REF, (_m, kind: string, name: string) => (kind === 'env' ? this.#env(name) : this.#file(name)));
+    let out = '';
+    for (const p of this.#parts) out += typeof p === 'string' ? p : p.kind === 'env' ? this.#env(p.name) : this.#file(p.name);
+    return out;
   }
 
   #env(name: string): string {
