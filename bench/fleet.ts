@@ -10,6 +10,7 @@
 // Prints a Markdown section; `--write` also puts it into bench/RESULTS.md (kept by `npm run bench`).
 // Flags: --reps N (3)  --sat MS (3000)  --rate N (300)  --lat MS (3000)  --revocations N (40)
 //        --connections N (32)  --warm MS (3000, per system before the rounds)  --write
+//        --profile DIR (the measured sidecar runs under `node --cpu-prof`; its .cpuprofile lands in DIR)
 
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -37,6 +38,7 @@ const REVOCATIONS = flag('--revocations', 40);
 const CONNECTIONS = flag('--connections', 32);
 const WARM_MS = flag('--warm', 3000);
 const GET_PATH = '/github/repos/acme/app/issues';
+const PROFILE_DIR = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--profile'));
 
 const log = (m: string): void => void process.stderr.write(`[bench:fleet ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -120,7 +122,8 @@ async function main(): Promise<void> {
     procs.push(...control.procs);
     const sidecars = [];
     for (const name of ['sidecar-1', 'sidecar-2']) {
-      const s = await startFleetMember('run', await configFile(name, { store, admin: sidecarAdmin }), ws);
+      const profile = PROFILE_DIR !== undefined && name === 'sidecar-1' ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROFILE_DIR)] : [];
+      const s = await startFleetMember('run', await configFile(name, { store, admin: sidecarAdmin }), ws, profile);
       procs.push(...s.procs);
       sidecars.push(s);
     }

@@ -68,8 +68,8 @@ export async function startWarden(config: string, ws: Workspace, nodeArgs: strin
 }
 
 /** A fleet member without a task of its own: `warden control` (no proxy: `origin` is empty) or a sidecar. */
-export async function startFleetMember(role: 'run' | 'control', config: string, ws: Workspace): Promise<Started & { readonly admin: string }> {
-  const { proc, origin, admin } = await spawnWarden(role, config, ws);
+export async function startFleetMember(role: 'run' | 'control', config: string, ws: Workspace, nodeArgs: string[] = []): Promise<Started & { readonly admin: string }> {
+  const { proc, origin, admin } = await spawnWarden(role, config, ws, nodeArgs);
   return { origin, admin, procs: [proc] };
 }
 
