@@ -34,11 +34,11 @@ export function storeUnavailable(err: unknown): never {
 export class RedisLink {
   readonly cmd: Redis;
   /**
-   * The request path's connection (call counters read and counted), auto-pipelined: the commands
-   * of the requests in flight in one tick go out in one write and come back in one read. Its
+   * The request path's connection (call counters read and counted), through `batch()`. Its
    * commands keep their order, so a call counted here is seen by the next read here.
    */
   readonly fast: Redis;
+  #corked = false;
   readonly #sub: Redis;
   readonly #prefix: string;
   readonly #channel: string;
@@ -64,7 +64,7 @@ export class RedisLink {
       lazyConnect: true,
     };
     this.cmd = new Redis(opts.url, common);
-    this.fast = new Redis(opts.url, { ...common, enableAutoPipelining: true });
+    this.fast = new Redis(opts.url, common);
     this.#sub = new Redis(opts.url, { ...common, enableOfflineQueue: true });
     this.cmd.on('error', () => undefined); // reported through freshness and STORE_UNAVAILABLE
     this.fast.on('error', () => undefined);
@@ -117,6 +117,24 @@ export class RedisLink {
     return this.#prefix + parts.join(':');
   }
 
+  /**
+   * The request path's connection, its socket corked until the end of this turn of the event loop
+   * (setImmediate): the commands of every request handled in this turn go out in one write, and
+   * their replies mostly come back in one read.
+   */
+  batch(): Redis {
+    if (!this.#corked) {
+      const socket = this.fast.stream;
+      this.#corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    return this.fast;
+  }
+
   /** True while cached state is confirmed fresh. */
   fresh(): boolean {
     return this.#subscribed && this.#now() - this.#confirmedAt <= this.#maxStalenessMs;
@@ -155,10 +173,7 @@ export class RedisLink {
     this.#closed = true;
     clearInterval(this.#ping);
     this.#listeners.clear();
-    // Auto-pipelined commands wait for the end of the tick, and QUIT is never auto-pipelined, so
-    // it would overtake them (a call counted just before close would be lost): a PING queued
-    // behind them is answered only after they were.
-    await this.fast.ping().catch(() => undefined);
+    // QUIT goes through the same socket as the batched commands, behind them: none is lost.
     await Promise.allSettled([this.cmd.quit(), this.fast.quit(), this.#sub.quit()]);
     this.cmd.disconnect();
     this.fast.disconnect();

@@ -163,12 +163,12 @@ export class RedisTaskStore implements TaskStore, UsageStore {
   recordCall(id: string, stage: string): void {
     // Counted atomically in Redis, fire and forget: a failed count never fails a forwarded call.
     // On the request path's connection, ahead of any later read of the counters there.
-    this.#link.fast.eval(RECORD_CALL, 1, this.#key(id), `s:${stage}`).catch(() => undefined);
+    this.#link.batch().eval(RECORD_CALL, 1, this.#key(id), `s:${stage}`).catch(() => undefined);
   }
 
   usage(id: string, stage: string): Promise<TaskUsage> {
     // One `then` on the reply (no async wrapper): this is on every request.
-    return this.#link.fast.hmget(this.#key(id), 'calls', `s:${stage}`).then(
+    return this.#link.batch().hmget(this.#key(id), 'calls', `s:${stage}`).then(
       ([calls, stageCalls]) => ({ calls: Number(calls ?? 0), stage_calls: Number(stageCalls ?? 0) }),
       storeUnavailable,
     );
