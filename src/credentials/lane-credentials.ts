@@ -41,10 +41,11 @@ export class LaneCredentials {
   /**
    * The lane's credential for this call. Rejects with LANE_UNDEFINED, UPSTREAM_CREDENTIAL_UNAVAILABLE,
    * CREDENTIAL_ISSUER_UNAVAILABLE, or POLICY_RESULT_INVALID for a narrowing the lane cannot honour.
-   * A static lane answers with the value itself (no promise on the request path).
+   * A static lane answers with the value itself (no promise on the request path), and never asks
+   * for `who` (built only for a just-in-time lane).
    */
-  resolve(upstream: string, lane: string, who: CredentialSubject, narrowing: Narrowing | undefined): Awaitable<LaneCredential> {
-    if (this.jit.has(upstream, lane)) return this.#minted(upstream, lane, who, narrowing);
+  resolve(upstream: string, lane: string, who: () => CredentialSubject, narrowing: Narrowing | undefined): Awaitable<LaneCredential> {
+    if (this.jit.has(upstream, lane)) return this.#minted(upstream, lane, who(), narrowing);
     try {
       // A static secret cannot be narrowed: forwarding it would grant more than the policy asked.
       if (narrowing) throw new WardenError('POLICY_RESULT_INVALID', `credential: lane ${upstream}/${lane} is static and cannot be narrowed`);

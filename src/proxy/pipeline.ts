@@ -275,7 +275,7 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
 /** The lane's credential for this caller: its task's user and its agent (for token exchange). */
 function credentialFor(deps: PipelineDeps, call: CallContext, lane: string, narrowing: CredentialNarrowing | undefined): Awaitable<LaneCredential> {
   const { agent, task } = call.principal;
-  const who = { agentId: agent.id, ...(task && { task: { id: task.id, userId: task.user.id, endsAtMs: Date.parse(task.expires_at) } }) };
+  const who = () => ({ agentId: agent.id, ...(task && { task: { id: task.id, userId: task.user.id, endsAtMs: Date.parse(task.expires_at) } }) });
   return deps.lanes.resolve(call.route.name, lane, who, narrowing);
 }
 

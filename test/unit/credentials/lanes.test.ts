@@ -126,7 +126,8 @@ describe('LaneCredentials (static and just-in-time)', () => {
     });
     return new LaneCredentials(new CredentialLanes(loaded.config.upstreams, loaded.lanes), jit);
   }
-  const who = { agentId: 'agent-1', task: { id: 'task-1', userId: 'alice', endsAtMs: Date.now() + 3_600_000 } };
+  const endsAtMs = Date.now() + 3_600_000;
+  const who = () => ({ agentId: 'agent-1', task: { id: 'task-1', userId: 'alice', endsAtMs } });
 
   it('logs a static lane as {lane, kind: static, id: upstream/lane}, never its value', async () => {
     const c = await laneCredentials().resolve('github', 'read', who, undefined);
