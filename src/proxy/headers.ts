@@ -15,10 +15,19 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization',
 
 type HeaderValue = string | string[] | number | undefined;
 
+const NONE: ReadonlySet<string> = new Set();
+const COMMON_CONNECTION: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  ['keep-alive', 'Keep-Alive', 'close', 'Close'].map((v) => [v, new Set([v.toLowerCase()])]),
+);
+
 /** Names listed in the `Connection` header (lowercased). */
-export function connectionListed(value: HeaderValue): Set<string> {
+export function connectionListed(value: HeaderValue): ReadonlySet<string> {
+  if (value === undefined) return NONE;
+  // The usual values (three times per request: the agent's request twice, the upstream's answer)
+  // answered without a new set and a split.
+  const common = typeof value === 'string' ? COMMON_CONNECTION.get(value) : undefined;
+  if (common) return common;
   const out = new Set<string>();
-  if (value === undefined) return out;
   for (const v of Array.isArray(value) ? value : [String(value)]) {
     for (const token of v.split(',')) {
       const t = token.trim().toLowerCase();
