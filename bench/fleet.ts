@@ -17,19 +17,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
-import { sendLoad, startLoadGenerator } from './load-client.js';
+import { flag, runMain, withBench } from './harness.js';
+import { sendLoad } from './load-client.js';
 import type { LoadResult } from './load.js';
 import { ROOT, spawnProc, type Proc } from './procs.js';
 import { ms, num, table } from './report.js';
 import { writeSection } from './sections.js';
 import { percentile, median } from './stats.js';
-import { benchTask, freePort, startFleetMember, startUpstream, startWarden } from './systems.js';
-import { ADMIN_TOKEN, createWorkspace, type Workspace } from './warden-config.js';
+import { benchTask, freePort, startFleetMember, startWarden } from './systems.js';
+import { ADMIN_TOKEN, type Workspace } from './warden-config.js';
 
-const flag = (name: string, def: number): number => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? def : Number(process.argv[i + 1]);
-};
 const REPS = flag('--reps', 3);
 const SAT_MS = flag('--sat', 3000);
 const RATE = flag('--rate', 300);
@@ -99,12 +96,7 @@ async function revocationDelays(control: string, sidecars: readonly string[]): P
 }
 
 async function main(): Promise<void> {
-  const procs: Proc[] = [];
-  const ws = await createWorkspace();
-  try {
-    const upstream = await startUpstream();
-    procs.push(...upstream.procs);
-    const loadProc = await startLoadGenerator(procs);
+  await withBench(async ({ procs, ws, upstream, loadProc }) => {
     const redisUrl = await startRedis(ws, procs);
     const redisProc = procs.at(-1)!;
     const base = parse(await readFile(await ws.configFor(upstream.origin), 'utf8')) as Record<string, any>;
@@ -194,13 +186,7 @@ async function main(): Promise<void> {
       await writeSection(out, 'fleet', section);
       log(`written ${path.relative(process.cwd(), out)}`);
     }
-  } finally {
-    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
-    await ws.remove();
-  }
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:fleet: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:fleet', main);

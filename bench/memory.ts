@@ -11,16 +11,12 @@
 
 import { table } from './report.js';
 import { median } from './stats.js';
-import { sendLoad, startLoadGenerator, type LoadRequest } from './load-client.js';
+import { flag, runMain, withBench } from './harness.js';
+import { sendLoad, type LoadRequest } from './load-client.js';
 import type { Proc, Usage } from './procs.js';
 import { BASE_HEADERS, GET_PATH, MCP_BODY, MCP_HEADERS, POST_BODY, POST_HEADERS } from './requests.js';
-import { startUndiciProxy, startUpstream, startWarden, type Started } from './systems.js';
-import { createWorkspace } from './warden-config.js';
+import { startUndiciProxy, startWarden, type Started } from './systems.js';
 
-const flag = (name: string, def: number): number => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? def : Number(process.argv[i + 1]);
-};
 const REPS = flag('--reps', 2);
 const SAT_MS = flag('--sat', 4000);
 const CONNECTIONS = flag('--connections', 32);
@@ -66,12 +62,7 @@ async function soak(loadProc: Proc, w: System): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const procs: Proc[] = [];
-  const ws = await createWorkspace();
-  try {
-    const upstream = await startUpstream();
-    procs.push(...upstream.procs);
-    const loadProc = await startLoadGenerator(procs);
+  await withBench(async ({ procs, ws, upstream, loadProc }) => {
     const undici = await startUndiciProxy(upstream.origin);
     procs.push(...undici.procs);
     const config = await ws.configFor(upstream.origin);
@@ -121,13 +112,7 @@ async function main(): Promise<void> {
     if (SOAK_S > 0) await soak(loadProc, systems[1]!);
     const [u, ...ws2] = systems as [System, ...System[]];
     process.stdout.write(`\n${ws2.map((w) => `${w.label} peak − undici peak: ${((w.peak - u.peak) / MB).toFixed(1)} MB`).join('; ')} (target ≤ 15 MB); ${REPS} rotated repetitions of ${SAT_MS / 1000} s per request kind, ${CONNECTIONS} connections.\n`);
-  } finally {
-    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
-    await ws.remove();
-  }
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:memory: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:memory', main);

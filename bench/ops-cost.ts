@@ -17,19 +17,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { sendLoad, startLoadGenerator } from './load-client.js';
+import { flag, runMain, withBench } from './harness.js';
+import { sendLoad } from './load-client.js';
 import type { LoadResult } from './load.js';
-import { ROOT, type Proc } from './procs.js';
+import { ROOT } from './procs.js';
 import { inclusiveTime, topSelfTime } from './profile.js';
 import { median } from './stats.js';
 import { table } from './report.js';
-import { startUpstream, startWarden, type StartedWarden } from './systems.js';
-import { createWorkspace } from './warden-config.js';
+import { startWarden, type StartedWarden } from './systems.js';
 
-const flag = (name: string, def: number): number => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? def : Number(process.argv[i + 1]);
-};
 const REPS = flag('--reps', 5);
 const SAT_MS = flag('--sat', 4000);
 const CONNECTIONS = flag('--connections', 32);
@@ -53,82 +49,74 @@ async function sink(): Promise<{ url: string; posts: () => number; close: () => 
 }
 
 async function main(): Promise<void> {
-  const procs: Proc[] = [];
-  const ws = await createWorkspace();
   const collector = await sink();
   const otlp = await sink();
   try {
-    const upstream = await startUpstream();
-    procs.push(...upstream.procs);
-    const loadProc = await startLoadGenerator(procs);
-    const base = parse(await readFile(await ws.configFor(upstream.origin), 'utf8')) as Record<string, any>;
-    const variants: { label: string; extra: Record<string, unknown> }[] = [
-      { label: 'plain', extra: {} },
-      { label: 'decision-log shipping', extra: { decision_log: { ...base.decision_log, service: { url: collector.url } } } },
-      { label: 'tracing (every request)', extra: { tracing: { otlp_url: `${otlp.url}/v1/traces` } } },
-    ];
-    const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
-    const profDir = PROFILE ? await mkdtemp(path.join(os.tmpdir(), 'warden-ops-prof-')) : '';
-    for (const [i, v] of (PROFILE ? variants.slice(2) : variants).entries()) {
-      const file = path.join(ws.dir, `ops-${i}.yaml`);
-      // The bench agent is not in a registry: this measures the log and trace paths, not registration.
-      await writeFile(file, stringify({ ...base, identity: { ...base.identity, registered_agents_only: false }, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
-      const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
-      procs.push(...w.procs);
-      systems.push({ label: v.label, w, rps: [], cpu: [] });
-    }
-    const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => sendLoad(loadProc, {
-      origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET',
-      headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
-    }, RATE > 0 ? 'open' : 'closed', durationMs, { connections: CONNECTIONS, rate: RATE });
-    if (PROFILE) {
-      const s = systems[0]!;
-      await load(s, 1000);
-      const fromUs = Number(process.hrtime.bigint() / 1000n);
-      const r = await load(s, SAT_MS);
-      const win = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
-      await s.w.procs[0]!.stop();
-      const file = path.join(profDir, (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'))!);
-      const { top, busyMs } = topSelfTime(file, ROOT, 25, win);
-      const incl = inclusiveTime(file, ROOT, (where) => where.includes('opentelemetry') || where.includes('observability'), 25, win);
-      const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-      process.stdout.write(`${r.rps.toFixed(0)} req/s under the profiler, busy ${(busyMs / 1000).toFixed(1)} s\n\nself time:\n${table(['function', 'where', 'share of busy'], top.map((t) => [t.fn, t.where || '(native)', pct(t.share)]))}\n\ninclusive, tracing code:\n${table(['function', 'where', 'share of busy'], incl.top.map((t) => [t.fn, t.where, pct(t.share)]))}\n\nnative, by caller:\n${table(['native', 'called from', 'share of busy'], incl.nativeCallers.map((c) => [c.native, c.caller, pct(c.share)]))}\n`);
-      await rm(profDir, { recursive: true, force: true });
-      return;
-    }
-    for (let rep = 0; rep < REPS; rep++) {
-      for (let k = 0; k < systems.length; k++) {
-        const s = systems[(rep + k) % systems.length]!;
-        await load(s, 500);
-        const before = await s.w.procs[0]!.usage(true);
-        const r = await load(s, SAT_MS);
-        const after = await s.w.procs[0]!.usage();
-        const cpu = (after.cpuUs - before.cpuUs) / Math.max(1, r.requests);
-        if (r.non2xx + r.errors > 0) throw new Error(`${s.label}: ${r.non2xx + r.errors} failed requests ${JSON.stringify(r.statuses)}`);
-        s.rps.push(r.rps);
-        s.cpu.push(cpu);
-        log(`${s.label.padEnd(26)} ${r.rps.toFixed(0).padStart(6)} req/s  cpu ${cpu.toFixed(1)} µs/req`);
+    await withBench(async ({ procs, ws, upstream, loadProc }) => {
+      const base = parse(await readFile(await ws.configFor(upstream.origin), 'utf8')) as Record<string, any>;
+      const variants: { label: string; extra: Record<string, unknown> }[] = [
+        { label: 'plain', extra: {} },
+        { label: 'decision-log shipping', extra: { decision_log: { ...base.decision_log, service: { url: collector.url } } } },
+        { label: 'tracing (every request)', extra: { tracing: { otlp_url: `${otlp.url}/v1/traces` } } },
+      ];
+      const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
+      const profDir = PROFILE ? await mkdtemp(path.join(os.tmpdir(), 'warden-ops-prof-')) : '';
+      for (const [i, v] of (PROFILE ? variants.slice(2) : variants).entries()) {
+        const file = path.join(ws.dir, `ops-${i}.yaml`);
+        // The bench agent is not in a registry: this measures the log and trace paths, not registration.
+        await writeFile(file, stringify({ ...base, identity: { ...base.identity, registered_agents_only: false }, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
+        const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
+        procs.push(...w.procs);
+        systems.push({ label: v.label, w, rps: [], cpu: [] });
       }
-    }
-    const plain = systems[0]!;
-    const rows = systems.map((s) => {
-      const rps = median(s.rps);
-      const cpu = median(s.cpu);
-      const dr = s === plain ? '' : `${(((rps - median(plain.rps)) / median(plain.rps)) * 100).toFixed(1)} %`;
-      const dc = s === plain ? '' : `+${(((cpu - median(plain.cpu)) / median(plain.cpu)) * 100).toFixed(1)} %`;
-      return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
+      const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => sendLoad(loadProc, {
+        origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET',
+        headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
+      }, RATE > 0 ? 'open' : 'closed', durationMs, { connections: CONNECTIONS, rate: RATE });
+      if (PROFILE) {
+        const s = systems[0]!;
+        await load(s, 1000);
+        const fromUs = Number(process.hrtime.bigint() / 1000n);
+        const r = await load(s, SAT_MS);
+        const win = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+        await s.w.procs[0]!.stop();
+        const file = path.join(profDir, (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'))!);
+        const { top, busyMs } = topSelfTime(file, ROOT, 25, win);
+        const incl = inclusiveTime(file, ROOT, (where) => where.includes('opentelemetry') || where.includes('observability'), 25, win);
+        const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+        process.stdout.write(`${r.rps.toFixed(0)} req/s under the profiler, busy ${(busyMs / 1000).toFixed(1)} s\n\nself time:\n${table(['function', 'where', 'share of busy'], top.map((t) => [t.fn, t.where || '(native)', pct(t.share)]))}\n\ninclusive, tracing code:\n${table(['function', 'where', 'share of busy'], incl.top.map((t) => [t.fn, t.where, pct(t.share)]))}\n\nnative, by caller:\n${table(['native', 'called from', 'share of busy'], incl.nativeCallers.map((c) => [c.native, c.caller, pct(c.share)]))}\n`);
+        await rm(profDir, { recursive: true, force: true });
+        return;
+      }
+      for (let rep = 0; rep < REPS; rep++) {
+        for (let k = 0; k < systems.length; k++) {
+          const s = systems[(rep + k) % systems.length]!;
+          await load(s, 500);
+          const before = await s.w.procs[0]!.usage(true);
+          const r = await load(s, SAT_MS);
+          const after = await s.w.procs[0]!.usage();
+          const cpu = (after.cpuUs - before.cpuUs) / Math.max(1, r.requests);
+          if (r.non2xx + r.errors > 0) throw new Error(`${s.label}: ${r.non2xx + r.errors} failed requests ${JSON.stringify(r.statuses)}`);
+          s.rps.push(r.rps);
+          s.cpu.push(cpu);
+          log(`${s.label.padEnd(26)} ${r.rps.toFixed(0).padStart(6)} req/s  cpu ${cpu.toFixed(1)} µs/req`);
+        }
+      }
+      const plain = systems[0]!;
+      const rows = systems.map((s) => {
+        const rps = median(s.rps);
+        const cpu = median(s.cpu);
+        const dr = s === plain ? '' : `${(((rps - median(plain.rps)) / median(plain.rps)) * 100).toFixed(1)} %`;
+        const dc = s === plain ? '' : `+${(((cpu - median(plain.cpu)) / median(plain.cpu)) * 100).toFixed(1)} %`;
+        return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
+      });
+      process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
+      process.stdout.write(`\n${REPS} rotated rounds of ${SAT_MS / 1000} s, ${RATE > 0 ? `${RATE} req/s` : `${CONNECTIONS} connections`}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
     });
-    process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
-    process.stdout.write(`\n${REPS} rotated rounds of ${SAT_MS / 1000} s, ${RATE > 0 ? `${RATE} req/s` : `${CONNECTIONS} connections`}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
   } finally {
-    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
     await collector.close();
     await otlp.close();
-    await ws.remove();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:ops: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:ops', main);

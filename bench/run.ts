@@ -24,16 +24,9 @@ import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type 
 import { NGINX_OPA_TOKEN, missingNginx, startBareNginx, startNginxOpa } from './nginx/nginx.js';
 import { bundleLoads, startHttpProxy, startUndiciProxy, startUpstream, startWarden, type Started } from './systems.js';
 import { createWorkspace, type Workspace } from './warden-config.js';
+import { flag, withBench } from './harness.js';
 import { sendLoad, startLoadGenerator, type LoadRequest } from './load-client.js';
 import { BASE_HEADERS, GET_PATH, MCP_BODY, MCP_HEADERS, POST_BODY, POST_HEADERS } from './requests.js';
-
-function flag(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number`);
-  return v;
-}
 
 const REPS = flag('--reps', 3);
 const SAT_MS = flag('--sat', 5000);
@@ -163,17 +156,10 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
 
 /** `--profile-only`: just the CPU profile of Warden under load, printed. */
 async function profileOnly(): Promise<void> {
-  const procs: Proc[] = [];
-  const ws = await createWorkspace();
-  try {
-    const upstream = await startUpstream();
-    procs.push(...upstream.procs);
-    loadProc = await startLoadGenerator(procs);
-    process.stdout.write(await profileWarden(await ws.configFor(upstream.origin), ws, procs));
-  } finally {
-    await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
-    await ws.remove();
-  }
+  await withBench(async (b) => {
+    loadProc = b.loadProc;
+    process.stdout.write(await profileWarden(await b.ws.configFor(b.upstream.origin), b.ws, b.procs));
+  });
 }
 
 async function main(): Promise<void> {
