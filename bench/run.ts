@@ -5,7 +5,7 @@
 // and the medians of the repetitions are reported. Writes bench/RESULTS.md.
 //
 // Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
-//        --soak SECONDS (60; the 5-minute check is --soak 300)  --no-profile  --out FILE
+//        --soak SECONDS (60; the 10-minute check is --soak 600)  --no-profile  --out FILE
 //        --profile-only (just the CPU profile of Warden, printed)  --keep-profile FILE (.cpuprofile copy)
 //        --profile-request get|post|mcp (the request profiled; GET unless told)
 
@@ -338,7 +338,7 @@ async function main(): Promise<void> {
       `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
         `${reloads} loads seen in \`warden_bundle_loads_total\`, ${reloadFailed} failed or non-2xx of ${reload.requests} requests (${num(reload.rps)} req/s, p99 ${ms(reload.p99Us)} ms; statuses ${JSON.stringify(reload.statuses)}).\n`,
       `## Memory over a longer run\n\nWarden at saturation for ${SOAK_S} s (${num(soak.rps)} req/s, ${soak.non2xx + soak.errors} failed of ${soak.requests}), RSS sampled each second: ` +
-        `first ${win.toFixed(0)} s mean ${mean(first).toFixed(1)} MB, last ${win.toFixed(0)} s mean ${mean(last).toFixed(1)} MB, peak ${soakPeak.toFixed(1)} MB. Run \`npm run bench -- --soak 300\` for the 5-minute check.\n`,
+        `first ${win.toFixed(0)} s mean ${mean(first).toFixed(1)} MB, last ${win.toFixed(0)} s mean ${mean(last).toFixed(1)} MB, peak ${soakPeak.toFixed(1)} MB.${SOAK_S < 600 ? ' Run `npm run bench -- --soak 600` for the 10-minute check.' : ''}\n`,
       `## Targets (issue 15)\n\n${targetsTable(targets)}\n`,
       ...(profileSection ? [profileSection] : []),
       `## Every round\n\n${roundsTable(sum)}\n`,
