@@ -12,6 +12,14 @@ import type { JsonRpcMessage } from './response-rewrite.js';
 export const APPROVAL_INPUT_KEY = 'warden-approval';
 const MODERN = '2026-07-28';
 
+/**
+ * The requests whose result may be `input_required` in 2026-07-28 (the spec's multi round-trip
+ * requests; the 2.x SDK's EXTENDED_RESULT_TYPE_METHODS). Its client retries whatever answers
+ * `input_required`, but its server, like the spec, allows it only on these; any other request
+ * stepped up is answered -32011.
+ */
+export const INPUT_REQUIRED_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

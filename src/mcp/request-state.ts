@@ -1,7 +1,7 @@
 // The `requestState` Warden puts in an MCP 2026-07-28 `input_required` result (multi round-trip
 // requests, MRTR). The client echoes it byte for byte on its retry, so it must carry its own
 // integrity: an HMAC-SHA256 over the claims, bound to the task, the exact call (its binding
-// digest: method, tool, arguments), the approval it waits for or continues, and an expiry. When
+// digest: method, target, arguments), the approval it waits for or continues, and an expiry. When
 // the upstream server continues an approved call over several rounds, its own `requestState`
 // rides inside (`inner`) and is handed back to it unchanged on the next round.
 
@@ -12,7 +12,7 @@ const PREFIX = 'warden1.';
 export interface RequestStateClaims {
   /** Task the call belongs to. */
   readonly task: string;
-  /** Binding digest of the call (stepup binding: method, tool, arguments; not the JSON-RPC id). */
+  /** Binding digest of the call (stepup binding: method, target (tool, prompt name or resource URI), arguments; not the JSON-RPC id). */
   readonly call: string;
   /** The approval this state waits for (step-up) or continues (server rounds). */
   readonly approval: string;

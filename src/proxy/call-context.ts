@@ -21,7 +21,7 @@ export interface CallContext {
   /** What is decided on and forwarded (a 2026-07-28 retry without Warden's parts: src/proxy/mrtr.ts). */
   readonly body: ReadBody;
   readonly mcp: McpInput | undefined;
-  /** Warden's verified `requestState` of a retried 2026-07-28 tools/call (not yet checked against the call's digest). */
+  /** Warden's verified `requestState` of a retried 2026-07-28 tools/call, prompts/get or resources/read (not yet checked against the call's digest). */
   readonly retry?: RequestStateClaims | undefined;
   readonly principal: Principal;
   readonly forwardHeaders: Record<string, string | string[]>;

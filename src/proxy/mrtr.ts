@@ -1,22 +1,28 @@
 // The MCP 2026-07-28 step-up on the request path (DESIGN.md "Proxy responses", "Step-up"). A
-// client that negotiated 2026-07-28 gets a step-up of a tools/call as an `input_required` result
-// (src/mcp/mrtr.ts) whose `requestState` Warden seals (src/mcp/request-state.ts): bound to the
-// task, the call's binding digest, the approval and an expiry. Its retry is opened here before
-// the policy runs; the policy and the upstream see the call without Warden's parts. Once an
-// approval is spent on a call, each `input_required` round the server answers is sealed as a
-// continuation of that call, so its later rounds run on the same approval.
+// client that negotiated 2026-07-28 gets a step-up of a tools/call, prompts/get or resources/read
+// (INPUT_REQUIRED_METHODS) as an `input_required` result (src/mcp/mrtr.ts) whose `requestState`
+// Warden seals (src/mcp/request-state.ts): bound to the task, the call's binding digest, the
+// approval and an expiry. Its retry is opened here before the policy runs; the policy and the
+// upstream see the call without Warden's parts. Once an approval is spent on a call, each
+// `input_required` round the server answers is sealed as a continuation of that call, so its
+// later rounds run on the same approval.
 
 import { WardenError } from '../errors.js';
-import { isModernVersion, retryState, stepUpInputRequired, unwrapRetry } from '../mcp/mrtr.js';
+import { INPUT_REQUIRED_METHODS, isModernVersion, retryState, stepUpInputRequired, unwrapRetry } from '../mcp/mrtr.js';
 import { isWardenRequestState, openRequestState, sealRequestState, type RequestStateClaims } from '../mcp/request-state.js';
 import type { McpInput } from '../policy/types.js';
 import type { Principal } from './gates.js';
 
-const MESSAGE = 'A human must approve this tool call. Open the link to review it; the call continues once it is approved.';
+const MESSAGE = 'A human must approve this request. Open the link to review it; the request continues once it is approved.';
 
-/** Whether a step-up of this call is answered the 2026-07-28 way (`input_required`). */
+/** Whether this is a request whose result may be `input_required` (and which is retried after it). */
+function multiRoundTrip(mcp: McpInput | undefined): mcp is McpInput {
+  return mcp?.kind === 'request' && mcp.method !== undefined && INPUT_REQUIRED_METHODS.has(mcp.method);
+}
+
+/** Whether a step-up of this request is answered the 2026-07-28 way (`input_required`). */
 export function answersInputRequired(mcp: McpInput | undefined): boolean {
-  return mcp?.kind === 'request' && mcp.method === 'tools/call' && isModernVersion(mcp.protocol_version);
+  return multiRoundTrip(mcp) && isModernVersion(mcp.protocol_version);
 }
 
 /** Whom a state is bound to: the task, or the agent when the identity carries no task. */
@@ -31,12 +37,12 @@ export interface VerifiedRetry {
 }
 
 /**
- * Warden's `requestState` on a retried tools/call, verified (integrity, expiry, owner); undefined
- * when the call carries none of Warden's. The binding to the call is checked by the caller, who
- * has its digest. Throws MCP_REQUEST_STATE_INVALID.
+ * Warden's `requestState` on a retried tools/call, prompts/get or resources/read, verified
+ * (integrity, expiry, owner); undefined when the call carries none of Warden's. The binding to
+ * the call is checked by the caller, who has its digest. Throws MCP_REQUEST_STATE_INVALID.
  */
 export function openRetry(key: Buffer, mcp: McpInput | undefined, body: unknown, owner: string, now: number): VerifiedRetry | undefined {
-  if (mcp?.kind !== 'request' || mcp.method !== 'tools/call') return undefined;
+  if (!multiRoundTrip(mcp)) return undefined;
   const state = retryState(body);
   if (!isWardenRequestState(state)) return undefined;
   const opened = openRequestState(key, state, now);

@@ -1,7 +1,7 @@
 // The call binding: what an approval is bound to. A grant must only ever open the exact call a
 // human saw, so the digest covers task, agent, upstream, method, path, query and body digest —
-// for MCP the JSON-RPC method, tool and arguments instead, but never the JSON-RPC `id`, which a
-// client changes on every retry (DESIGN.md "Step-up").
+// for MCP the JSON-RPC method, its target (the tool, prompt name or resource URI) and arguments
+// instead, but never the JSON-RPC `id`, which a client changes on every retry (DESIGN.md "Step-up").
 
 import { createHash } from 'node:crypto';
 import { WardenError } from '../errors.js';
@@ -19,7 +19,7 @@ export interface CallBinding {
   readonly path: string;
   readonly query: Readonly<Record<string, readonly string[]>>;
   readonly body_digest?: string;
-  readonly mcp?: { readonly method: string; readonly tool?: string; readonly arguments?: unknown };
+  readonly mcp?: { readonly method: string; readonly tool?: string; readonly name?: string; readonly uri?: string; readonly arguments?: unknown };
 }
 
 /**
@@ -53,7 +53,10 @@ export function bindingDigest(b: CallBinding): string {
     path: b.path,
     query: b.query,
   };
-  if (b.mcp) canonical.mcp = { method: b.mcp.method, tool: b.mcp.tool, arguments: b.mcp.arguments };
+  // The call's target: the tool, prompt name or resource URI, so an approval to get one prompt or
+  // read one resource opens no other. It stays under the key `tool` (the only target bound before)
+  // so tools/call digests are unchanged; the method is what tells a tool from a prompt of one name.
+  if (b.mcp) canonical.mcp = { method: b.mcp.method, tool: b.mcp.tool ?? b.mcp.name ?? b.mcp.uri, arguments: b.mcp.arguments };
   else if (b.body_digest !== undefined) canonical.body_digest = b.body_digest;
   // Without either, two different bodies would share one approval: refuse to bind.
   else throw new WardenError('INTERNAL', 'call binding has neither body_digest nor mcp');
@@ -76,8 +79,8 @@ export function bindingFromInput(input: {
     query: input.request.query,
   };
   if (input.mcp) {
-    const { method, tool, arguments: args } = input.mcp;
-    return { ...base, mcp: { method: method ?? '', tool, arguments: args } };
+    const { method, tool, name, uri, arguments: args } = input.mcp;
+    return { ...base, mcp: { method: method ?? '', tool, name, uri, arguments: args } };
   }
   return { ...base, body_digest: input.request.body_digest };
 }

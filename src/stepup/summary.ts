@@ -18,7 +18,7 @@ export type RequestSummary = {
   body_digest: string;
   content_type?: string;
   size: number;
-  mcp?: { method: string; tool?: string };
+  mcp?: { method: string; tool?: string; name?: string; uri?: string };
   body_preview?: string;
   body_truncated?: boolean;
 };
@@ -63,7 +63,11 @@ export function buildSummary(
   }
   if (input.agent) s.agent_id = input.agent.id;
   if (request.content_type !== undefined) s.content_type = request.content_type;
-  if (input.mcp) s.mcp = input.mcp.tool === undefined ? { method: input.mcp.method ?? '' } : { method: input.mcp.method ?? '', tool: input.mcp.tool };
+  if (input.mcp) {
+    // The call's target, so the approver sees which tool, prompt or resource (the console shows it).
+    const { method, tool, name, uri } = input.mcp;
+    s.mcp = { method: method ?? '', ...(tool !== undefined && { tool }), ...(name !== undefined && { name }), ...(uri !== undefined && { uri }) };
+  }
   return { ...s, ...bodyPreview(rawBody, previewBytes) };
 }
 

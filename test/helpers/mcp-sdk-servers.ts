@@ -3,7 +3,8 @@
 //   v1  `@modelcontextprotocol/sdk` 1.x: MCP 2025-11-25, sessions, resumable event streams, GET
 //       stream, server requests (delete_repo asks for confirmation by elicitation/create)
 //   v2  `@modelcontextprotocol/server` 2.x: 2026-07-28 (stateless, server/discover, MRTR:
-//       delete_repo asks for confirmation with an input_required round) and the 2025 fallback
+//       delete_repo, the tool and the prompt, asks for confirmation with an input_required round;
+//       a resource config://secrets) and the 2025 fallback
 // Both record what reached them, so a test sees what Warden let through.
 
 import { createServer, type Server } from 'node:http';
@@ -16,13 +17,13 @@ import { z } from 'zod';
 import { serveSdkV1 } from '../../scripts/mcp-reference-server.mjs';
 
 export interface ToolServerState {
-  /** Tool calls that reached the server, in order (`name` or `name:round`). */
+  /** Tool calls that reached the server, in order (`name` or `name:round`; v2 also `prompt:name:round`, `resource:uri`). */
   readonly calls: string[];
   /** Tool calls whose request was aborted while running. */
   readonly aborted: string[];
   /** The description get_weather lists; change it to pull the rug. */
   weatherDescription: string;
-  /** The requestState each delete_repo round of the v2 server received (undefined: none). */
+  /** The requestState each delete_repo round (tool or prompt) of the v2 server received (undefined: none). */
   readonly requestStates: (string | undefined)[];
 }
 
@@ -134,6 +135,19 @@ export async function startV2ToolServer(): Promise<ToolServer> {
     server.registerTool('run_shell', { description: 'Run a shell command', inputSchema: z.object({ cmd: z.string() }) }, async () => {
       state.calls.push('run_shell');
       return text('ran');
+    });
+    // A prompt named like the tool, with the same argument (so a call's binding must tell them
+    // apart by method), that also asks for a confirmation round; and a plain resource.
+    server.registerPrompt('delete_repo', { description: 'Draft the notice of a repository deletion', argsSchema: z.object({ repo: z.string() }) }, async ({ repo }, ctx) => {
+      const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm');
+      state.calls.push(confirmed ? 'prompt:delete_repo:2' : 'prompt:delete_repo:1');
+      state.requestStates.push(ctx.mcpReq.requestState<string>());
+      if (!confirmed) return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Draft for ${repo}?`, requestedSchema: z.object({ confirm: z.boolean() }) }) }, requestState: 'prompt-round-1' });
+      return { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: `${repo} is deleted` } }] };
+    });
+    server.registerResource('secrets', 'config://secrets', { mimeType: 'text/plain' }, async (uri) => {
+      state.calls.push(`resource:${uri.href}`);
+      return { contents: [{ uri: uri.href, text: 'the secrets' }] };
     });
     return server;
   };

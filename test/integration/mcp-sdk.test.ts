@@ -6,7 +6,8 @@
 // and step-up as the documented codes, approval then completion, a changed tool denied, the
 // upstream call cancelled when the client gives up; in 2026-07-28 a step-up as input_required
 // (URL elicitation to the approval page, a sealed requestState) that runs to completion through the
-// server's own round on one approval, and requestStates Warden did not issue for the call refused.
+// server's own round on one approval, likewise for prompts/get and resources/read, and
+// requestStates Warden did not issue for the call (another task, arguments or method) refused.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,6 +15,7 @@ import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextproto
 import { ElicitRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { Client as V2Client, ProtocolError, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { bearerLanes } from '../helpers/lanes.js';
+import { compilePolicy } from '../helpers/policy.js';
 import { startV1ToolServer, startV2ToolServer, type ToolServer } from '../helpers/mcp-sdk-servers.js';
 import { testClock } from '../helpers/wait.js';
 import { startWarden, type WardenHandle } from '../helpers/warden.js';
@@ -216,6 +218,24 @@ describe('MCP 2025-11-25 event streams through Warden', () => {
   });
 });
 
+/** URL-mode elicitations the 2.x clients were given (the approval pages they were sent to). */
+const opened: string[] = [];
+
+/** A 2.x client through `via` whose human approves every approval page it is sent to (through the admin API). */
+async function v2ClientOf(via: WardenHandle, token: string): Promise<V2Client> {
+  const client = new V2Client({ name: 'agent', version: '2.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } }, versionNegotiation: { mode: 'auto' } });
+  client.setRequestHandler('elicitation/create', async (req) => {
+    const params = req.params as { mode?: string; url?: string };
+    if (params.mode !== 'url') return { action: 'accept', content: { confirm: true } };
+    opened.push(params.url!);
+    const id = decodeURIComponent(params.url!.split('/').at(-1)!);
+    expect((await via.admin('POST', `/v1/approvals/${id}/approve`, { approver: 'security-oncall' })).status).toBe(200);
+    return { action: 'accept' };
+  });
+  await client.connect(new V2Transport(new URL(`${via.proxyUrl}/tools/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
 describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
   let w2: WardenHandle;
   beforeAll(async () => {
@@ -223,23 +243,7 @@ describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
   });
   afterAll(() => w2?.close());
 
-  /** URL-mode elicitations the client was given (the approval pages it was sent to). */
-  const opened: string[] = [];
-
-  async function v2Client(token: string): Promise<V2Client> {
-    const client = new V2Client({ name: 'agent', version: '2.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } }, versionNegotiation: { mode: 'auto' } });
-    client.setRequestHandler('elicitation/create', async (req) => {
-      const params = req.params as { mode?: string; url?: string };
-      if (params.mode !== 'url') return { action: 'accept', content: { confirm: true } };
-      // The human opens the approval's page and approves there (here: through the admin API).
-      opened.push(params.url!);
-      const id = decodeURIComponent(params.url!.split('/').at(-1)!);
-      expect((await w2.admin('POST', `/v1/approvals/${id}/approve`, { approver: 'security-oncall' })).status).toBe(200);
-      return { action: 'accept' };
-    });
-    await client.connect(new V2Transport(new URL(`${w2.proxyUrl}/tools/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-    return client;
-  }
+  const v2Client = (token: string) => v2ClientOf(w2, token);
 
   it('negotiates 2026-07-28 through Warden, lists filtered tools and calls a read tool', async () => {
     const { token } = await w2.task(developer);
@@ -341,9 +345,58 @@ describe('MCP 2026-07-28 through Warden (SDK 2.x client and server)', () => {
   });
 });
 
+// A policy that steps up reading prompts and resources (and listing resources), allowing all else.
+const STEP_UP_READS = `package warden
+import rego.v1
+
+approved if is_object(input.approval)
+
+decision := {"decision": "step_up", "reason": "reading this needs approval", "headers": {}, "approvers": ["security-oncall"]} if {
+	input.mcp.kind == "request"
+	input.mcp.method in {"prompts/get", "resources/read", "resources/list"}
+	not approved
+} else := {"decision": "allow", "headers": {}}
+`;
+
+// prompts/get and resources/read are multi round-trip requests in 2026-07-28 as tools/call is;
+// resources/list is not (its result is only ever complete), so its step-up stays -32011.
+describe('MCP 2026-07-28 step-up of prompts/get and resources/read (SDK 2.x client)', () => {
+  let w4: WardenHandle;
+  beforeAll(async () => {
+    w4 = await startWarden({ bundle: await compilePolicy(STEP_UP_READS), upstreams: { tools: { prefix: '/tools', url: new URL(v2.url).origin } } });
+  });
+  afterAll(() => w4?.close());
+
+  it('getPrompt and readResource stepped up are input_required to the approval page; approved there, they (and the prompt\'s own round) complete on one approval each; listResources stepped up is -32011', async () => {
+    const { token, task_id } = await w4.task(developer);
+    const client = await v2ClientOf(w4, token);
+    const calls = v2.state.calls.length;
+    const states = v2.state.requestStates.length;
+    opened.length = 0;
+    const prompt = await client.getPrompt({ name: 'delete_repo', arguments: { repo: 'acme/app' } });
+    expect(prompt.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'acme/app is deleted' } }]);
+    const resource = await client.readResource({ uri: 'config://secrets' });
+    expect(resource.contents).toMatchObject([{ uri: 'config://secrets', text: 'the secrets' }]);
+    expect(opened).toHaveLength(2);
+    for (const url of opened) expect(url).toMatch(new RegExp(`^${w4.adminUrl}/console/approvals/[^/]+$`));
+    // The prompt's second round got the server's own state back, never Warden's.
+    expect(v2.state.calls.slice(calls)).toEqual(['prompt:delete_repo:1', 'prompt:delete_repo:2', 'resource:config://secrets']);
+    expect(v2.state.requestStates.slice(states)).toEqual([undefined, 'prompt-round-1']);
+    const [promptApproval, resourceApproval] = opened.map((url) => decodeURIComponent(url.split('/').at(-1)!));
+    for (const id of [promptApproval, resourceApproval]) expect((await w4.admin('GET', `/v1/approvals/${id}`)).body).toMatchObject({ status: 'used' });
+    expect((await mcpErrorOf(client.listResources())).code).toBe(-32011);
+    await client.close();
+    const lines = (await w4.decisions()).filter((d) => d.task === task_id && ['prompts/get', 'resources/read'].includes((d as { input?: { mcp?: { method?: string } } }).input?.mcp?.method ?? ''));
+    // prompts/get: step-up, approved retry (approval spent), server round (same approval); resources/read: step-up, approved retry.
+    expect(lines.map((d) => [d.outcome, d.approval])).toEqual([['step_up', promptApproval], ['allow', promptApproval], ['allow', promptApproval], ['step_up', resourceApproval], ['allow', resourceApproval]]);
+  });
+});
+
 // Mutations checked: without the MAC check in openRequestState (src/mcp/request-state.ts) the forged
 // state opens and the tampered-state test fails; without the call-digest check in judge()
-// (src/proxy/pipeline.ts) the other-call state is answered input_required instead of -32602; a
+// (src/proxy/pipeline.ts) the other-call state is answered input_required instead of -32602;
+// without the method in the binding digest (src/stepup/binding.ts) the tools/call state opens the
+// prompts/get, which the example policy allows, and it reaches the server; a
 // continuation looked up like a fresh grant (no spentGrant) makes the server's second round ask
 // for a second approval and the SDK completion test fails.
 describe('MCP 2026-07-28 requestState (raw JSON-RPC through Warden)', () => {
@@ -353,12 +406,14 @@ describe('MCP 2026-07-28 requestState (raw JSON-RPC through Warden)', () => {
   });
   afterAll(() => w3?.close());
 
-  async function call(token: string, args: Record<string, unknown>, params: Record<string, unknown> = {}): Promise<{ status: number; body: any }> {
-    const body = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'delete_repo', arguments: args, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } }, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } }, ...params } };
-    const res = await fetch(`${w3.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'delete_repo' }, body: JSON.stringify(body) });
+  /** A 2026-07-28 request of `method` for delete_repo (the tool or the prompt), as a client sends it. */
+  async function rpc(token: string, method: 'tools/call' | 'prompts/get', args: Record<string, unknown>, params: Record<string, unknown> = {}): Promise<{ status: number; body: any }> {
+    const body = { jsonrpc: '2.0', id: 7, method, params: { name: 'delete_repo', arguments: args, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } }, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } }, ...params } };
+    const res = await fetch(`${w3.proxyUrl}/tools/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, 'mcp-name': 'delete_repo' }, body: JSON.stringify(body) });
     const text = await res.text();
     return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
   }
+  const call = (token: string, args: Record<string, unknown>, params: Record<string, unknown> = {}) => rpc(token, 'tools/call', args, params);
 
   function refusedState(r: { status: number; body: any }): void {
     expect(r.status).toBe(200);
@@ -404,6 +459,15 @@ describe('MCP 2026-07-28 requestState (raw JSON-RPC through Warden)', () => {
     const replay = await call(token, { repo: 'acme/raw' }, { requestState: state });
     expect(replay.body.result.inputRequests['warden-approval'].params.url).not.toContain(approvalId);
     expect(v2.state.calls.length).toBe(before + 1);
+  });
+
+  it('a state sealed for a tools/call is refused on a prompts/get of the same name and arguments, and never forwarded', async () => {
+    const { token } = await w3.task(maintainer);
+    const state = (await call(token, { repo: 'acme/p' })).body.result.requestState as string;
+    const before = v2.state.calls.length;
+    // The example policy lets a maintainer get prompts: only the binding (its method) stops this.
+    refusedState(await rpc(token, 'prompts/get', { repo: 'acme/p' }, { requestState: state, inputResponses: { 'warden-approval': { action: 'accept' } } }));
+    expect(v2.state.calls.length).toBe(before);
   });
 
   it('an expired state is -32602', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bindingDigest, bindingFromInput, canonicalJson } from '../../../src/stepup/binding.js';
 import type { RequestInput } from '../../../src/policy/types.js';
@@ -65,6 +66,22 @@ describe('bindingDigest', () => {
     // Passing a whole McpInput (with id) straight in does not change the digest either.
     const raw = { ...mcp(1, { repo: 'x', force: true }), mcp: { method: 'tools/call', id: 99, tool: 'delete_repo', arguments: { repo: 'x', force: true } } };
     expect(bindingDigest(raw)).toBe(base);
+  });
+
+  it('binds an MCP call by its method and target (tool, prompt name or resource URI)', () => {
+    const d = (mcp: { method: string; tool?: string; name?: string; uri?: string; arguments?: unknown }) => bindingDigest(bindingFromInput({ request, mcp: { kind: 'request', id: 1, ...mcp }, task: { id: 't' }, agent: { id: 'a' } }));
+    const args = { repo: 'x' };
+    const digests = [
+      d({ method: 'tools/call', tool: 'delete_repo', arguments: args }),
+      d({ method: 'prompts/get', name: 'delete_repo', arguments: args }),
+      d({ method: 'prompts/get', name: 'other', arguments: args }),
+      d({ method: 'resources/read', uri: 'config://a' }),
+      d({ method: 'resources/read', uri: 'config://b' }),
+      d({ method: 'resources/subscribe', uri: 'config://a' }),
+    ];
+    expect(new Set(digests).size).toBe(digests.length);
+    // A tools/call digest is what it was before prompts and resources were bound (approvals pending across an upgrade still match).
+    expect(digests[0]).toBe('sha256:' + createHash('sha256').update('{"agent_id":"a","mcp":{"arguments":{"repo":"x"},"method":"tools/call","tool":"delete_repo"},"method":"POST","path":"/mcp","query":{},"task_id":"t","upstream":"tools"}').digest('hex'));
   });
 
   it('binds an MCP call by tool, not by body digest', () => {

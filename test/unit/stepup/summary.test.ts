@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileMasks } from '../../../src/audit/mask.js';
-import { buildDetail } from '../../../src/stepup/summary.js';
+import { buildDetail, buildSummary } from '../../../src/stepup/summary.js';
 
 const task = { id: 't1', stage: 'execute', risk: 'medium', user: { id: 'dana' }, scopes: [], expires_at: '2030-01-01T00:00:00Z', usage: { calls: 0, stage_calls: 0 } } as never;
 
@@ -18,5 +18,16 @@ describe('buildDetail (what only the console shows)', () => {
 
   it('is empty for a plain HTTP call without a task', () => {
     expect(buildDetail({}, [])).toEqual({});
+  });
+});
+
+describe('buildSummary (approval record and webhook event)', () => {
+  const request = { id: 'r', method: 'POST', upstream: 'tools', path: '/mcp', query: {}, headers: {}, body: null, body_digest: 'sha256:x', size: 1 };
+  it.each([
+    [{ kind: 'request', method: 'tools/call', tool: 'delete_repo' }, { method: 'tools/call', tool: 'delete_repo' }],
+    [{ kind: 'request', method: 'prompts/get', name: 'notice' }, { method: 'prompts/get', name: 'notice' }],
+    [{ kind: 'request', method: 'resources/read', uri: 'config://secrets' }, { method: 'resources/read', uri: 'config://secrets' }],
+  ] as const)('names the target of %j', (mcp, shown) => {
+    expect(buildSummary({ request, mcp }, undefined, 0).mcp).toEqual(shown);
   });
 });
