@@ -13,6 +13,7 @@ import { WardenError } from '../errors.js';
 import { Chain, readChainHead } from './chain.js';
 import { checkpointLine, type CheckpointReason } from './checkpoint.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
+import { isoTimeFormatter } from '../iso-time.js';
 
 export interface DecisionRecord {
   decision_id: string;
@@ -156,7 +157,7 @@ export class DecisionLog {
     // Written field by field (what JSON.stringify of the record would give, in a fixed order):
     // the parts that repeat from request to request (the policy's result, the bundle revision,
     // the timestamp within a millisecond) are serialized once.
-    let line = `{"timestamp":"${this.#timestamp()}","type":"decision","decision_id":${str(rec.decision_id)},"path":${str(rec.path)},"outcome":${str(rec.outcome)},"status":${num(rec.status)},"duration_ms":${num(rec.duration_ms)}`;
+    let line = `{"timestamp":"${this.#iso(Date.now())}","type":"decision","decision_id":${str(rec.decision_id)},"path":${str(rec.path)},"outcome":${str(rec.outcome)},"status":${num(rec.status)},"duration_ms":${num(rec.duration_ms)}`;
     if (rec.method !== undefined) line += `,"method":${str(rec.method)}`;
     if (rec.upstream !== undefined) line += `,"upstream":${str(rec.upstream)}`;
     if (rec.agent !== undefined) line += `,"agent":${str(rec.agent)}`;
@@ -178,18 +179,8 @@ export class DecisionLog {
     this.#ship?.(linked);
   }
 
-  #tsMs = Number.NaN;
-  #tsText = '';
-
-  /** The time now as ISO text, formatted once per millisecond. */
-  #timestamp(): string {
-    const ms = Date.now();
-    if (ms !== this.#tsMs) {
-      this.#tsMs = ms;
-      this.#tsText = new Date(ms).toISOString();
-    }
-    return this.#tsText;
-  }
+  /** The time as ISO text, formatted once per millisecond. */
+  readonly #iso = isoTimeFormatter();
 
   #revision: string | undefined;
   #revisionJson = '';

@@ -3,6 +3,7 @@
 // token is trusted before its signature, algorithm, iss, aud and times check out.
 
 import { deepFreeze } from '../deep-freeze.js';
+import { isoTimeFormatter } from '../iso-time.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
@@ -75,7 +76,8 @@ export class Authenticator {
   private readonly agents: AgentDirectory | undefined;
   /** `input.agent` of a task token's claims with its registry record (see registeredAgent). */
   private readonly agentInputs = new WeakMap<object, { base: AgentInput; reg: RegisteredAgent; agent: AgentInput }>();
-  private lastIso = { ms: Number.NaN, text: '' };
+  /** `expires_at` as ISO text; tasks end at a handful of distinct times, so the last one is kept. */
+  private readonly isoTime = isoTimeFormatter();
 
   private constructor(
     private readonly config: WardenConfig,
@@ -225,12 +227,6 @@ export class Authenticator {
         return { agent: { id: claims.sub, issuer: this.tokens.issuer, claims }, task, taskId: live.id };
       });
     });
-  }
-
-  /** `expires_at` as ISO text; tasks end at a handful of distinct times, so the last one is kept. */
-  private isoTime(ms: number): string {
-    if (ms !== this.lastIso.ms) this.lastIso = { ms, text: new Date(ms).toISOString() };
-    return this.lastIso.text;
   }
 
   private liveTask(claims: Readonly<TaskTokenClaims>, rec: TaskRecord | undefined): TaskRecord {
