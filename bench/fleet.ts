@@ -18,6 +18,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
 import { flag, runMain, withBench } from './harness.js';
+import { GET_PATH as UPSTREAM_GET_PATH } from './requests.js';
 import { sendLoad } from './load-client.js';
 import type { LoadResult } from './load.js';
 import { ROOT, spawnProc, type Proc } from './procs.js';
@@ -34,7 +35,8 @@ const LAT_MS = flag('--lat', 3000);
 const REVOCATIONS = flag('--revocations', 40);
 const CONNECTIONS = flag('--connections', 32);
 const WARM_MS = flag('--warm', 3000);
-const GET_PATH = '/github/repos/acme/app/issues';
+/** The benchmark's GET through the `github` upstream (bench/requests.ts). */
+const GET_PATH = `/github${UPSTREAM_GET_PATH}`;
 const PROFILE_DIR = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--profile'));
 
 const log = (m: string): void => void process.stderr.write(`[bench:fleet ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
