@@ -10,19 +10,16 @@
 //        --profile (instead: `node --cpu-prof` on the tracing Warden during one round, top self time
 //        and inclusive time of the tracing code, printed)
 
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { flag, runMain, withBench } from './harness.js';
 import { sendLoad } from './load-client.js';
 import type { LoadResult } from './load.js';
 import { ROOT } from './procs.js';
 import { inclusiveTime, topSelfTime } from './profile.js';
 import { median } from './stats.js';
+import { opsConfig, sampledTraceparent, startSink, type OpsKind, type Sink } from './ops-variants.js';
 import { table } from './report.js';
 import { startWarden, type StartedWarden } from './systems.js';
 
@@ -34,44 +31,28 @@ const PROFILE = process.argv.includes('--profile');
 
 const log = (m: string): void => void process.stderr.write(`[bench:ops ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-/** A sink that accepts and counts what it is sent (collector or OTLP receiver). */
-async function sink(): Promise<{ url: string; posts: () => number; close: () => Promise<void> }> {
-  let posts = 0;
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      posts++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts: () => posts, close: () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); }) };
-}
-
 async function main(): Promise<void> {
-  const collector = await sink();
-  const otlp = await sink();
+  const collector = await startSink();
+  const otlp = await startSink();
   try {
     await withBench(async ({ procs, ws, upstream, loadProc }) => {
-      const base = parse(await readFile(await ws.configFor(upstream.origin), 'utf8')) as Record<string, any>;
-      const variants: { label: string; extra: Record<string, unknown> }[] = [
-        { label: 'plain', extra: {} },
-        { label: 'decision-log shipping', extra: { decision_log: { ...base.decision_log, service: { url: collector.url } } } },
-        { label: 'tracing (every request)', extra: { tracing: { otlp_url: `${otlp.url}/v1/traces` } } },
+      const variants: { label: string; kind?: OpsKind; sink?: Sink }[] = [
+        { label: 'plain' },
+        { label: 'decision-log shipping', kind: 'shipping', sink: collector },
+        { label: 'tracing (every request)', kind: 'tracing', sink: otlp },
       ];
       const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
       const profDir = PROFILE ? await mkdtemp(path.join(os.tmpdir(), 'warden-ops-prof-')) : '';
       for (const [i, v] of (PROFILE ? variants.slice(2) : variants).entries()) {
-        const file = path.join(ws.dir, `ops-${i}.yaml`);
-        // The bench agent is not in a registry: this measures the log and trace paths, not registration.
-        await writeFile(file, stringify({ ...base, identity: { ...base.identity, registered_agents_only: false }, state_dir: path.join(ws.dir, `state-${i}`), decision_log: { ...base.decision_log, path: path.join(ws.dir, `decisions-${i}.log`) }, ...v.extra }));
+        const plain = await ws.configFor(upstream.origin, `ops-${i}`);
+        const file = v.kind ? await opsConfig(plain, path.join(ws.dir, `ops-${i}.yaml`), v.kind, v.sink!.url) : plain;
         const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
         procs.push(...w.procs);
         systems.push({ label: v.label, w, rps: [], cpu: [] });
       }
       const load = (s: (typeof systems)[number], durationMs: number): Promise<LoadResult> => sendLoad(loadProc, {
         origin: s.w.origin, path: '/github/repos/acme/app/issues', method: 'GET',
-        headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
+        headers: { authorization: `Bearer ${s.w.token}`, accept: 'application/vnd.github+json', traceparent: sampledTraceparent() },
       }, RATE > 0 ? 'open' : 'closed', durationMs, { connections: CONNECTIONS, rate: RATE });
       if (PROFILE) {
         const s = systems[0]!;

@@ -1,5 +1,6 @@
 // `npm run bench`: Warden against the bare proxies (undici, nginx) and the architecture users run
-// today, nginx `auth_request` + an OPA server (issues 5 and 15).
+// today, nginx `auth_request` + an OPA server (issues 5 and 15), and what decision-log shipping
+// and tracing add to Warden (issue 14).
 // Every system, the upstream and the load generator run in their own process; systems are
 // interleaved (order rotated each repetition) in short rounds so machine noise hits all alike,
 // and the medians of the repetitions are reported. Writes bench/RESULTS.md.
@@ -22,7 +23,8 @@ import { ROOT, readyMessage, spawnNode, type Proc, type Usage } from './procs.js
 import { inclusiveTime, selfTimeByFile, topSelfTime } from './profile.js';
 import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type RoundFigures, type SystemSummary, type Target } from './report.js';
 import { NGINX_OPA_TOKEN, missingNginx, startBareNginx, startNginxOpa } from './nginx/nginx.js';
-import { bundleLoads, startHttpProxy, startUndiciProxy, startUpstream, startWarden, type Started } from './systems.js';
+import { bundleLoads, startHttpProxy, startUndiciProxy, startUpstream, startWarden, type Started, type StartedWarden } from './systems.js';
+import { OPS_LABELS, opsConfig, sampledTraceparent, startSink, type OpsKind, type Sink } from './ops-variants.js';
 import { createWorkspace, type Workspace } from './warden-config.js';
 import { flag, withBench } from './harness.js';
 import { sendLoad, startLoadGenerator, type LoadRequest } from './load-client.js';
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
   const opaVersion = /^Version:\s*(\S+)/m.exec(execFileSync(opaBin, ['version'], { encoding: 'utf8' }))?.[1] ?? '?';
   const sections: string[] = [];
   const targets: Target[] = [];
+  const sinks: Record<OpsKind, Sink> = { shipping: await startSink(), tracing: await startSink() };
   try {
     // Policy evaluation alone, first, on a quiet machine.
     log('policy evaluation alone (in-process PolicyEngine)');
@@ -195,6 +198,13 @@ async function main(): Promise<void> {
     const config = await ws.configFor(upstream.origin);
     const warden = await startWarden(config, ws, WARDEN_NODE_ARGS);
     procs.push(...warden.procs);
+    // Issue 14: the same Warden shipping its decision log, and tracing every request.
+    const ops: Record<OpsKind, StartedWarden> = { shipping: warden, tracing: warden };
+    for (const kind of ['shipping', 'tracing'] as const) {
+      const file = await opsConfig(await ws.configFor(upstream.origin, kind), path.join(ws.dir, `warden-${kind}-on.yaml`), kind, sinks[kind].url);
+      ops[kind] = await startWarden(file, ws, WARDEN_NODE_ARGS);
+      procs.push(...ops[kind].procs);
+    }
 
     const bearer = (t: string): Record<string, string> => ({ ...BASE_HEADERS, authorization: `Bearer ${t}` });
     const get = (s: Started, token: string, p = `/github${GET_PATH}`): Request => ({ origin: s.origin, path: p, method: 'GET', headers: bearer(token) });
@@ -219,7 +229,11 @@ async function main(): Promise<void> {
       mk('warden-mcp', 'Warden, MCP tools/call', mcp(warden, warden.token), warden),
       mk('opa-mcp', 'nginx + OPA, MCP tools/call', mcp(opaP, NGINX_OPA_TOKEN), opaP),
     ];
-    const all = [...main5, ...postVariants, ...mcpVariants];
+    const opsVariants = [
+      mk('warden-shipping', OPS_LABELS.shipping, get(ops.shipping, ops.shipping.token), ops.shipping),
+      mk('warden-tracing', OPS_LABELS.tracing, { ...get(ops.tracing, ops.tracing.token), headers: { ...bearer(ops.tracing.token), traceparent: sampledTraceparent() } }, ops.tracing),
+    ];
+    const all = [...main5, ...postVariants, ...mcpVariants, ...opsVariants];
 
     // Sanity: one request each must succeed before any figure is taken.
     for (const v of all) {
@@ -283,7 +297,8 @@ async function main(): Promise<void> {
     const profileSection = PROFILE ? await profileWarden(config, ws, procs) : '';
 
     // ---- figures, targets, report ----
-    const sum: SystemSummary[] = all.map((v) => ({ key: v.key, label: v.label, rounds: v.rounds, idleRssMb: v.idleRssMb }));
+    const summary = (vs: Variant[]): SystemSummary[] => vs.map((v) => ({ key: v.key, label: v.label, rounds: v.rounds, idleRssMb: v.idleRssMb }));
+    const sum = summary(all);
     const m = Object.fromEntries(sum.map((s) => [s.key, medians(s)]));
     const w = m.warden!;
     const u = m.undici!;
@@ -308,6 +323,11 @@ async function main(): Promise<void> {
       { name: 'Warden peak RSS ≤ bare undici proxy + 15 MB', met: wardenPeak <= undiciPeak + 15, figure: `${wardenPeak.toFixed(1)} vs ${undiciPeak.toFixed(1)} MB sampled (Warden's kernel lifetime maxRSS ${(lifetime.maxRss / 2 ** 20).toFixed(1)} MB, incl. start-up)` },
       { name: `added p99 latency over direct at ${RATE} req/s ≤ 1 ms`, met: addedP99 <= 1000, figure: `+${ms(addedP99)} ms (${ms(w.fixedP99Us)} vs ${ms(m.direct!.fixedP99Us)} ms)` },
       { name: `no RSS growth (soak ${SOAK_S} s${SOAK_S < 600 ? '; the 10-minute check is `--soak 600`' : ''})`, met: growth <= Math.max(5, mean(first) * 0.1), figure: `first ${win.toFixed(0)} s ${mean(first).toFixed(1)} MB → last ${win.toFixed(0)} s ${mean(last).toFixed(1)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB)` },
+      ...(['shipping', 'tracing'] as const).map((kind) => {
+        const o = m[`warden-${kind}`]!;
+        const cost = 1 - o.rps / w.rps;
+        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (${num(o.rps)} vs ${num(w.rps)} req/s; CPU ${num(o.cpuUsPerReq)} vs ${num(w.cpuUsPerReq)} µs/req)` };
+      }),
       { name: 'zero failed requests across a hot reload under load', met: reloadFailed === 0 && reloads >= 5, figure: `${reloadFailed} failed of ${reload.requests}; ${reloads} bundle loads seen` },
     );
 
@@ -326,20 +346,22 @@ async function main(): Promise<void> {
         `- Each round: ${WARMUP_MS / 1000} s warm-up, ${SAT_MS / 1000} s saturation (closed loop, ${CONNECTIONS} connections), ${FIXED_MS / 1000} s at a fixed ${RATE} req/s (open loop). ${REPS} repetitions, system order rotated; figures are medians of the repetitions (peak RSS: the highest round).\n` +
         `- CPU µs/req: user+system CPU of the system's processes over the saturation phase / requests. Peak RSS: RSS sampled every 100 ms in the process during the round. All Node processes run the compiled JavaScript of \`dist/\` (\`npm run bench\` builds it first), as deployed.\n` +
         `- Machine load (1-minute load average) at start ${loadAtStart.toFixed(2)}, at the end ${os.loadavg()[0]!.toFixed(2)}: other work on the machine shows up mostly in the p99 columns.\n`,
-      `## Systems (GET)\n\n${systemsTable(sum.slice(0, main5.length), RATE)}\n\n` +
+      `## Systems (GET)\n\n${systemsTable(summary(main5), RATE)}\n\n` +
         `Warden vs (2) bare undici: throughput ${x(vsUndici)}, CPU ${x(cpuVsUndici)}. ` +
         `Warden vs (6) nginx + OPA: throughput ${x(w.rps / o.rps)}, CPU ${x(cpuVsOpa)}, p99 at ${RATE}/s ${x(p99VsOpa)}.\n`,
-      `## POST with a 1 KB JSON body\n\n\`POST /github${GET_PATH}\` (${POST_BODY.length} bytes; the example policy allows it on the \`write\` lane). nginx + OPA reads bodies in its njs content handler (auth_request never sees a body) and forwards through an internal location.\n\n${systemsTable(sum.slice(main5.length, main5.length + postVariants.length), RATE)}\n\n` +
+      `## POST with a 1 KB JSON body\n\n\`POST /github${GET_PATH}\` (${POST_BODY.length} bytes; the example policy allows it on the \`write\` lane). nginx + OPA reads bodies in its njs content handler (auth_request never sees a body) and forwards through an internal location.\n\n${systemsTable(summary(postVariants), RATE)}\n\n` +
         `- Warden POST vs Warden GET: ${mcpCost('warden-post', 'warden')}.\n- nginx + OPA POST vs Warden POST: ${mcpCost('opa-post', 'warden-post')}.\n`,
       `## Policy evaluation alone\n\nIn-process \`PolicyEngine\` (\`src/policy/engine.ts\`), 20 000 evaluations after 2 000 warm-up; input ${evalRes.inputBytes.get} bytes (GET), ${evalRes.inputBytes.mcp} bytes (MCP).\n\n` +
         table(['case', 'p50 µs', 'p99 µs', 'mean µs', 'decision'], evalRes.figures.map((f) => [f.name, f.p50Us.toFixed(1), f.p99Us.toFixed(1), f.meanUs.toFixed(1), f.decision])) + '\n',
-      `## Cost of an MCP body\n\n\`POST /tools/mcp\` with a JSON-RPC \`tools/call\` of \`search_code\` (${MCP_BODY.length} bytes), against the GET.\n\n${systemsTable(sum.slice(main5.length + postVariants.length), RATE)}\n\n` +
+      `## Cost of an MCP body\n\n\`POST /tools/mcp\` with a JSON-RPC \`tools/call\` of \`search_code\` (${MCP_BODY.length} bytes), against the GET.\n\n${systemsTable(summary(mcpVariants), RATE)}\n\n` +
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
+      `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +
+        opsVariants.map((v) => `- ${v.label} vs Warden: ${mcpCost(v.key, 'warden')}.`).join('\n') + '\n',
       `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
         `${reloads} loads seen in \`warden_bundle_loads_total\`, ${reloadFailed} failed or non-2xx of ${reload.requests} requests (${num(reload.rps)} req/s, p99 ${ms(reload.p99Us)} ms; statuses ${JSON.stringify(reload.statuses)}).\n`,
       `## Memory over a longer run\n\nWarden at saturation for ${SOAK_S} s (${num(soak.rps)} req/s, ${soak.non2xx + soak.errors} failed of ${soak.requests}), RSS sampled each second: ` +
         `first ${win.toFixed(0)} s mean ${mean(first).toFixed(1)} MB, last ${win.toFixed(0)} s mean ${mean(last).toFixed(1)} MB, peak ${soakPeak.toFixed(1)} MB.${SOAK_S < 600 ? ' Run `npm run bench -- --soak 600` for the 10-minute check.' : ''}\n`,
-      `## Targets (issue 15)\n\n${targetsTable(targets)}\n`,
+      `## Targets (issues 14 and 15)\n\n${targetsTable(targets)}\n`,
       ...(profileSection ? [profileSection] : []),
       `## Every round\n\n${roundsTable(sum)}\n`,
     );
@@ -347,9 +369,10 @@ async function main(): Promise<void> {
     const kept = markedSections(await readFile(OUT, 'utf8').catch(() => ''));
     const doc = [...sections, ...kept].join('\n');
     await writeFile(OUT, doc);
-    process.stdout.write(`\n${systemsTable(sum.slice(0, main5.length), RATE)}\n\n${systemsTable(sum.slice(main5.length), RATE)}\n\n${targetsTable(targets)}\n\nwritten ${path.relative(process.cwd(), OUT)}\n`);
+    process.stdout.write(`\n${systemsTable(summary(main5), RATE)}\n\n${systemsTable(summary([...postVariants, ...mcpVariants, ...opsVariants]), RATE)}\n\n${targetsTable(targets)}\n\nwritten ${path.relative(process.cwd(), OUT)}\n`);
   } finally {
     await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
+    await Promise.all(Object.values(sinks).map((k) => k.close()));
     await ws.remove();
   }
 }

@@ -1,0 +1,61 @@
+// The two Wardens of issue 14 beside a plain one: decision-log shipping to a collector and tracing
+// to an OTLP receiver, both sinks in the benchmark's process (they accept and count, nothing more,
+// so their cost does not land on the Warden measured). Used by `npm run bench` and bench:ops.
+
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse, stringify } from 'yaml';
+
+export interface Sink {
+  readonly url: string;
+  /** Requests received so far. */
+  posts(): number;
+  close(): Promise<void>;
+}
+
+/** A sink that accepts and counts what it is sent (collector or OTLP receiver). */
+export async function startSink(): Promise<Sink> {
+  let posts = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      posts++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    posts: () => posts,
+    close: () => new Promise((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+export type OpsKind = 'shipping' | 'tracing';
+
+export const OPS_LABELS: Readonly<Record<OpsKind, string>> = {
+  shipping: 'Warden, decision-log shipping',
+  tracing: 'Warden, tracing (every request)',
+};
+
+/**
+ * Writes `out`: the Warden config `base` plus shipping every decision line to `sinkUrl`
+ * (`decision_log.service`) or exporting every request's trace to it (`tracing.otlp_url`).
+ */
+export async function opsConfig(base: string, out: string, kind: OpsKind, sinkUrl: string): Promise<string> {
+  const config = parse(await readFile(base, 'utf8')) as Record<string, any>;
+  if (kind === 'shipping') config.decision_log = { ...config.decision_log, service: { url: sinkUrl } };
+  else config.tracing = { otlp_url: `${sinkUrl}/v1/traces` };
+  await writeFile(out, stringify(config));
+  return out;
+}
+
+/** A sampled W3C traceparent: every request carrying it is traced and exported. */
+export function sampledTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
