@@ -1,5 +1,7 @@
 // The policy contract of DESIGN.md: input fields are absent when unknown, never guessed.
 
+import { isoTimeFormatter } from '../iso-time.js';
+
 export interface RequestInput {
   id: string;
   method: string;
@@ -70,9 +72,11 @@ export interface ApprovalInput {
 
 export type TimeInput = PolicyInput['time'];
 
+const rfc3339 = isoTimeFormatter();
+
 /** `input.time` for a moment (wasm has no time builtins, so the caller supplies the clock). */
 export function timeInput(nowMs: number): TimeInput {
-  return { now_ns: nowMs * 1_000_000, rfc3339: new Date(nowMs).toISOString() };
+  return { now_ns: nowMs * 1_000_000, rfc3339: rfc3339(nowMs) };
 }
 
 export interface PolicyInput {
