@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { tempDir } from './warden.js';
 
 export interface TestRedis {
@@ -57,4 +58,29 @@ export async function startRedis(): Promise<TestRedis> {
   };
   await start();
   return { url: `redis://127.0.0.1:${port}/0`, port, kill, restart: start, close: kill };
+}
+
+/**
+ * A redis-server for the calling test file (started before its tests, stopped after them), and
+ * cleanups to run after each test (connections the test opened), last registered first.
+ */
+export function useRedisServer(): { readonly server: () => TestRedis; readonly afterTest: (c: () => unknown) => void } {
+  let redis: TestRedis | undefined;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  return {
+    server: () => {
+      if (!redis) throw new Error('redis-server is not started yet');
+      return redis;
+    },
+    afterTest: (c) => void cleanups.push(c),
+  };
 }

@@ -34,11 +34,11 @@ export function storeUnavailable(err: unknown): never {
 export class RedisLink {
   readonly cmd: Redis;
   /**
-   * The request path's connection (call counters read and counted), through `batch()`. Its
-   * commands keep their order, so a call counted here is seen by the next read here.
+   * The request path's connection (call counters read and counted, one script call per turn of the
+   * event loop: usage-batch.ts). Its commands keep their order, so a call counted here is seen by
+   * the next read here.
    */
   readonly fast: Redis;
-  #corked = false;
   readonly #sub: Redis;
   readonly #prefix: string;
   readonly #channel: string;
@@ -117,24 +117,6 @@ export class RedisLink {
     return this.#prefix + parts.join(':');
   }
 
-  /**
-   * The request path's connection, its socket corked until the end of this turn of the event loop
-   * (setImmediate): the commands of every request handled in this turn go out in one write, and
-   * their replies mostly come back in one read.
-   */
-  batch(): Redis {
-    if (!this.#corked) {
-      const socket = this.fast.stream;
-      this.#corked = true;
-      socket.cork();
-      setImmediate(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
-    return this.fast;
-  }
-
   /** True while cached state is confirmed fresh. */
   fresh(): boolean {
     return this.#subscribed && this.#now() - this.#confirmedAt <= this.#maxStalenessMs;
@@ -173,7 +155,8 @@ export class RedisLink {
     this.#closed = true;
     clearInterval(this.#ping);
     this.#listeners.clear();
-    // QUIT goes through the same socket as the batched commands, behind them: none is lost.
+    // QUIT goes through the same socket as the request path's last batch (flushed by the task
+    // store's close), behind it: no count is lost.
     await Promise.allSettled([this.cmd.quit(), this.fast.quit(), this.#sub.quit()]);
     this.cmd.disconnect();
     this.fast.disconnect();

@@ -7,7 +7,8 @@
 import type { TaskUsage } from '../../policy/types.js';
 import type { TaskPatch, TaskRecord, TaskStore, TaskUser, UsageStore } from '../tasks.js';
 import type { StoredTask } from '../transfer.js';
-import { storeUnavailable, type RedisLink } from './link.js';
+import type { RedisLink } from './link.js';
+import { UsageBatch } from './usage-batch.js';
 
 const RECORD_FIELDS = ['agent', 'user', 'stage', 'risk', 'scopes', 'created_at', 'expires_at', 'revoked_at'] as const;
 
@@ -47,22 +48,16 @@ function fromFields(id: string, v: (string | null)[]): TaskRecord | undefined {
   });
 }
 
-// KEYS: task. ARGV: stage field. Counts only a task that exists: a count that lands after its task
-// was purged must not bring back a hash of counts that nothing ever deletes.
-const RECORD_CALL = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'calls', 1)
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-return 1`;
-
 export class RedisTaskStore implements TaskStore, UsageStore {
   readonly #link: RedisLink;
   /** Confirmed records (undefined: known not to exist); dropped on a task message and on reconnect. */
   readonly #cache = new Map<string, TaskRecord | undefined>();
   readonly #inflight = new Map<string, Promise<TaskRecord | undefined>>();
+  readonly #usage: UsageBatch;
 
   constructor(link: RedisLink) {
     this.#link = link;
+    this.#usage = new UsageBatch(link.fast);
     link.onMessage((m) => {
       if (m.t === 'task') this.#cache.delete(m.id);
     });
@@ -161,20 +156,17 @@ export class RedisTaskStore implements TaskStore, UsageStore {
   }
 
   recordCall(id: string, stage: string): void {
-    // Counted atomically in Redis, fire and forget: a failed count never fails a forwarded call.
-    // On the request path's connection, ahead of any later read of the counters there.
-    this.#link.batch().eval(RECORD_CALL, 1, this.#key(id), `s:${stage}`).catch(() => undefined);
+    // Counted atomically in Redis with this turn's other counts and reads, fire and forget: a
+    // failed count never fails a forwarded call. Ahead of any later read of the counters.
+    this.#usage.count(this.#key(id), `s:${stage}`);
   }
 
   usage(id: string, stage: string): Promise<TaskUsage> {
-    // One `then` on the reply (no async wrapper): this is on every request.
-    return this.#link.batch().hmget(this.#key(id), 'calls', `s:${stage}`).then(
-      ([calls, stageCalls]) => ({ calls: Number(calls ?? 0), stage_calls: Number(stageCalls ?? 0) }),
-      storeUnavailable,
-    );
+    return this.#usage.read(this.#key(id), `s:${stage}`);
   }
 
   close(): void {
+    this.#usage.flush(); // ahead of the connection's QUIT: a call counted just before close is kept
     this.#cache.clear();
   }
 }

@@ -3,24 +3,13 @@
 // when the subscription drops), messages between processes, the reset hooks on every reconnect,
 // and STORE_UNAVAILABLE for every failed command.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WardenError } from '../../../../src/errors.js';
 import { RedisLink, type StoreMessage } from '../../../../src/store/redis/link.js';
-import { startRedis, type TestRedis } from '../../../helpers/redis-server.js';
+import { useRedisServer } from '../../../helpers/redis-server.js';
 import { until, untilWithin } from '../../../helpers/wait.js';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { server, afterTest } = useRedisServer();
 
 let n = 0;
 /** Two links of one fleet (same prefix), sharing a clock the test moves. */
@@ -28,8 +17,8 @@ async function pair(maxStalenessMs = 60_000): Promise<{ a: RedisLink; b: RedisLi
   const clock = { t: 1_000_000 };
   const prefix = `link${++n}:`;
   const open = async (): Promise<RedisLink> => {
-    const l = await RedisLink.connect({ url: redis.url, prefix, maxStalenessMs, now: () => clock.t });
-    cleanups.push(() => l.close());
+    const l = await RedisLink.connect({ url: server().url, prefix, maxStalenessMs, now: () => clock.t });
+    afterTest(() => l.close());
     return l;
   };
   return { a: await open(), b: await open(), clock };
@@ -73,7 +62,7 @@ describe('RedisLink', () => {
     const { a } = await pair();
     let resets = 0;
     a.onReset(() => void resets++);
-    await redis.kill();
+    await server().kill();
     try {
       await until(() => !a.fresh());
       expect(() => a.assertFresh()).toThrow(expect.objectContaining({ code: 'STORE_UNAVAILABLE' }));
@@ -81,7 +70,7 @@ describe('RedisLink', () => {
       expect(err).toBeInstanceOf(WardenError);
       expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', cause: expect.any(Error) });
     } finally {
-      await redis.restart();
+      await server().restart();
     }
     await until(() => a.fresh());
     expect(resets).toBe(1);
