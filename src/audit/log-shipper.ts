@@ -1,18 +1,17 @@
 // Decision-log shipping as OPA's decision-log plugin does it: events are buffered and POSTed as a
-// gzip'd JSON array to `<url>/logs`, every min_delay–max_delay. The buffer is bounded in bytes
-// (lines waiting and lines in flight both count): when it is full the new event is dropped and
-// counted, so a dead collector costs memory up to the bound and never blocks or crashes the
-// request path. A failed upload is put back at the head and retried with backoff, so events
-// arrive in order; `close()` ships what is left within the drain time. The local file log is
-// written independently and keeps every line.
+// gzip'd JSON array to `<url>/logs`, every min_delay–max_delay. Each line is encoded into the open
+// batch (ship-batch.ts) as it arrives; a batch is sealed and compressed when it reaches the upload
+// size or its time comes, and kept compressed until the collector acknowledges it. The buffer is
+// bounded in uncompressed bytes (lines waiting and lines in flight both count): when it is full
+// the new event is dropped and counted, so a dead collector costs memory up to the bound and never
+// blocks or crashes the request path. A failed upload stays at the head and is sent again with
+// backoff, so events arrive in order and once; `close()` ships what is left within the drain time.
+// The local file log is written independently and keeps every line.
 
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import { WardenError, describeThrown } from '../errors.js';
 import { backoffDelay, bearerHeader, nextDelay } from '../service/backoff.js';
-
-const gzip = promisify(gzipCb);
+import { ShipBatch } from './ship-batch.js';
 
 export interface LogShipperOptions {
   readonly url: string;
@@ -41,17 +40,16 @@ const MIN_RETRY_MS = 250;
 
 export class LogShipper {
   readonly #opts: LogShipperOptions;
-  readonly #events: LogShipperEvents;
+  readonly #report: LogShipperEvents;
   readonly #target: string;
   readonly #agent: Dispatcher = new Agent({ connections: 1, pipelining: 0 });
-  /** Lines not yet acknowledged by the collector, oldest first; `#head` is the first unsent one. */
-  #lines: string[] = [];
-  /** UTF-8 size of each line plus its joining comma. */
-  #sizes: number[] = [];
-  #head = 0;
-  /** First line the collector has not acknowledged (the start of the batch in flight). */
-  #acked = 0;
+  /** Sealed batches not yet acknowledged by the collector, oldest first (the head may be in flight). */
+  #sealed: ShipBatch[] = [];
+  /** The batch lines are being added to. */
+  #open: ShipBatch | undefined;
+  /** Uncompressed bytes and events of every batch not acknowledged, the open one included. */
   #bytes = 0;
+  #events = 0;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
   #uploading: Promise<void> | undefined;
@@ -59,7 +57,7 @@ export class LogShipper {
 
   constructor(opts: LogShipperOptions, events: LogShipperEvents) {
     this.#opts = opts;
-    this.#events = events;
+    this.#report = events;
     this.#target = `${opts.url.replace(/\/+$/, '')}/logs`;
   }
 
@@ -69,19 +67,29 @@ export class LogShipper {
 
   /** Buffer one decision line (a JSON object). Never blocks; drops and counts when full. */
   push(line: string): void {
-    // +1: the comma that joins it into the array.
-    const size = Buffer.byteLength(line) + 1;
-    if (this.#closed || this.#bytes + size > this.#opts.maxBufferBytes) {
-      this.#events.dropped(1);
+    if (this.#closed) {
+      this.#report.dropped(1);
       return;
     }
-    this.#lines.push(line);
-    this.#sizes.push(size);
+    let open = (this.#open ??= this.#newBatch());
+    // The line is written into the batch first: its UTF-8 size (+1, its comma) comes with it.
+    const size = open.stage(line);
+    if (this.#bytes + size > this.#opts.maxBufferBytes) {
+      this.#report.dropped(1);
+      return;
+    }
+    if (open.events > 0 && open.bytes + size > this.#opts.maxUploadBytes) {
+      const next = this.#newBatch();
+      open.moveStaged(size, next);
+      this.#seal();
+      open = this.#open = next;
+    } else open.keep(size);
     this.#bytes += size;
+    this.#events++;
   }
 
   get stats(): LogShipperStats {
-    return { bufferedBytes: this.#bytes, bufferedEvents: this.#lines.length - this.#acked };
+    return { bufferedBytes: this.#bytes, bufferedEvents: this.#events };
   }
 
   /** Upload everything buffered now (one attempt per batch); resolves when done or failed. */
@@ -110,11 +118,11 @@ export class LogShipper {
     // A collector that hangs must not hold the shutdown past the drain time.
     await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, drainMs)))]);
     clearTimeout(timer);
-    const left = this.stats.bufferedEvents;
-    if (left > 0) this.#events.dropped(left);
-    this.#lines = [];
-    this.#sizes = [];
-    this.#head = this.#acked = this.#bytes = 0;
+    const left = this.#events;
+    if (left > 0) this.#report.dropped(left);
+    this.#sealed = [];
+    this.#open = undefined;
+    this.#bytes = this.#events = 0;
     await this.#agent.destroy();
   }
 
@@ -126,50 +134,44 @@ export class LogShipper {
     this.#timer.unref();
   }
 
+  #newBatch(): ShipBatch {
+    return new ShipBatch(Math.min(64 * 1024, this.#opts.maxUploadBytes + 2));
+  }
+
+  /** Seals the open batch (when it holds a line) and queues it for upload. */
+  #seal(): void {
+    const open = this.#open;
+    if (!open || open.events === 0) return;
+    // A rejection is taken when the batch is uploaded; until then it must not count as unhandled.
+    open.seal().catch(() => undefined);
+    this.#sealed.push(open);
+    this.#open = undefined;
+  }
+
   async #uploadAll(): Promise<void> {
-    while (this.#head < this.#lines.length) {
-      const start = this.#head;
-      let end = start;
-      let size = 0;
-      do {
-        size += this.#sizes[end]!;
-        end++;
-      } while (end < this.#lines.length && size + this.#sizes[end]! <= this.#opts.maxUploadBytes);
-      const batch = this.#lines.slice(start, end);
-      this.#head = end;
+    this.#seal();
+    while (this.#sealed.length > 0) {
+      const batch = this.#sealed[0]!;
       try {
-        await this.#post(batch);
+        await this.#post(await batch.seal());
       } catch (err) {
-        // Put the batch back at the head: it is retried first, so the order holds.
-        this.#head = start;
+        // The batch stays at the head: it is sent again first, so the order holds. (Its compression
+        // can only fail when memory is exhausted; then this retries until the drain gives up.)
         this.#failures++;
-        this.#events.failed(err instanceof WardenError ? err : new WardenError('AUDIT_SHIP_FAILED', describeThrown(err), { cause: err }));
+        this.#report.failed(err instanceof WardenError ? err : new WardenError('AUDIT_SHIP_FAILED', describeThrown(err), { cause: err }));
         return;
       }
       this.#failures = 0;
-      this.#acked = end;
-      this.#bytes -= size;
-      this.#events.shipped(batch.length);
-      this.#compact();
+      // close() gave up on this upload at the drain time and has already counted it as dropped.
+      if (this.#sealed[0] !== batch) return;
+      this.#sealed.shift();
+      this.#bytes -= batch.bytes;
+      this.#events -= batch.events;
+      this.#report.shipped(batch.events);
     }
   }
 
-  /** Forget acknowledged lines once they are a good share of the array (O(1) amortized). */
-  #compact(): void {
-    if (this.#acked === this.#lines.length) {
-      this.#lines = [];
-      this.#sizes = [];
-      this.#head = this.#acked = 0;
-    } else if (this.#acked > 1024 && this.#acked * 2 > this.#lines.length) {
-      this.#lines = this.#lines.slice(this.#acked);
-      this.#sizes = this.#sizes.slice(this.#acked);
-      this.#head -= this.#acked;
-      this.#acked = 0;
-    }
-  }
-
-  async #post(batch: string[]): Promise<void> {
-    const body = await gzip(`[${batch.join(',')}]`);
+  async #post(body: Buffer): Promise<void> {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(this.#target, {

@@ -1,0 +1,84 @@
+// One upload of the decision-log shipper: decision lines encoded as they arrive into one growing
+// off-heap buffer, as the JSON array the collector receives (`[line,line,...]`), and gzip'd once
+// when the batch is sealed (full, or due). Nothing of a line stays on the JavaScript heap after
+// push(): thousands of line strings kept for seconds were promoted to the old generation and
+// collected there, which cost more than the compression (bench/HISTORY.md, issue 14). As in OPA's
+// decision-log plugin, a batch is encoded as events arrive, up to the upload size limit.
+
+import { promisify } from 'node:util';
+import { constants, gzip as gzipCb } from 'node:zlib';
+
+const gzip = promisify(gzipCb);
+
+const OPEN = 0x5b; // [
+const COMMA = 0x2c;
+const CLOSE = 0x5d; // ]
+
+/** First capacity of a batch's buffer; it doubles as lines arrive. */
+const INITIAL_BYTES = 64 * 1024;
+
+export class ShipBatch {
+  #buf: Buffer | undefined;
+  /** Bytes written and kept: `[` and each kept line with its comma. */
+  #len = 1;
+  /** Lines kept. */
+  events = 0;
+  /** UTF-8 size of the kept lines, each with its comma (what the shipper's buffer bound counts). */
+  bytes = 0;
+  /** The gzip'd array, once sealed. */
+  body: Promise<Buffer> | undefined;
+
+  constructor(capacity = INITIAL_BYTES) {
+    this.#buf = Buffer.allocUnsafe(Math.max(capacity, 16));
+    this.#buf[0] = OPEN;
+  }
+
+  /**
+   * Writes `line` and its comma after the kept lines without keeping it yet; returns its size.
+   * Only the next `keep()` (or `moveStaged()`) makes it part of the batch.
+   */
+  stage(line: string): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that spares measuring the line first.
+    const need = this.#len + line.length * 3 + 1;
+    let buf = this.#buf!;
+    if (need > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
+      buf.copy(next, 0, 0, this.#len);
+      this.#buf = buf = next;
+    }
+    const n = buf.write(line, this.#len, 'utf8');
+    buf[this.#len + n] = COMMA;
+    return n + 1;
+  }
+
+  /** Keeps the staged line of `size` bytes. */
+  keep(size: number): void {
+    this.#len += size;
+    this.events++;
+    this.bytes += size;
+  }
+
+  /** Keeps the line staged here (of `size` bytes) in `other` instead. */
+  moveStaged(size: number, other: ShipBatch): void {
+    let dst = other.#buf!;
+    if (other.#len + size > dst.length) {
+      const next = Buffer.allocUnsafe(Math.max(dst.length * 2, other.#len + size));
+      dst.copy(next, 0, 0, other.#len);
+      other.#buf = dst = next;
+    }
+    this.#buf!.copy(dst, other.#len, this.#len, this.#len + size);
+    other.keep(size);
+  }
+
+  /** Closes the array and starts compressing it (fastest level: the JSON lines compress ~10× at it). */
+  seal(): Promise<Buffer> {
+    if (this.body) return this.body;
+    if (this.events === 0) throw new RangeError('empty decision-log batch');
+    const buf = this.#buf!;
+    buf[this.#len - 1] = CLOSE;
+    this.body = gzip(buf.subarray(0, this.#len), { level: constants.Z_BEST_SPEED });
+    // The uncompressed bytes are released once compressed; only the gzip'd body waits for the collector.
+    this.#buf = undefined;
+    return this.body;
+  }
+}

@@ -1,0 +1,37 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ShipBatch } from '../../../src/audit/ship-batch.js';
+
+const unzip = async (b: ShipBatch): Promise<unknown> => JSON.parse(gunzipSync(await b.seal()).toString('utf8'));
+
+describe('ShipBatch', () => {
+  it('encodes kept lines as one gzip\'d JSON array, counting each line\'s UTF-8 bytes and its comma', async () => {
+    const lines = [{ d: 1, s: 'plain' }, { d: 2, s: 'zwölf Ärzte — 日本 😀' }, { d: 3, s: 'x'.repeat(5000) }].map((o) => JSON.stringify(o));
+    const b = new ShipBatch(16);
+    for (const line of lines) b.keep(b.stage(line));
+    expect(b.events).toBe(3);
+    expect(b.bytes).toBe(lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
+    expect(await unzip(b)).toEqual(lines.map((l) => JSON.parse(l)));
+  });
+
+  it('leaves out a staged line that was not kept, and moves one to the next batch whole', async () => {
+    const a = new ShipBatch(64);
+    a.keep(a.stage('{"n":1}'));
+    a.stage('{"n":"dropped"}');
+    const size = a.stage('{"n":"ü-moved"}');
+    const b = new ShipBatch(4);
+    a.moveStaged(size, b);
+    a.keep(a.stage('{"n":2}'));
+    expect(await unzip(a)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(await unzip(b)).toEqual([{ n: 'ü-moved' }]);
+    expect(b.bytes).toBe(Buffer.byteLength('{"n":"ü-moved"}') + 1);
+  });
+
+  it('seals once, and never empty', async () => {
+    const b = new ShipBatch();
+    expect(() => b.seal()).toThrow(RangeError);
+    b.keep(b.stage('{}'));
+    expect(b.seal()).toBe(b.seal());
+    expect(await unzip(b)).toEqual([{}]);
+  });
+});
