@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     const t0 = process.cpuUsage();
     for (let k = 0; k < N; k++) {
       const phases = t.begin();
-      for (const name of ['route', 'identify', 'evaluate', 'forward'] as const) phases.start(name)();
+      for (const name of ['route', 'identify', 'evaluate', 'forward'] as const) phases.end(phases.start(name));
       t.record({ phases, headers: { traceparent: parents[k % 1024] }, decisionId: `d-${k}`, method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
       if (k % 50 === 49) await new Promise((r) => setImmediate(r));
     }

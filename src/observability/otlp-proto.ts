@@ -2,12 +2,13 @@
 // opentelemetry/proto/collector/trace/v1, the default encoding of OTLP/HTTP): one resource, one
 // scope, per request a `warden.request` server span and one child per phase. Written by hand, not
 // with the OpenTelemetry SDK's span objects and serializer: those cost more than the whole 5 %
-// budget per traced request (bench/HISTORY.md, issue 14); here a request costs about 600 bytes
-// written straight into one buffer per batch. test/unit/observability/otlp-proto.test.ts checks the
-// output field by field against the SDK's own serializer.
+// budget per traced request (bench/HISTORY.md, issue 14); here a request's spans are written, when
+// it ends, straight into the batch's one buffer (about 600 bytes), and nothing of it is kept.
+// test/unit/observability/otlp-proto.test.ts checks the output field by field against the SDK's
+// own serializer.
 
 import { randomFillSync } from 'node:crypto';
-import type { Phase } from './phases.js';
+import type { PhaseTimes } from './phases.js';
 
 /** What the `warden.request` span says of a request. */
 export interface RequestAttributes {
@@ -19,11 +20,11 @@ export interface RequestAttributes {
   readonly error: string | undefined;
 }
 
-/** One traced request, as queued on the request path. */
+/** One traced request, as it ends. */
 export interface TracedRequest extends RequestAttributes {
   readonly startMs: number;
   readonly endMs: number;
-  readonly phases: readonly Phase[];
+  readonly phases: PhaseTimes;
   /** The agent's trace context (hex trace id, hex parent span id, tracestate), when it sent one. */
   readonly parent: { readonly traceId: string; readonly spanId: string; readonly traceState: string | undefined } | undefined;
 }
@@ -204,10 +205,53 @@ function status(w: Writer, code: number, message: string | undefined): void {
 
 const ids = Buffer.alloc(24);
 
-/** The OTLP/protobuf body for a batch of traced requests, with fresh random span (and trace) ids. */
-export function encodeTraces(serviceName: string, batch: readonly TracedRequest[]): Buffer {
-  const w = new Writer(1024 + 768 * batch.length);
-  const rs = w.begin(1); // ExportTraceServiceRequest.resource_spans
+/** The spans of one request: a root and a child per phase, as ScopeSpans.spans fields. */
+function writeRequest(w: Writer, r: TracedRequest): void {
+  // The root span: trace id from the agent's context or fresh; its own id is reused as the children's parent.
+  const root = w.begin(2);
+  const traceAt = w.pos + 2;
+  if (r.parent) w.hexId(1, r.parent.traceId);
+  else w.randomId(1, 16);
+  const rootIdAt = w.randomId(2, 8);
+  if (r.parent?.traceState) w.string(3, r.parent.traceState);
+  if (r.parent) w.hexId(4, r.parent.spanId);
+  w.string(5, 'warden.request');
+  w.tag(6, 0);
+  w.varint(KIND_SERVER);
+  w.unixNano(7, r.startMs);
+  w.unixNano(8, r.endMs);
+  attribute(w, 'http.request.method', r.method);
+  attribute(w, 'http.response.status_code', r.status);
+  attribute(w, 'warden.decision_id', r.decisionId);
+  attribute(w, 'warden.outcome', r.outcome);
+  if (r.upstream !== undefined) attribute(w, 'warden.upstream', r.upstream);
+  if (r.error !== undefined) attribute(w, 'error.type', r.error);
+  status(w, r.error !== undefined ? STATUS_ERROR : 0, r.error);
+  // The trace id and the root's id, kept for the children (closing the root may move its bytes).
+  for (let i = 0; i < 16; i++) ids[i] = w.buf[traceAt + i]!;
+  for (let i = 0; i < 8; i++) ids[16 + i] = w.buf[rootIdAt + i]!;
+  w.end(root);
+  const { names, times } = r.phases;
+  for (let p = 0; p < names.length; p++) {
+    const name = names[p]!;
+    const end = times[3 * p + 1]!;
+    const span = w.begin(2);
+    w.bytes(1, ids, 0, 16);
+    w.randomId(2, 8);
+    w.bytes(4, ids, 16, 8);
+    w.string(5, name);
+    w.tag(6, 0);
+    w.varint(name === 'forward' ? KIND_CLIENT : KIND_INTERNAL);
+    w.unixNano(7, times[3 * p]!);
+    w.unixNano(8, Number.isNaN(end) ? r.endMs : end);
+    if (times[3 * p + 2] === 1) status(w, STATUS_ERROR, undefined);
+    w.end(span);
+  }
+}
+
+/** The fields before the spans: ResourceSpans.resource (service.name) and ScopeSpans.scope (warden). */
+function preamble(serviceName: string): { resource: Buffer; scope: Buffer } {
+  const w = new Writer(256);
   const res = w.begin(1); // ResourceSpans.resource
   const kv = w.begin(1); // Resource.attributes
   w.string(1, 'service.name');
@@ -216,50 +260,70 @@ export function encodeTraces(serviceName: string, batch: readonly TracedRequest[
   w.end(any);
   w.end(kv);
   w.end(res);
-  const ss = w.begin(2); // ResourceSpans.scope_spans
-  const scope = w.begin(1);
+  const resource = Buffer.from(w.buf.subarray(0, w.pos));
+  w.pos = 0;
+  const scope = w.begin(1); // ScopeSpans.scope
   w.string(1, 'warden');
   w.end(scope);
-  for (const r of batch) {
-    // The root span: trace id from the agent's context or fresh; its own id is reused as the children's parent.
-    const root = w.begin(2);
-    const traceAt = w.pos + 2;
-    if (r.parent) w.hexId(1, r.parent.traceId);
-    else w.randomId(1, 16);
-    const rootIdAt = w.randomId(2, 8);
-    if (r.parent?.traceState) w.string(3, r.parent.traceState);
-    if (r.parent) w.hexId(4, r.parent.spanId);
-    w.string(5, 'warden.request');
-    w.tag(6, 0);
-    w.varint(KIND_SERVER);
-    w.unixNano(7, r.startMs);
-    w.unixNano(8, r.endMs);
-    attribute(w, 'http.request.method', r.method);
-    attribute(w, 'http.response.status_code', r.status);
-    attribute(w, 'warden.decision_id', r.decisionId);
-    attribute(w, 'warden.outcome', r.outcome);
-    if (r.upstream !== undefined) attribute(w, 'warden.upstream', r.upstream);
-    if (r.error !== undefined) attribute(w, 'error.type', r.error);
-    status(w, r.error !== undefined ? STATUS_ERROR : 0, r.error);
-    // The trace id and the root's id, kept for the children (closing the root may move its bytes).
-    for (let i = 0; i < 16; i++) ids[i] = w.buf[traceAt + i]!;
-    for (let i = 0; i < 8; i++) ids[16 + i] = w.buf[rootIdAt + i]!;
-    w.end(root);
-    for (const p of r.phases) {
-      const span = w.begin(2);
-      w.bytes(1, ids, 0, 16);
-      w.randomId(2, 8);
-      w.bytes(4, ids, 16, 8);
-      w.string(5, p.name);
-      w.tag(6, 0);
-      w.varint(p.name === 'forward' ? KIND_CLIENT : KIND_INTERNAL);
-      w.unixNano(7, p.startMs);
-      w.unixNano(8, p.endMs ?? r.endMs);
-      if (p.failed) status(w, STATUS_ERROR, undefined);
-      w.end(span);
-    }
+  return { resource, scope: Buffer.from(w.buf.subarray(0, w.pos)) };
+}
+
+const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
+
+/**
+ * Requests' spans, encoded as each request ends into one growing buffer; `take()` returns the
+ * ExportTraceServiceRequest around them and starts over.
+ */
+export class TraceBatch {
+  readonly #pre: { resource: Buffer; scope: Buffer };
+  #w = new Writer(16 * 1024);
+  /** Requests added since the last take(). */
+  count = 0;
+
+  constructor(serviceName: string) {
+    this.#pre = preamble(serviceName);
   }
-  w.end(ss);
-  w.end(rs);
-  return w.buf.subarray(0, w.pos);
+
+  /** Encodes the spans of one request (with fresh random span, and trace, ids). */
+  add(r: TracedRequest): void {
+    const at = this.#w.pos;
+    try {
+      writeRequest(this.#w, r);
+    } catch (err) {
+      // A request that cannot be encoded leaves nothing half-written in the batch.
+      this.#w.pos = at;
+      throw err;
+    }
+    this.count++;
+  }
+
+  /** The OTLP/protobuf body of the requests added so far; the batch is empty afterwards. */
+  take(): Buffer {
+    const { resource, scope } = this.#pre;
+    const spans = this.#w.buf.subarray(0, this.#w.pos);
+    const ss = scope.length + spans.length; // ResourceSpans.scope_spans
+    const rs = resource.length + 1 + varintSize(ss) + ss; // ExportTraceServiceRequest.resource_spans
+    const w = new Writer(1 + varintSize(rs) + rs);
+    w.tag(1, 2);
+    w.varint(rs);
+    resource.copy(w.buf, w.pos);
+    w.pos += resource.length;
+    w.tag(2, 2);
+    w.varint(ss);
+    scope.copy(w.buf, w.pos);
+    w.pos += scope.length;
+    spans.copy(w.buf, w.pos);
+    w.pos += spans.length;
+    // The span buffer is kept for the next batch, at the size this one needed.
+    this.#w.pos = 0;
+    this.count = 0;
+    return w.buf.subarray(0, w.pos);
+  }
+}
+
+/** The OTLP/protobuf body for a batch of traced requests, with fresh random span (and trace) ids. */
+export function encodeTraces(serviceName: string, batch: readonly TracedRequest[]): Buffer {
+  const b = new TraceBatch(serviceName);
+  for (const r of batch) b.add(r);
+  return b.take();
 }

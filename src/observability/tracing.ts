@@ -3,15 +3,15 @@
 // server span `warden.request` whose parent is the agent's W3C `traceparent` (from MCP
 // `params._meta` when the call carries one there, else from the HTTP header), with one child per
 // phase (route, identify, evaluate, step_up, forward). The request path only takes timestamps
-// (Phases) and, when the request is sampled, queues a small record; the spans are encoded as
-// OTLP/protobuf (otlp-proto.ts) and sent in batches of about 500 spans or after `export_delay`, by
-// the OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
+// (Phases) and, when the request is sampled, encodes its spans as OTLP/protobuf (otlp-proto.ts)
+// into the batch's buffer as it ends; batches of about 500 spans, or what `export_delay` found, are
+// sent by the OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
 import { TraceFlags } from '@opentelemetry/api';
 import { parseTraceParent, TraceState } from '@opentelemetry/core';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { encodeTraces, type RequestAttributes, type TracedRequest } from './otlp-proto.js';
+import { TraceBatch, type RequestAttributes } from './otlp-proto.js';
 import { Phases } from './phases.js';
 
 export interface TracingOptions {
@@ -35,25 +35,32 @@ const BATCH = 100;
 /** Exports under way at most; beyond (a slow receiver), requests go untraced rather than queue up. */
 const MAX_INFLIGHT = 8;
 
-type Delegate = ReturnType<typeof createOtlpHttpExportDelegate<readonly TracedRequest[], unknown>>;
+/** One export: the encoded body and how many requests it holds. */
+interface Encoded {
+  readonly body: Buffer;
+  readonly requests: number;
+}
+
+type Delegate = ReturnType<typeof createOtlpHttpExportDelegate<Encoded, unknown>>;
 
 export class Tracing {
   readonly #delegate: Delegate;
   readonly #ratio: number;
   readonly #delayMs: number;
-  #queue: TracedRequest[] = [];
+  readonly #batch: TraceBatch;
   #timer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<void>>();
 
   constructor(opts: TracingOptions) {
     const serializer = {
-      serializeRequest: (batch: readonly TracedRequest[]): Uint8Array => encodeTraces(opts.serviceName, batch),
+      serializeRequest: (e: Encoded): Uint8Array => e.body,
       deserializeResponse: (): unknown => ({}),
     };
     const http = convertLegacyHttpOptions({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
-    this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'warden_otlp_http_span_exporter', { name: 'span', countItems: (b) => b.length }, undefined);
+    this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'warden_otlp_http_span_exporter', { name: 'span', countItems: (e) => e.requests }, undefined);
     this.#ratio = opts.sampleRatio;
     this.#delayMs = opts.exportDelayMs;
+    this.#batch = new TraceBatch(opts.serviceName);
   }
 
   /** A fresh phase recorder for one request. */
@@ -71,13 +78,13 @@ export class Tracing {
       if (parent ? (parent.traceFlags & TraceFlags.SAMPLED) === 0 : !(Math.random() < this.#ratio)) return;
       if (this.#inflight.size >= MAX_INFLIGHT) return;
       const ts = meta ? meta.tracestate : r.headers.tracestate;
-      this.#queue.push({
-        startMs: r.phases.startMs, endMs: Phases.now(), phases: r.phases.list,
+      this.#batch.add({
+        startMs: r.phases.startMs, endMs: Phases.now(), phases: r.phases,
         // tracestate is passed on as the W3C rules keep it (invalid members dropped).
         parent: parent ? { traceId: parent.traceId, spanId: parent.spanId, traceState: typeof ts === 'string' ? new TraceState(ts).serialize() || undefined : undefined } : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
       });
-      if (this.#queue.length >= BATCH) this.#flush();
+      if (this.#batch.count >= BATCH) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs).unref();
     } catch {
       // A malformed trace context costs the trace, never the request.
@@ -87,10 +94,9 @@ export class Tracing {
   #flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#queue;
-    if (batch.length === 0) return;
-    this.#queue = [];
-    const done = new Promise<void>((resolve) => this.#delegate.export(batch, () => resolve()));
+    if (this.#batch.count === 0) return;
+    const encoded: Encoded = { requests: this.#batch.count, body: this.#batch.take() };
+    const done = new Promise<void>((resolve) => this.#delegate.export(encoded, () => resolve()));
     this.#inflight.add(done);
     void done.then(() => this.#inflight.delete(done));
   }

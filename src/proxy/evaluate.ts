@@ -12,7 +12,7 @@ import { buildInput } from './request-input.js';
 export function evaluate(engine: PolicyEngine, metrics: Metrics, call: CallContext, approval: ApprovalInput | undefined): Evaluation {
   const input = buildInput({ request: call.request, mcp: call.mcp, agent: call.principal.agent, task: call.principal.task, approval, nowMs: Date.now() });
   const inputJson = JSON.stringify(input);
-  const endPhase = call.phases?.start('evaluate');
+  const phase = call.phases?.start('evaluate');
   const t0 = process.hrtime.bigint();
   let result: Evaluation['result'];
   let revision: string | undefined;
@@ -24,7 +24,7 @@ export function evaluate(engine: PolicyEngine, metrics: Metrics, call: CallConte
     result = { ok: false, error: toWardenError(err) };
   }
   const evalNs = Number(process.hrtime.bigint() - t0);
-  endPhase?.(!result.ok);
+  if (phase !== undefined) call.phases!.end(phase, !result.ok);
   metrics.evalSeconds.observe(evalNs / 1e9);
   return { input, inputJson, revision: revision ?? engine.revision, evalNs, result };
 }

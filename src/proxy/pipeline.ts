@@ -69,9 +69,9 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
   try {
     if (!requestOriginAllowed(req.headers, allowedOriginSet(deps.config.allowed_origins))) throw new WardenError('ORIGIN_REFUSED');
     const { rawPath, rawQuery } = splitTarget(req.url ?? '/');
-    const endRoute = phases?.start('route');
+    const routing = phases?.start('route');
     const route = deps.router.match(rawPath);
-    endRoute?.(!route);
+    if (routing !== undefined) phases!.end(routing, !route);
     if (!route) throw new WardenError('ROUTE_NOT_FOUND', rawPath.slice(0, 200));
     known = { upstream: route.name };
     const path = normalizeRest(route.rest, { pathParameters: route.upstream.path_parameters });

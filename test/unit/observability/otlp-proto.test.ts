@@ -5,23 +5,27 @@
 import { TraceState } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
-import { encodeTraces, type TracedRequest } from '../../../src/observability/otlp-proto.js';
-import type { Phase } from '../../../src/observability/phases.js';
+import { encodeTraces, TraceBatch, type TracedRequest } from '../../../src/observability/otlp-proto.js';
+import type { PhaseName, PhaseTimes } from '../../../src/observability/phases.js';
 import { decodeTraceRequest } from '../../helpers/otlp-decode.js';
 import type { ReceivedSpan } from '../../helpers/otlp-receiver.js';
 
 const T0 = 1_764_680_000_123.4567;
-const phase = (name: Phase['name'], startMs: number, endMs: number | undefined, failed = false): Phase => ({ name, startMs, endMs, failed });
+interface Phase { name: PhaseName; startMs: number; endMs: number | undefined; failed: boolean }
+const phase = (name: PhaseName, startMs: number, endMs: number | undefined, failed = false): Phase => ({ name, startMs, endMs, failed });
+/** The phases as the request path records them (Phases): names, and start, end (NaN: open), failed. */
+const recorded = (list: Phase[]): PhaseTimes => ({ names: list.map((p) => p.name), times: list.flatMap((p) => [p.startMs, p.endMs ?? NaN, p.failed ? 1 : 0]) });
+const FIRST = [phase('route', T0 + 0.01, T0 + 0.02), phase('identify', T0 + 0.02, T0 + 0.5), phase('evaluate', T0 + 0.5, T0 + 0.51), phase('forward', T0 + 0.51, T0 + 3.2)];
 
 const BATCH: TracedRequest[] = [
   {
     startMs: T0, endMs: T0 + 3.25, method: 'GET', status: 200, decisionId: 'd-1', outcome: 'allow', upstream: 'github', error: undefined,
     parent: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceState: 'vendor=a,other=b' },
-    phases: [phase('route', T0 + 0.01, T0 + 0.02), phase('identify', T0 + 0.02, T0 + 0.5), phase('evaluate', T0 + 0.5, T0 + 0.51), phase('forward', T0 + 0.51, T0 + 3.2)],
+    phases: recorded(FIRST),
   },
   {
     startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', parent: undefined,
-    phases: [phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined, true)],
+    phases: recorded([phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined, true)]),
   },
 ];
 
@@ -67,7 +71,7 @@ describe('OTLP/protobuf encoding', () => {
     });
     expect(root!.spanId).toMatch(/^[0-9a-f]{16}$/);
     for (const [i, k] of kids.entries()) {
-      expect(k).toMatchObject({ traceId: root!.traceId, parentSpanId: root!.spanId, kind: k.name === 'forward' ? 3 : 1, startTimeUnixNano: nanos(BATCH[0]!.phases[i]!.startMs), endTimeUnixNano: nanos(BATCH[0]!.phases[i]!.endMs!) });
+      expect(k).toMatchObject({ traceId: root!.traceId, parentSpanId: root!.spanId, kind: k.name === 'forward' ? 3 : 1, startTimeUnixNano: nanos(FIRST[i]!.startMs), endTimeUnixNano: nanos(FIRST[i]!.endMs!) });
     }
     expect(new Set(mine.map((s) => s.spanId)).size).toBe(mine.length);
   });
@@ -80,5 +84,20 @@ describe('OTLP/protobuf encoding', () => {
     expect(root).toMatchObject({ startTimeUnixNano: nanos(T0 + 999.9999996), status: { code: 2, message: 'TOKEN_MISSING' }, attributes: { 'warden.decision_id': 'x'.repeat(200), 'warden.upstream': 'äpi-ünicode', 'error.type': 'TOKEN_MISSING' } });
     expect(route!.status.code).toBeUndefined();
     expect(identify).toMatchObject({ status: { code: 2 }, endTimeUnixNano: nanos(T0 + 1001) });
+  });
+
+  it('starts each batch empty after take(), and an unencodable request leaves the batch as it was', () => {
+    const b = new TraceBatch('warden-test');
+    b.add(BATCH[0]!);
+    expect(b.count).toBe(1);
+    expect(decodeTraceRequest(b.take()).map((s) => s.name)).toEqual(['warden.request', 'route', 'identify', 'evaluate', 'forward']);
+    expect(b.count).toBe(0);
+    b.add(BATCH[1]!);
+    // A root span over the 2 MiB the encoder allows is refused whole.
+    expect(() => b.add({ ...BATCH[0]!, decisionId: 'x'.repeat(3 << 20) })).toThrow(RangeError);
+    expect(b.count).toBe(1);
+    const second = decodeTraceRequest(b.take());
+    expect(second.map((s) => s.name)).toEqual(['warden.request', 'route', 'identify']);
+    expect(second[0]!.attributes['warden.decision_id']).toBe('x'.repeat(200));
   });
 });
