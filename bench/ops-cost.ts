@@ -7,6 +7,11 @@
 // Flags: --reps N (5)  --sat MS (4000)  --connections N (32)
 //        --rate N (rounds at a fixed N req/s instead of saturation: on a loaded machine CPU per
 //        request falls as throughput rises, so comparing it at one rate is fairer)
+//        --together (each round loads the three Wardens at the same time, each with its own
+//        connections: whatever else the machine runs then weighs on all three alike, which makes
+//        the comparison of CPU per request usable on a loaded machine)
+//        --base DIR (also the shipping and tracing Wardens of another compiled checkout, e.g. main
+//        before a change, in the same rounds: a before/after that the machine's load hits alike)
 //        --profile (instead: `node --cpu-prof` on the tracing Warden during one round, top self time
 //        and inclusive time of the tracing code, printed)
 
@@ -28,6 +33,8 @@ const SAT_MS = flag('--sat', 4000);
 const CONNECTIONS = flag('--connections', 32);
 const RATE = flag('--rate', 0);
 const PROFILE = process.argv.includes('--profile');
+const TOGETHER = process.argv.includes('--together');
+const BASE = ((i) => (i >= 0 ? path.resolve(process.argv[i + 1] ?? '.') : undefined))(process.argv.indexOf('--base'));
 
 const log = (m: string): void => void process.stderr.write(`[bench:ops ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -36,17 +43,18 @@ async function main(): Promise<void> {
   const otlp = await startSink();
   try {
     await withBench(async ({ procs, ws, upstream, loadProc }) => {
-      const variants: { label: string; kind?: OpsKind; sink?: Sink }[] = [
+      const variants: { label: string; kind?: OpsKind; sink?: Sink; root?: string }[] = [
         { label: 'plain' },
         { label: 'decision-log shipping', kind: 'shipping', sink: collector },
         { label: 'tracing (every request)', kind: 'tracing', sink: otlp },
+        ...(BASE ? [{ label: 'shipping, --base', kind: 'shipping' as const, sink: collector, root: BASE }, { label: 'tracing, --base', kind: 'tracing' as const, sink: otlp, root: BASE }] : []),
       ];
       const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
       const profDir = PROFILE ? await mkdtemp(path.join(os.tmpdir(), 'warden-ops-prof-')) : '';
       for (const [i, v] of (PROFILE ? variants.slice(2) : variants).entries()) {
         const plain = await ws.configFor(upstream.origin, `ops-${i}`);
         const file = v.kind ? await opsConfig(plain, path.join(ws.dir, `ops-${i}.yaml`), v.kind, v.sink!.url) : plain;
-        const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
+        const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [], v.root);
         procs.push(...w.procs);
         systems.push({ label: v.label, w, rps: [], cpu: [] });
       }
@@ -69,18 +77,28 @@ async function main(): Promise<void> {
         await rm(profDir, { recursive: true, force: true });
         return;
       }
-      for (let rep = 0; rep < REPS; rep++) {
+      const measure = (s: (typeof systems)[number], r: LoadResult, cpuUs: number): void => {
+        const cpu = cpuUs / Math.max(1, r.requests);
+        if (r.non2xx + r.errors > 0) throw new Error(`${s.label}: ${r.non2xx + r.errors} failed requests ${JSON.stringify(r.statuses)}`);
+        s.rps.push(r.rps);
+        s.cpu.push(cpu);
+        log(`${s.label.padEnd(26)} ${r.rps.toFixed(0).padStart(6)} req/s  cpu ${cpu.toFixed(1)} µs/req`);
+      };
+      for (let rep = 0; rep < REPS && TOGETHER; rep++) {
+        await Promise.all(systems.map((s) => load(s, 500)));
+        const before = await Promise.all(systems.map((s) => s.w.procs[0]!.usage(true)));
+        const results = await Promise.all(systems.map((s) => load(s, SAT_MS)));
+        const after = await Promise.all(systems.map((s) => s.w.procs[0]!.usage()));
+        for (const [k, s] of systems.entries()) measure(s, results[k]!, after[k]!.cpuUs - before[k]!.cpuUs);
+      }
+      for (let rep = 0; rep < REPS && !TOGETHER; rep++) {
         for (let k = 0; k < systems.length; k++) {
           const s = systems[(rep + k) % systems.length]!;
           await load(s, 500);
           const before = await s.w.procs[0]!.usage(true);
           const r = await load(s, SAT_MS);
           const after = await s.w.procs[0]!.usage();
-          const cpu = (after.cpuUs - before.cpuUs) / Math.max(1, r.requests);
-          if (r.non2xx + r.errors > 0) throw new Error(`${s.label}: ${r.non2xx + r.errors} failed requests ${JSON.stringify(r.statuses)}`);
-          s.rps.push(r.rps);
-          s.cpu.push(cpu);
-          log(`${s.label.padEnd(26)} ${r.rps.toFixed(0).padStart(6)} req/s  cpu ${cpu.toFixed(1)} µs/req`);
+          measure(s, r, after.cpuUs - before.cpuUs);
         }
       }
       const plain = systems[0]!;
@@ -92,7 +110,7 @@ async function main(): Promise<void> {
         return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
       });
       process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
-      process.stdout.write(`\n${REPS} rotated rounds of ${SAT_MS / 1000} s, ${RATE > 0 ? `${RATE} req/s` : `${CONNECTIONS} connections`}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
+      process.stdout.write(`\n${REPS} ${TOGETHER ? 'simultaneous' : 'rotated'} rounds of ${SAT_MS / 1000} s, ${RATE > 0 ? `${RATE} req/s` : `${CONNECTIONS} connections`}${TOGETHER ? ' each' : ''}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
     });
   } finally {
     await collector.close();

@@ -280,6 +280,11 @@ export class TraceBatch {
   /** Requests added since the last take(). */
   count = 0;
 
+  /** Bytes of the spans added since the last take(). */
+  get bytes(): number {
+    return this.#w.pos;
+  }
+
   constructor(serviceName: string) {
     this.#pre = preamble(serviceName);
   }

@@ -4,15 +4,15 @@
 // `params._meta` when the call carries one there, else from the HTTP header), with one child per
 // phase (route, identify, evaluate, step_up, forward). The request path only takes timestamps
 // (Phases) and, when the request is sampled, encodes its spans as OTLP/protobuf (otlp-proto.ts)
-// into the batch's buffer as it ends; batches of about 500 spans, or what `export_delay` found, are
-// sent by the OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
+// into the batch's buffer as it ends; batches of 256 KiB (about 2000 spans), or what `export_delay`
+// found, are sent by the OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
-import { TraceFlags } from '@opentelemetry/api';
-import { parseTraceParent, TraceState } from '@opentelemetry/core';
+import { TraceState } from '@opentelemetry/core';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { TraceBatch, type RequestAttributes } from './otlp-proto.js';
 import { Phases } from './phases.js';
+import { readTraceParent } from './trace-parent.js';
 
 export interface TracingOptions {
   /** OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`. */
@@ -30,8 +30,12 @@ export interface RequestSummary extends RequestAttributes {
   readonly headers: IncomingHttpHeaders;
 }
 
-/** Requests per export (about 500 spans, the batch size of the SDK's batch span processor). */
-const BATCH = 100;
+/**
+ * Encoded spans per export, about 400 plain requests (2000 spans). Each export costs about 270 µs
+ * of CPU however small (the transport, an HTTP request and its answer): at the SDK batch span
+ * processor's 512 spans that was 2 µs per request (bench/HISTORY.md, issue 14).
+ */
+const EXPORT_BYTES = 256 * 1024;
 /** Exports under way at most; beyond (a slow receiver), requests go untraced rather than queue up. */
 const MAX_INFLIGHT = 8;
 
@@ -73,9 +77,9 @@ export class Tracing {
     try {
       const meta = r.phases.meta;
       const tp = meta ? meta.traceparent : r.headers.traceparent;
-      const parent = typeof tp === 'string' ? parseTraceParent(tp) : null;
+      const parent = typeof tp === 'string' ? readTraceParent(tp) : null;
       // Parent-based sampling: a parent's sampled flag decides; without one, the ratio does.
-      if (parent ? (parent.traceFlags & TraceFlags.SAMPLED) === 0 : !(Math.random() < this.#ratio)) return;
+      if (parent ? !parent.sampled : !(Math.random() < this.#ratio)) return;
       if (this.#inflight.size >= MAX_INFLIGHT) return;
       const ts = meta ? meta.tracestate : r.headers.tracestate;
       this.#batch.add({
@@ -84,7 +88,7 @@ export class Tracing {
         parent: parent ? { traceId: parent.traceId, spanId: parent.spanId, traceState: typeof ts === 'string' ? new TraceState(ts).serialize() || undefined : undefined } : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
       });
-      if (this.#batch.count >= BATCH) this.#flush();
+      if (this.#batch.bytes >= EXPORT_BYTES) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs).unref();
     } catch {
       // A malformed trace context costs the trace, never the request.

@@ -24,6 +24,8 @@ export interface ReceivedSpan {
 export interface TestOtlpReceiver {
   readonly url: string;
   readonly spans: ReceivedSpan[];
+  /** The size in bytes of each export received, in arrival order. */
+  readonly exports: number[];
   waitFor(pred: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,6 +36,7 @@ const attrs = (list: { key: string; value: AnyValue }[] = []): Record<string, un
 
 export async function startOtlpReceiver(): Promise<TestOtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const exports: number[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));
@@ -44,6 +47,7 @@ export async function startOtlpReceiver(): Promise<TestOtlpReceiver> {
       }
       const raw = Buffer.concat(chunks);
       const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+      exports.push(body.length);
       if (req.headers['content-type'] === 'application/x-protobuf') {
         spans.push(...decodeTraceRequest(body));
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
@@ -66,6 +70,7 @@ export async function startOtlpReceiver(): Promise<TestOtlpReceiver> {
   return {
     url,
     spans,
+    exports,
     async waitFor(pred, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pred(spans)) {

@@ -1,0 +1,46 @@
+// The exporter against a real OTLP/HTTP receiver on port 0: full batches go out as they fill (by
+// encoded size, not by a timer), the rest at close(), every request's spans exactly once.
+
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tracing } from '../../../src/observability/tracing.js';
+import { startOtlpReceiver, type TestOtlpReceiver } from '../../helpers/otlp-receiver.js';
+
+let receiver: TestOtlpReceiver | undefined;
+afterEach(async () => {
+  await receiver?.close();
+  receiver = undefined;
+});
+
+const traceparent = (): string => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+
+describe('Tracing export', () => {
+  it('sends a batch once its spans reach 256 KiB, and what is left at close, each request once', async () => {
+    receiver = await startOtlpReceiver();
+    const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 60_000 });
+    const sent: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const phases = t.begin();
+      for (const name of ['route', 'identify', 'evaluate', 'forward'] as const) phases.end(phases.start(name));
+      const tp = traceparent();
+      sent.push(tp.slice(3, 35));
+      t.record({ phases, headers: { traceparent: tp }, decisionId: `d-${i}`, method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
+    }
+    // No timer fires (60 s): what arrives goes because the batch was full. About 530 requests fill
+    // one, so 2000 make three, and the rest waits.
+    const r = receiver;
+    await r.waitFor(() => r.exports.length >= 3);
+    await new Promise((res) => setTimeout(res, 200));
+    const full = r.exports.length;
+    expect(full).toBe(3);
+    for (const bytes of receiver.exports) {
+      expect(bytes).toBeGreaterThanOrEqual(256 * 1024);
+      expect(bytes).toBeLessThan(256 * 1024 + 2048);
+    }
+    await t.close();
+    expect(receiver.exports.length).toBe(full + 1);
+    const roots = receiver.spans.filter((s) => s.name === 'warden.request');
+    expect(roots.map((s) => s.traceId)).toEqual(sent);
+    expect(receiver.spans).toHaveLength(10_000);
+  });
+});
