@@ -10,7 +10,8 @@
 // Prints a Markdown section; `--write` also puts it into bench/RESULTS.md (kept by `npm run bench`).
 // Flags: --reps N (3)  --sat MS (3000)  --rate N (300)  --lat MS (3000)  --revocations N (40)
 //        --connections N (32)  --warm MS (3000, per system before the rounds)  --write
-//        --profile DIR (the measured sidecar runs under `node --cpu-prof`; its .cpuprofile lands in DIR)
+//        --profile DIR (the SQLite Warden and the measured sidecar run under `node --cpu-prof`: DIR/sqlite.cpuprofile
+//        and DIR/sidecar-1.cpuprofile)
 
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -110,14 +111,15 @@ async function main(): Promise<void> {
     const store = { kind: 'redis', url: redisUrl, prefix: 'bench:', max_staleness: '1s' };
     const sidecarAdmin = { ...base.admin, write_api: false };
 
-    const single = await startWarden(await configFile('sqlite', {}), ws);
+    /** Node flags that profile a Warden into PROFILE_DIR/<name>.cpuprofile (with --profile). */
+    const profile = (name: string): string[] => (PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROFILE_DIR), '--cpu-prof-name', `${name}.cpuprofile`]);
+    const single = await startWarden(await configFile('sqlite', {}), ws, profile('sqlite'));
     procs.push(...single.procs);
     const control = await startFleetMember('control', await configFile('control', { store }), ws);
     procs.push(...control.procs);
     const sidecars = [];
     for (const name of ['sidecar-1', 'sidecar-2']) {
-      const profile = PROFILE_DIR !== undefined && name === 'sidecar-1' ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROFILE_DIR)] : [];
-      const s = await startFleetMember('run', await configFile(name, { store, admin: sidecarAdmin }), ws, profile);
+      const s = await startFleetMember('run', await configFile(name, { store, admin: sidecarAdmin }), ws, name === 'sidecar-1' ? profile(name) : []);
       procs.push(...s.procs);
       sidecars.push(s);
     }

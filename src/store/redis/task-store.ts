@@ -54,9 +54,12 @@ export class RedisTaskStore implements TaskStore, UsageStore {
   readonly #cache = new Map<string, TaskRecord | undefined>();
   readonly #inflight = new Map<string, Promise<TaskRecord | undefined>>();
   readonly #usage: UsageBatch;
+  /** `<prefix>task:`, the start of every task's key. */
+  readonly #taskPrefix: string;
 
   constructor(link: RedisLink) {
     this.#link = link;
+    this.#taskPrefix = link.key('task', '');
     this.#usage = new UsageBatch(link.fast);
     link.onMessage((m) => {
       if (m.t === 'task') this.#cache.delete(m.id);
@@ -65,7 +68,7 @@ export class RedisTaskStore implements TaskStore, UsageStore {
   }
 
   #key(id: string): string {
-    return this.#link.key('task', id);
+    return this.#taskPrefix + id;
   }
 
   async create(rec: TaskRecord): Promise<void> {
@@ -146,7 +149,10 @@ export class RedisTaskStore implements TaskStore, UsageStore {
     const ids = await this.#link.run(() => this.#link.cmd.zrangebyscore(expiry, '-inf', `(${nowMs}`));
     if (ids.length === 0) return 0;
     await this.#link.run(() => this.#link.cmd.multi().del(...ids.map((i) => this.#key(i))).zrem(expiry, ...ids).exec());
-    for (const id of ids) this.#cache.delete(id);
+    for (const id of ids) {
+      this.#cache.delete(id);
+      this.#usage.forget(this.#key(id));
+    }
     return ids.length;
   }
 
@@ -156,8 +162,8 @@ export class RedisTaskStore implements TaskStore, UsageStore {
   }
 
   recordCall(id: string, stage: string): void {
-    // Counted atomically in Redis with this turn's other counts and reads, fire and forget: a
-    // failed count never fails a forwarded call. Ahead of any later read of the counters.
+    // Counted atomically in Redis, summed with the other counts of the next COUNT_EVERY_MS, fire and
+    // forget: a failed count never fails a forwarded call. Seen at once by this process's reads.
     this.#usage.count(this.#key(id), `s:${stage}`);
   }
 
@@ -166,7 +172,7 @@ export class RedisTaskStore implements TaskStore, UsageStore {
   }
 
   close(): void {
-    this.#usage.flush(); // ahead of the connection's QUIT: a call counted just before close is kept
+    this.#usage.close(); // ahead of the connection's QUIT: a call counted just before close is kept
     this.#cache.clear();
   }
 }

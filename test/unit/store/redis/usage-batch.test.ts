@@ -1,11 +1,12 @@
-// The request path's call counters on a real redis-server (usage-batch.ts): one script call per
-// turn of the event loop carries every count and read of the turn, a read sees every call counted
-// before it, and the script is there again after a Redis restart (empty script cache) and after
-// SCRIPT FLUSH on a live connection.
+// The request path's call counters on a real redis-server (usage-batch.ts): the reads of one turn of
+// the event loop share one HMGET per task and stage; counts are written in batches, seen at
+// once by the process that counted them and by every other once written, never twice; and the
+// script is there again after a Redis restart (empty script cache) and after SCRIPT FLUSH.
 
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { openRedisStores } from '../../../../src/store/redis/open.js';
+import { UsageBatch } from '../../../../src/store/redis/usage-batch.js';
 import type { Stores } from '../../../../src/store/stores.js';
 import { useRedisServer } from '../../../helpers/redis-server.js';
 import { until } from '../../../helpers/wait.js';
@@ -13,73 +14,100 @@ import { until } from '../../../helpers/wait.js';
 const { server, afterTest } = useRedisServer();
 
 let n = 0;
-async function open(): Promise<{ stores: Stores; commands: () => Promise<Record<string, number>> }> {
-  const stores = await openRedisStores({ url: server().url, prefix: `batch${++n}:`, maxStalenessMs: 5_000 });
-  const admin = new Redis(server().url);
-  afterTest(async () => {
-    await stores.close();
-    admin.disconnect();
-  });
-  await stores.tasks.create({ id: 't1', agent: 'a1', user: { id: 'u' }, stage: 'plan', risk: 'low', scopes: [], created_at: 1, expires_at: 9e12 });
-  await stores.tasks.create({ id: 't2', agent: 'a1', user: { id: 'u' }, stage: 'plan', risk: 'low', scopes: [], created_at: 1, expires_at: 9e12 });
+/** A connection (two fleet members' batches on it), its own prefix with tasks t1 and t2 created. */
+async function connection(): Promise<{ redis: Redis; key: (id: string) => string; commands: () => Promise<Record<string, number>> }> {
+  const redis = new Redis(server().url, { enableOfflineQueue: false, lazyConnect: true });
+  await redis.connect();
+  afterTest(() => redis.disconnect());
+  const prefix = `batch${++n}:`;
+  const key = (id: string): string => `${prefix}task:${id}`;
+  for (const id of ['t1', 't2']) await redis.hset(key(id), { agent: 'a1', calls: '0' });
   /** Calls per command name since the server started, those of scripts included (INFO commandstats). */
   const commands = async (): Promise<Record<string, number>> => {
-    const info = await admin.info('commandstats');
+    const info = await redis.info('commandstats');
     return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
   };
-  return { stores, commands };
+  return { redis, key, commands };
 }
 
+const delta = (a: Record<string, number>, b: Record<string, number>, name: string): number => (b[name] ?? 0) - (a[name] ?? 0);
+
 describe('UsageBatch', () => {
-  it('sends the counts and reads of one turn as one script call; every read sees the counts before it', async () => {
-    const { stores, commands } = await open();
+  it('answers the reads of one turn with one HMGET per task and stage, counting what is not sent yet', async () => {
+    const { redis, key, commands } = await connection();
+    const a = new UsageBatch(redis, 60_000);
+    const b = new UsageBatch(redis, 60_000); // another fleet member
     const before = await commands();
-    const reads: unknown[] = [];
+    const reads: Promise<unknown>[] = [];
     for (let i = 0; i < 10; i++) {
-      stores.usage.recordCall('t1', i % 2 ? 'plan' : 'execute');
-      reads.push(stores.usage.usage('t1', 'plan'), stores.usage.usage('t1', 'execute'), stores.usage.usage('t2', 'plan'));
+      a.count(key('t1'), i % 2 ? 's:plan' : 's:execute');
+      reads.push(a.read(key('t1'), 's:plan'), a.read(key('t1'), 's:execute'), a.read(key('t2'), 's:plan'), b.read(key('t1'), 's:plan'));
     }
-    stores.usage.recordCall('t2', 'plan');
     const got = await Promise.all(reads);
     const after = await commands();
-    expect((after.evalsha ?? 0) - (before.evalsha ?? 0)).toBe(1);
-    expect((after.eval ?? 0) - (before.eval ?? 0)).toBe(0);
-    // Inside the script: one HMGET per task and stage read (3), not per read (30).
-    expect((after.hmget ?? 0) - (before.hmget ?? 0)).toBe(3);
-    // Reads of one task and stage in a turn share the reply (frozen), taken after the turn's counts.
-    expect(got.slice(-3)).toEqual([{ calls: 10, stage_calls: 5 }, { calls: 10, stage_calls: 5 }, { calls: 1, stage_calls: 1 }]);
+    // One HMGET per task and stage read in the turn (4), not per read (40); no count written yet.
+    expect(delta(before, after, 'hmget')).toBe(4);
+    for (const write of ['evalsha', 'eval', 'hincrby']) expect(delta(before, after, write)).toBe(0);
+    // The counting member sees its counts (reads of a task and stage share one frozen reply), the other not yet.
+    expect(got.slice(-4)).toEqual([{ calls: 10, stage_calls: 5 }, { calls: 10, stage_calls: 5 }, { calls: 0, stage_calls: 0 }, { calls: 0, stage_calls: 0 }]);
     expect(Object.isFrozen(got[0])).toBe(true);
-    // The next turn's read sees the previous turn's counts.
-    stores.usage.recordCall('t1', 'plan');
-    expect(await stores.usage.usage('t1', 'plan')).toEqual({ calls: 11, stage_calls: 6 });
+    // A read sent before the counts and answered after they are written counts them once.
+    const inFlight = a.read(key('t1'), 's:plan');
+    a.flush();
+    a.count(key('t1'), 's:plan');
+    expect(await inFlight).toEqual({ calls: 10, stage_calls: 5 });
+    expect(await a.read(key('t1'), 's:plan')).toEqual({ calls: 11, stage_calls: 6 });
+    expect(await b.read(key('t1'), 's:plan')).toEqual({ calls: 10, stage_calls: 5 });
+    a.flush();
+    expect(await b.read(key('t1'), 's:execute')).toEqual({ calls: 11, stage_calls: 5 });
+    expect(await a.read(key('t1'), 's:plan')).toEqual({ calls: 11, stage_calls: 6 });
+  });
+
+  it('writes counts within its interval unasked; a task Redis does not hold reads 0, counted or not', async () => {
+    const { redis, key } = await connection();
+    const a = new UsageBatch(redis);
+    const b = new UsageBatch(redis);
+    a.count(key('t1'), 's:plan');
+    a.count(key('ghost'), 's:plan');
+    expect(await a.read(key('ghost'), 's:plan')).toEqual({ calls: 0, stage_calls: 0 });
+    await until(async () => (await b.read(key('t1'), 's:plan')).calls === 1);
+    expect(await redis.exists(key('ghost'))).toBe(0);
   });
 
   it('counts and reads after SCRIPT FLUSH on a live connection (NOSCRIPT: sent again as EVAL)', async () => {
-    const { stores } = await open();
-    const admin = new Redis(server().url);
-    try {
-      await admin.script('FLUSH');
-    } finally {
-      admin.disconnect();
-    }
-    stores.usage.recordCall('t1', 'plan');
-    expect(await stores.usage.usage('t1', 'plan')).toEqual({ calls: 1, stage_calls: 1 });
+    const { redis, key } = await connection();
+    const a = new UsageBatch(redis);
+    expect(await a.read(key('t1'), 's:plan')).toEqual({ calls: 0, stage_calls: 0 });
+    await redis.script('FLUSH');
+    a.count(key('t1'), 's:plan');
+    a.flush();
+    const b = new UsageBatch(redis);
+    await until(async () => (await b.read(key('t1'), 's:plan')).calls === 1);
+    expect(await a.read(key('t1'), 's:plan')).toEqual({ calls: 1, stage_calls: 1 });
   });
 
-  it('after a Redis restart (empty script cache) the first count is kept and seen by the next read', async () => {
-    const { stores } = await open();
+  it('keeps a count made while Redis is down until it returns; after a restart (empty script cache) no NOSCRIPT', async () => {
+    const stores: Stores = await openRedisStores({ url: server().url, prefix: `batch${++n}:`, maxStalenessMs: 5_000 });
+    afterTest(() => stores.close());
+    await stores.tasks.create({ id: 't1', agent: 'a1', user: { id: 'u' }, stage: 'plan', risk: 'low', scopes: [], created_at: 1, expires_at: 9e12 });
+    const usage = (): Promise<unknown> => Promise.resolve(stores.usage.usage('t1', 'plan'));
     stores.usage.recordCall('t1', 'plan');
-    expect(await stores.usage.usage('t1', 'plan')).toEqual({ calls: 1, stage_calls: 1 });
+    expect(await usage()).toEqual({ calls: 1, stage_calls: 1 });
     await server().kill();
     try {
-      await expect(stores.usage.usage('t1', 'plan')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(usage()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      // A call forwarded just before the outage is counted while Redis is down: it waits.
+      stores.usage.recordCall('t1', 'plan');
+      await new Promise((r) => setTimeout(r, 50));
     } finally {
       await server().restart();
     }
-    // Reconnected: the reads succeed again (AOF brought the count back).
-    await until(() => Promise.resolve(stores.usage.usage('t1', 'plan')).then(() => true, () => false));
-    stores.usage.recordCall('t1', 'plan');
-    expect(await stores.usage.usage('t1', 'plan')).toEqual({ calls: 2, stage_calls: 2 });
+    // Reconnected: the reads succeed again, AOF kept the first count, the second one arrives.
+    await until(() => usage().then(() => true, () => false));
+    expect(await usage()).toEqual({ calls: 2, stage_calls: 2 });
+    const other = await openRedisStores({ url: server().url, prefix: `batch${n}:`, maxStalenessMs: 5_000 });
+    afterTest(() => other.close());
+    await until(async () => (await other.usage.usage('t1', 'plan')).calls === 2);
     const admin = new Redis(server().url);
     try {
       // Loaded on the reconnection, not found missing by a NOSCRIPT reply.
