@@ -179,7 +179,7 @@ export const configSchema = Type.Object(
       sample_ratio: Type.Number({ description: 'Share of requests without a sampled parent that are traced (a parent\'s sampled flag is followed).', default: 1, minimum: 0, maximum: 1 }),
     }),
     store: Section('Where tasks, revocations, usage counters, approvals and held-request wake-ups live.', {
-      kind: OneOf(['sqlite', 'redis'], { description: '`sqlite`: one process, `<state_dir>/warden.db`. `redis`: a fleet of sidecars sharing one Redis (run it with AOF persistence, `appendonly yes`). Call counts (the caps) are shared: each sidecar writes its counts every 10 ms, so it sees its own calls at once and another sidecar\'s within about 10 ms.', default: 'sqlite' }),
+      kind: OneOf(['sqlite', 'redis'], { description: '`sqlite`: one process, `<state_dir>/warden.db`. `redis`: a fleet of sidecars sharing one Redis (run it with AOF persistence, `appendonly yes`). Call counts (the caps) are shared: each sidecar writes its counts every 50 ms and reads those of a task at most every 10 ms, so it sees its own calls at once and another sidecar\'s within about 60 ms.', default: 'sqlite' }),
       url: Type.Optional(Type.String({ description: 'With `kind: redis`: `redis://host:port/db`; a URL with a password must be a `${env:NAME}` or `${file:PATH}` reference.' })),
       prefix: Type.String({ description: 'Prefix of every Redis key and of the pub/sub channel (several fleets may share one Redis).', default: 'warden:', pattern: '^[A-Za-z0-9:_.-]{1,64}$' }),
       max_staleness: Duration({ description: 'How long a sidecar may answer from its pub/sub-fed cache without confirming its link to Redis; past it, what it cannot confirm is refused 503 `STORE_UNAVAILABLE`.', default: '1s', minMs: 50 }),

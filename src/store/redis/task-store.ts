@@ -1,10 +1,12 @@
 // TaskStore and UsageStore on Redis, shared by a fleet. A task is one hash (`<prefix>task:<id>`)
 // whose fields hold the record, its revocation and its call counters (`calls`, `s:<stage>`).
 // Reads of the record come from a cache that pub/sub keeps fresh (every create, update and
-// revocation is published); the counters are read from Redis on each request, since a call cap
-// counts across the fleet. Nothing is answered from the cache unless the link is confirmed fresh.
+// revocation is published); the counters are read from Redis at most every READ_FRESH_MS per task
+// and stage, plus this process's own counts (usage-batch.ts), since a call cap counts across the
+// fleet. Nothing is answered from the cache unless the link is confirmed fresh.
 
 import type { TaskUsage } from '../../policy/types.js';
+import type { Awaitable } from '../awaitable.js';
 import type { TaskPatch, TaskRecord, TaskStore, TaskUser, UsageStore } from '../tasks.js';
 import type { StoredTask } from '../transfer.js';
 import type { RedisLink } from './link.js';
@@ -167,7 +169,8 @@ export class RedisTaskStore implements TaskStore, UsageStore {
     this.#usage.count(this.#key(id), `s:${stage}`);
   }
 
-  usage(id: string, stage: string): Promise<TaskUsage> {
+  usage(id: string, stage: string): Awaitable<TaskUsage> {
+    this.#link.assertFresh();
     return this.#usage.read(this.#key(id), `s:${stage}`);
   }
 

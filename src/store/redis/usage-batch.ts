@@ -1,16 +1,18 @@
-// The request path's call counters on Redis, on the link's request-path connection. The counter
-// reads of one turn of the event loop go out at its end in one write, one HMGET per task and stage
-// read (requests of the turn reading the same share its reply). Counts are summed per task and
-// stage and written every COUNT_EVERY_MS by one script call (EVALSHA): a read is a plain HMGET, and
-// redis-server, which fsyncs the AOF (`appendfsync always`) before answering any command of a loop
-// iteration that wrote, fsyncs per batch of counts, not per request.
+// The request path's call counters on Redis, on the link's request-path connection. Counts are
+// summed per task and stage and written every COUNT_EVERY_MS by one script call (EVALSHA). A read
+// of a task's counters is kept READ_FRESH_MS: within that time the requests of the task and stage
+// are answered from memory; after it, the next one sends one HMGET at the end of the turn, which
+// the requests of that turn share. So a request runs no Lua script, most requests send nothing, and
+// redis-server (which fsyncs the AOF, `appendfsync always`, before answering any command of a loop
+// iteration that wrote) fsyncs per batch of counts, not per request.
 //
-// What a read answers: the counts in Redis — every count this process sent before it, since its
-// commands keep their order on the connection, and those of other fleet members written by then —
-// plus this process's counts not yet sent. So the own sidecar sees a call at once, another sidecar
-// within COUNT_EVERY_MS (plus a round trip), and a sidecar that crashes loses at most that window
-// of its counts (as the SQLite mode does with its 100 ms batches); what redis-server acknowledged
-// is on disk. A task unknown in Redis (never created, or purged) reads 0, pending counts or not.
+// What a read answers: the counts in Redis when it was read — every count this process sent before
+// it, since its commands keep their order on the connection, and those of other fleet members
+// written by then — plus every count this process made and Redis did not hold then (unsent, or
+// made since). So the own sidecar sees a call at once, another sidecar within COUNT_EVERY_MS +
+// READ_FRESH_MS (plus a round trip), and a sidecar that crashes loses at most its last
+// COUNT_EVERY_MS of counts (as the SQLite mode does with its 100 ms batches); what redis-server
+// acknowledged is on disk. A task unknown in Redis (never created, or purged) reads 0.
 //
 // The script is loaded (SCRIPT LOAD) first thing on every (re)connection, ahead of any count on the
 // connection, so a Redis restart (empty script cache) costs no NOSCRIPT round trip nor reorders
@@ -37,8 +39,15 @@ end
 return 0`;
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
-/** ms between two writes of a process's counts. */
-export const COUNT_EVERY_MS = 10;
+/**
+ * ms between two writes of a process's counts. Each write costs redis-server an fsync (about 0.1 ms
+ * of CPU on the benchmark's disk): every 10 ms that was 30 ms of its CPU a second under load.
+ */
+export const COUNT_EVERY_MS = 50;
+/** ms a read of a task's counters is used for, plus the process's own counts since. */
+export const READ_FRESH_MS = 10;
+/** Reads kept before the stale ones are dropped. */
+const MAX_READS = 10_000;
 
 /** Counts of one task not yet sent: in total, and per stage field. */
 interface Pending {
@@ -46,39 +55,55 @@ interface Pending {
   readonly stages: Map<string, number>;
 }
 
+/** A read of a task's counters (`calls`, and one stage's), then the process's own counts Redis did not hold. */
 interface Read {
-  readonly promise: Promise<TaskUsage>;
-  resolve(u: TaskUsage): void;
-  reject(err: unknown): void;
+  /** When it was sent (now()). */
+  readonly at: number;
+  /** Undefined while in flight; null: Redis holds no such task. */
+  got: { readonly calls: number; readonly stage: number } | null | undefined;
+  /** While in flight: the requests waiting for it. */
+  promise: Promise<TaskUsage> | undefined;
+  /** Counts of this process Redis did not hold when it answered (set when the read is sent). */
+  ownCalls: number;
+  ownStage: number;
+  /** usageOf() until the next own count. */
+  usage: TaskUsage | undefined;
 }
 
 /** The usage of a task Redis does not hold. */
 const NONE: TaskUsage = Object.freeze({ calls: 0, stage_calls: 0 });
 
-function newRead(): Read {
-  let resolve!: (u: TaskUsage) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<TaskUsage>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+function usageOf(r: Read): TaskUsage {
+  if (!r.got) return NONE;
+  return (r.usage ??= Object.freeze({ calls: r.got.calls + r.ownCalls, stage_calls: r.got.stage + r.ownStage }));
+}
+
+export interface UsageBatchOptions {
+  readonly countEveryMs?: number;
+  readonly readFreshMs?: number;
+  readonly now?: () => number;
 }
 
 export class UsageBatch {
   readonly #redis: Redis;
   /** Task key → counts not yet sent. */
   #pending = new Map<string, Pending>();
-  /** Task key → stage field → the read waiting for this turn's reply. */
-  #reads = new Map<string, Map<string, Read>>();
+  /** Task key → stage field → the last read. */
+  readonly #reads = new Map<string, Map<string, Read>>();
+  /** Reads to send at the end of this turn. */
+  #toSend: [key: string, field: string, read: Read, resolve: (u: TaskUsage) => void, reject: (err: unknown) => void][] = [];
   #scheduled: NodeJS.Immediate | undefined;
   #countTimer: NodeJS.Timeout | undefined;
   readonly #countEveryMs: number;
+  readonly #readFreshMs: number;
+  readonly #now: () => number;
   #closed = false;
 
-  constructor(redis: Redis, countEveryMs = COUNT_EVERY_MS) {
+  constructor(redis: Redis, opts: UsageBatchOptions = {}) {
     this.#redis = redis;
-    this.#countEveryMs = countEveryMs;
+    this.#countEveryMs = opts.countEveryMs ?? COUNT_EVERY_MS;
+    this.#readFreshMs = opts.readFreshMs ?? READ_FRESH_MS;
+    this.#now = opts.now ?? Date.now;
     const load = (): void => void redis.script('LOAD', SCRIPT).catch(() => undefined);
     if (redis.status === 'ready') load();
     redis.on('ready', load);
@@ -90,6 +115,15 @@ export class UsageBatch {
     if (!p) this.#pending.set(key, (p = { calls: 0, stages: new Map() }));
     p.calls += 1;
     p.stages.set(field, (p.stages.get(field) ?? 0) + 1);
+    // Reads sent before this count do not hold it.
+    const reads = this.#reads.get(key);
+    if (reads) {
+      for (const [f, r] of reads) {
+        r.ownCalls += 1;
+        if (f === field) r.ownStage += 1;
+        r.usage = undefined;
+      }
+    }
     if (!this.#countTimer) {
       this.#countTimer = setTimeout(this.#sendCounts, this.#countEveryMs);
       this.#countTimer.unref();
@@ -97,20 +131,23 @@ export class UsageBatch {
   }
 
   /** The task's (key) calls and its stage's (field), frozen; rejects with STORE_UNAVAILABLE. */
-  read(key: string, field: string): Promise<TaskUsage> {
+  read(key: string, field: string): TaskUsage | Promise<TaskUsage> {
     let fields = this.#reads.get(key);
+    const last = fields?.get(field);
+    if (last && this.#now() - last.at <= this.#readFreshMs) return last.promise ?? usageOf(last);
     if (!fields) this.#reads.set(key, (fields = new Map()));
-    let r = fields.get(field);
-    if (!r) {
-      fields.set(field, (r = newRead()));
-      this.#scheduled ??= setImmediate(this.#sendReads);
-    }
+    else if (this.#reads.size > MAX_READS) this.#dropStale();
+    const r: Read = { at: this.#now(), got: undefined, promise: undefined, ownCalls: 0, ownStage: 0, usage: undefined };
+    r.promise = new Promise<TaskUsage>((resolve, reject) => void this.#toSend.push([key, field, r, resolve, reject]));
+    fields.set(field, r);
+    this.#scheduled ??= setImmediate(this.#sendReads);
     return r.promise;
   }
 
-  /** Drops the unsent counts of a task (purged: they would be dropped by Redis anyway). */
+  /** Drops the unsent counts and the reads of a task (purged: Redis drops its counts too). */
   forget(key: string): void {
     this.#pending.delete(key);
+    this.#reads.delete(key);
   }
 
   /** Sends the counts not yet sent and this turn's reads now. */
@@ -127,13 +164,21 @@ export class UsageBatch {
   readonly #sendReads = (): void => this.#send(false);
   readonly #sendCounts = (): void => this.#send(true);
 
+  #dropStale(): void {
+    const now = this.#now();
+    for (const [key, fields] of this.#reads) {
+      for (const [field, r] of fields) if (r.promise === undefined && now - r.at > this.#readFreshMs) fields.delete(field);
+      if (fields.size === 0) this.#reads.delete(key);
+    }
+  }
+
   #send(withCounts: boolean): void {
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
     const counts = withCounts ? this.#takeCounts() : undefined;
-    const reads = this.#reads;
-    if (!counts && reads.size === 0) return;
-    this.#reads = new Map();
+    const toSend = this.#toSend;
+    if (!counts && toSend.length === 0) return;
+    this.#toSend = [];
     // The commands of this call leave in one write.
     const stream = this.#redis.stream as Redis['stream'] | undefined;
     stream?.cork();
@@ -145,9 +190,21 @@ export class UsageBatch {
           return this.#redis.call('EVAL', counts);
         }).catch(() => undefined); // a failed count never fails a forwarded call
       }
-      for (const [key, fields] of reads) {
+      for (const [key, field, r, resolve, reject] of toSend) {
+        // What Redis will not hold when it answers: the counts not sent yet (then those made since).
         const p = this.#pending.get(key);
-        for (const [field, r] of fields) this.#read(key, field, r, p?.calls ?? 0, p?.stages.get(field) ?? 0);
+        r.ownCalls = p?.calls ?? 0;
+        r.ownStage = p?.stages.get(field) ?? 0;
+        this.#redis.hmget(key, 'calls', field).then(([calls, stage]) => {
+          r.got = calls == null ? null : { calls: Number(calls), stage: Number(stage ?? 0) };
+          r.promise = undefined;
+          r.usage = undefined;
+          resolve(usageOf(r));
+        }, (err: unknown) => {
+          // Not kept: the next request reads again.
+          if (this.#reads.get(key)?.get(field) === r) this.#reads.get(key)!.delete(field);
+          reject(new WardenError('STORE_UNAVAILABLE', undefined, { cause: err }));
+        });
       }
     } finally {
       stream?.uncork();
@@ -177,12 +234,5 @@ export class UsageBatch {
     }
     this.#pending = new Map();
     return [SHA, keys.length, ...keys, ...argv];
-  }
-
-  /** One HMGET: the counts in Redis, plus those of this process it cannot see yet (unsent). */
-  #read(key: string, field: string, r: Read, unsentCalls: number, unsentStage: number): void {
-    this.#redis.hmget(key, 'calls', field).then(([calls, stage]) => {
-      r.resolve(calls == null ? NONE : Object.freeze({ calls: Number(calls) + unsentCalls, stage_calls: Number(stage ?? 0) + unsentStage }));
-    }, (err: unknown) => r.reject(new WardenError('STORE_UNAVAILABLE', undefined, { cause: err })));
   }
 }
