@@ -46,7 +46,7 @@ const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 export const COUNT_EVERY_MS = 50;
 /** ms a read of a task's counters is used for, plus the process's own counts since. */
 export const READ_FRESH_MS = 10;
-/** Reads kept before the stale ones are dropped. */
+/** Tasks whose reads are kept before the stale ones are dropped (memory bound). */
 const MAX_READS = 10_000;
 
 /** Counts of one task not yet sent: in total, and per stage field. */
@@ -132,11 +132,11 @@ export class UsageBatch {
 
   /** The task's (key) calls and its stage's (field), frozen; rejects with STORE_UNAVAILABLE. */
   read(key: string, field: string): TaskUsage | Promise<TaskUsage> {
-    let fields = this.#reads.get(key);
-    const last = fields?.get(field);
+    const last = this.#reads.get(key)?.get(field);
     if (last && this.#now() - last.at <= this.#readFreshMs) return last.promise ?? usageOf(last);
+    if (this.#reads.size >= MAX_READS) this.#dropStale();
+    let fields = this.#reads.get(key);
     if (!fields) this.#reads.set(key, (fields = new Map()));
-    else if (this.#reads.size > MAX_READS) this.#dropStale();
     const r: Read = { at: this.#now(), got: undefined, promise: undefined, ownCalls: 0, ownStage: 0, usage: undefined };
     r.promise = new Promise<TaskUsage>((resolve, reject) => void this.#toSend.push([key, field, r, resolve, reject]));
     fields.set(field, r);
