@@ -12,7 +12,7 @@
 //        the comparison of CPU per request usable on a loaded machine)
 //        --base DIR (also the shipping and tracing Wardens of another compiled checkout, e.g. main
 //        before a change, in the same rounds: a before/after that the machine's load hits alike)
-//        --profile (instead: `node --cpu-prof` on the tracing Warden during one round, top self time
+//        --profile [plain|shipping] (instead: `node --cpu-prof` on the tracing (or that) Warden during one round, top self time
 //        and inclusive time of the tracing code, printed)
 
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -33,6 +33,8 @@ const SAT_MS = flag('--sat', 4000);
 const CONNECTIONS = flag('--connections', 32);
 const RATE = flag('--rate', 0);
 const PROFILE = process.argv.includes('--profile');
+/** `--profile shipping` or `--profile plain` profiles that Warden instead of the tracing one. */
+const PROFILED = ((v) => (v === 'plain' || v === 'shipping' ? v : 'tracing'))(process.argv[process.argv.indexOf('--profile') + 1]);
 const TOGETHER = process.argv.includes('--together');
 const BASE = ((i) => (i >= 0 ? path.resolve(process.argv[i + 1] ?? '.') : undefined))(process.argv.indexOf('--base'));
 
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
       ];
       const systems: { label: string; w: StartedWarden; rps: number[]; cpu: number[] }[] = [];
       const profDir = PROFILE ? await mkdtemp(path.join(os.tmpdir(), 'warden-ops-prof-')) : '';
-      for (const [i, v] of (PROFILE ? variants.slice(2) : variants).entries()) {
+      for (const [i, v] of (PROFILE ? variants.slice(['plain', 'shipping', 'tracing'].indexOf(PROFILED)).slice(0, 1) : variants).entries()) {
         const plain = await ws.configFor(upstream.origin, `ops-${i}`);
         const file = v.kind ? await opsConfig(plain, path.join(ws.dir, `ops-${i}.yaml`), v.kind, v.sink!.url) : plain;
         const w = await startWarden(file, ws, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [], v.root);
@@ -71,9 +73,9 @@ async function main(): Promise<void> {
         await s.w.procs[0]!.stop();
         const file = path.join(profDir, (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'))!);
         const { top, busyMs } = topSelfTime(file, ROOT, 25, win);
-        const incl = inclusiveTime(file, ROOT, (where) => where.includes('opentelemetry') || where.includes('observability'), 25, win);
+        const incl = inclusiveTime(file, ROOT, (where) => where.includes('opentelemetry') || where.includes('observability') || where.includes('audit/') || where.includes('zlib'), 25, win);
         const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-        process.stdout.write(`${r.rps.toFixed(0)} req/s under the profiler, busy ${(busyMs / 1000).toFixed(1)} s\n\nself time:\n${table(['function', 'where', 'share of busy'], top.map((t) => [t.fn, t.where || '(native)', pct(t.share)]))}\n\ninclusive, tracing code:\n${table(['function', 'where', 'share of busy'], incl.top.map((t) => [t.fn, t.where, pct(t.share)]))}\n\nnative, by caller:\n${table(['native', 'called from', 'share of busy'], incl.nativeCallers.map((c) => [c.native, c.caller, pct(c.share)]))}\n`);
+        process.stdout.write(`${r.rps.toFixed(0)} req/s under the profiler, busy ${(busyMs / 1000).toFixed(1)} s\n\nself time:\n${table(['function', 'where', 'share of busy'], top.map((t) => [t.fn, t.where || '(native)', pct(t.share)]))}\n\ninclusive, tracing and decision-log code:\n${table(['function', 'where', 'share of busy'], incl.top.map((t) => [t.fn, t.where, pct(t.share)]))}\n\nnative, by caller:\n${table(['native', 'called from', 'share of busy'], incl.nativeCallers.map((c) => [c.native, c.caller, pct(c.share)]))}\n`);
         await rm(profDir, { recursive: true, force: true });
         return;
       }
@@ -110,6 +112,14 @@ async function main(): Promise<void> {
         return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
       });
       process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
+      // A shipper that drops (buffer full) does less work than one that ships: the drops are shown.
+      const counter = async (s: (typeof systems)[number], name: string): Promise<number> => {
+        const text = await (await fetch(`${s.w.admin}/metrics`)).text();
+        return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? 0);
+      };
+      for (const s of systems.filter((x) => x.label.includes('shipping'))) {
+        log(`${s.label}: ${await counter(s, 'warden_decision_log_shipped_total')} decisions shipped, ${await counter(s, 'warden_decision_log_dropped_total')} dropped (buffer full)`);
+      }
       process.stdout.write(`\n${REPS} ${TOGETHER ? 'simultaneous' : 'rotated'} rounds of ${SAT_MS / 1000} s, ${RATE > 0 ? `${RATE} req/s` : `${CONNECTIONS} connections`}${TOGETHER ? ' each' : ''}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}; collector got ${collector.posts()} uploads, OTLP receiver ${otlp.posts()} exports.\n`);
     });
   } finally {

@@ -1,7 +1,8 @@
 // Decision-log shipping as OPA's decision-log plugin does it: events are buffered and POSTed as a
 // gzip'd JSON array to `<url>/logs`, every min_delay–max_delay. Each line is encoded into the open
 // batch (ship-batch.ts) as it arrives; a batch is sealed and compressed when it reaches the upload
-// size or its time comes, and kept compressed until the collector acknowledges it. The buffer is
+// size (and then sent at once) or its time comes, and kept compressed until the collector
+// acknowledges it. The buffer is
 // bounded in uncompressed bytes (lines waiting and lines in flight both count): when it is full
 // the new event is dropped and counted, so a dead collector costs memory up to the bound and never
 // blocks or crashes the request path. A failed upload stays at the head and is sent again with
@@ -83,6 +84,9 @@ export class LogShipper {
       open.moveStaged(size, next);
       this.#seal();
       open = this.#open = next;
+      // A full batch goes at once (unless uploads are failing: then the backoff decides). Waiting
+      // for the timer would let a busy Warden fill the buffer and drop what the collector could take.
+      if (this.#failures === 0 && !this.#closed) void this.#upload(false);
     } else open.keep(size);
     this.#bytes += size;
     this.#events++;
@@ -94,8 +98,16 @@ export class LogShipper {
 
   /** Upload everything buffered now (one attempt per batch); resolves when done or failed. */
   flush(): Promise<void> {
+    return this.#upload(true);
+  }
+
+  /** Uploads the sealed batches (and the open one, sealed first, with `all`), one upload at a time. */
+  #upload(all: boolean): Promise<void> {
+    if (all) this.#seal();
     this.#uploading ??= this.#uploadAll().finally(() => {
       this.#uploading = undefined;
+      // Sealed while the last upload was finishing: not left for the timer.
+      if (this.#sealed.length > 0 && this.#failures === 0 && !this.#closed) void this.#upload(false);
     });
     return this.#uploading;
   }
@@ -149,7 +161,6 @@ export class LogShipper {
   }
 
   async #uploadAll(): Promise<void> {
-    this.#seal();
     while (this.#sealed.length > 0) {
       const batch = this.#sealed[0]!;
       try {

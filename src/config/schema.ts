@@ -90,7 +90,7 @@ const logService = OptionalSection('Ship decisions to an OPA decision-log collec
   min_delay: Duration({ description: 'Shortest delay between two uploads.', default: '1s', minMs: 10 }),
   max_delay: Duration({ description: 'Longest delay between two uploads, and the longest backoff after failures.', default: '5s', minMs: 10 }),
   max_buffer_bytes: Type.Integer({ description: 'Decisions kept while the collector is slow or down; beyond this new decisions are dropped and counted (`warden_decision_log_dropped_total`).', default: 33_554_432, minimum: 1024 }),
-  max_upload_bytes: Type.Integer({ description: 'Largest upload before compression; a larger backlog goes out in several.', default: 1_048_576, minimum: 1024 }),
+  max_upload_bytes: Type.Integer({ description: 'Largest upload before compression: a batch that reaches it is sent at once, and a larger backlog goes out in several.', default: 1_048_576, minimum: 1024 }),
   timeout: Duration({ description: 'Time allowed for one upload.', default: '10s', minMs: 1 }),
 });
 

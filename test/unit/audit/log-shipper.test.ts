@@ -76,6 +76,20 @@ describe('LogShipper (against a real collector)', () => {
     expect(s.stats.bufferedBytes).toBe(0);
   });
 
+  it('sends a batch as soon as it is full, without waiting for the timer, and the rest on close', async () => {
+    const c = await collector();
+    const { s, counts } = shipper(c, { minDelayMs: 60_000, maxDelayMs: 60_000, maxUploadBytes: 1024 });
+    s.start();
+    // Every line 109 bytes with its comma: 9 fill a batch, 100 make 11 full ones and one open.
+    for (let i = 0; i < 100; i++) s.push(line(i, 79 - String(i).length));
+    await c.waitFor(99);
+    for (let i = 0; i < 250 && counts.shipped < 99; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(c.uploads.map((u) => u.count)).toEqual(Array.from({ length: 11 }, () => 9));
+    expect(s.stats.bufferedEvents).toBe(1);
+    await s.close(5000);
+    expect(c.events.map((e) => e.decision_id)).toEqual(Array.from({ length: 100 }, (_, i) => `d-${i}`));
+  });
+
   it('ships what is left on close, within the drain time', async () => {
     const c = await collector();
     const { s } = shipper(c, { minDelayMs: 60_000, maxDelayMs: 60_000 });
