@@ -98,7 +98,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const checkpoints = checkpointOptions(config.decision_log.checkpoints, baseDir);
   const logPath = config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path);
   const shipper = createLogShipper(loaded, metrics, ops);
-  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), ...(shipper && { ship: (line: string) => shipper.push(line) }), onError: (err) => {
+  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), ...(shipper && { ship: (line: string, rest: string) => shipper.push(line, rest) }), onError: (err) => {
     metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
     ops.error({ err }, 'decision log write failed');
   } });

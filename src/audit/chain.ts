@@ -53,11 +53,21 @@ export class Chain {
 
   /** `body` is one JSON object's text; returns it with the chain field appended. */
   link(body: string): string {
+    const [open, field] = this.linkParts(body);
+    return open + field;
+  }
+
+  /**
+   * link() in its two parts: `body` without its closing brace (a slice, not a copy) and the chain
+   * field that closes it. Written one after the other they are the linked line, and neither is a
+   * long concatenation that a writer would first have to copy into one string.
+   */
+  linkParts(body: string): [string, string] {
     const prev = this.#hash;
     const hash = chainHash(prev, body);
     this.#seq += 1;
     this.#hash = hash;
-    return `${body.slice(0, -1)},"chain":{"seq":${this.#seq},"prev":"${prev}","hash":"${hash}"}}`;
+    return [body.slice(0, -1), `,"chain":{"seq":${this.#seq},"prev":"${prev}","hash":"${hash}"}}`];
   }
 }
 

@@ -49,8 +49,11 @@ export interface DecisionLogOptions {
   readonly onError?: (err: unknown) => void;
   /** Larger request bodies are logged as TRUNCATED: a refused 3 MiB input must not cost 3 MiB of log. */
   readonly maxBodyBytes: number;
-  /** Also hands each decision line (as written, chain included) to a collector client; must not block. */
-  readonly ship?: (line: string) => void;
+  /**
+   * Also hands each decision line (as written, chain included: `line + rest`, in two parts that
+   * need not be joined) to a collector client; must not block.
+   */
+  readonly ship?: (line: string, rest: string) => void;
   /** Signed checkpoints: every `every` lines, every `intervalMs`, at start, rotation and close. */
   readonly checkpoints?: { readonly every: number; readonly intervalMs: number; readonly key: KeyObject };
 }
@@ -93,7 +96,7 @@ export class DecisionLog {
   readonly #masks: MaskPath[];
   readonly #toStd: boolean;
   readonly #maxBody: number;
-  readonly #ship: ((line: string) => void) | undefined;
+  readonly #ship: ((line: string, rest: string) => void) | undefined;
   readonly #chain: Chain;
   readonly #checkpoints: DecisionLogOptions['checkpoints'];
   #lastCheckpoint: number;
@@ -175,8 +178,8 @@ export class DecisionLog {
     // The input is the largest field and was serialized once already for the policy: splice it
     // in rather than serialize it again.
     if (rec.input !== undefined) line += `,"input":${this.#inputJson(rec.input, rec.input_json)}`;
-    const linked = this.#queue(`${line}}`);
-    this.#ship?.(linked);
+    const [open, field] = this.#queue(`${line}}`);
+    this.#ship?.(open, field);
   }
 
   /** The time as ISO text, formatted once per millisecond. */
@@ -199,13 +202,13 @@ export class DecisionLog {
     this.#queue(JSON.stringify({ timestamp: new Date().toISOString(), type: 'event', event: name, ...fields }));
   }
 
-  /** Links the line into the chain and queues it; returns it as it will be written. */
-  #queue(line: string): string {
-    const linked = this.#chain.link(line);
-    this.#pending.push(linked);
+  /** Links the line into the chain and queues it; returns it as it will be written, in two parts (Chain.linkParts). */
+  #queue(line: string): [string, string] {
+    const parts = this.#chain.linkParts(line);
+    this.#pending.push(parts[0] + parts[1]);
     if (this.#checkpoints && this.#chain.head.seq - this.#lastCheckpoint >= this.#checkpoints.every) this.#checkpoint('every');
     this.#schedule();
-    return linked;
+    return parts;
   }
 
   #schedule(): void {

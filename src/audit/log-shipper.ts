@@ -66,15 +66,15 @@ export class LogShipper {
     this.#schedule();
   }
 
-  /** Buffer one decision line (a JSON object). Never blocks; drops and counts when full. */
-  push(line: string): void {
+  /** Buffer one decision line (a JSON object: `line + rest`). Never blocks; drops and counts when full. */
+  push(line: string, rest = ''): void {
     if (this.#closed) {
       this.#report.dropped(1);
       return;
     }
     let open = (this.#open ??= this.#newBatch());
     // The line is written into the batch first: its UTF-8 size (+1, its comma) comes with it.
-    const size = open.stage(line);
+    const size = open.stage(line, rest);
     if (this.#bytes + size > this.#opts.maxBufferBytes) {
       this.#report.dropped(1);
       return;

@@ -34,19 +34,20 @@ export class ShipBatch {
   }
 
   /**
-   * Writes `line` and its comma after the kept lines without keeping it yet; returns its size.
-   * Only the next `keep()` (or `moveStaged()`) makes it part of the batch.
+   * Writes the line `line + rest` and its comma after the kept lines without keeping it yet;
+   * returns its size. Only the next `keep()` (or `moveStaged()`) makes it part of the batch.
    */
-  stage(line: string): number {
+  stage(line: string, rest = ''): number {
     // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that spares measuring the line first.
-    const need = this.#len + line.length * 3 + 1;
+    const need = this.#len + (line.length + rest.length) * 3 + 1;
     let buf = this.#buf!;
     if (need > buf.length) {
       const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
       buf.copy(next, 0, 0, this.#len);
       this.#buf = buf = next;
     }
-    const n = buf.write(line, this.#len, 'utf8');
+    let n = buf.write(line, this.#len, 'utf8');
+    if (rest.length > 0) n += buf.write(rest, this.#len + n, 'utf8');
     buf[this.#len + n] = COMMA;
     return n + 1;
   }

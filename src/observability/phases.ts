@@ -5,7 +5,9 @@
 
 export type PhaseName = 'route' | 'identify' | 'evaluate' | 'step_up' | 'forward';
 
-const nowMs = (): number => performance.timeOrigin + performance.now();
+/** `performance.timeOrigin` is a call into the runtime each time it is read: read once. */
+const ORIGIN_MS = performance.timeOrigin;
+const nowMs = (): number => ORIGIN_MS + performance.now();
 
 /** What the encoder reads of a request's phases (test/unit/observability builds these by hand). */
 export interface PhaseTimes {

@@ -14,6 +14,15 @@ describe('ShipBatch', () => {
     expect(await unzip(b)).toEqual(lines.map((l) => JSON.parse(l)));
   });
 
+  it('writes a line given in two parts as the one line they make', async () => {
+    const b = new ShipBatch(8);
+    const size = b.stage('{"a":"zwölf","chain":', '{"seq":1,"x":"日本"}}');
+    b.keep(size);
+    b.keep(b.stage('{"b":2}'));
+    expect(size).toBe(Buffer.byteLength('{"a":"zwölf","chain":{"seq":1,"x":"日本"}}') + 1);
+    expect(await unzip(b)).toEqual([{ a: 'zwölf', chain: { seq: 1, x: '日本' } }, { b: 2 }]);
+  });
+
   it('leaves out a staged line that was not kept, and moves one to the next batch whole', async () => {
     const a = new ShipBatch(64);
     a.keep(a.stage('{"n":1}'));
