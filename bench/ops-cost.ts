@@ -38,6 +38,7 @@ const PROFILED = ((v) => (v === 'plain' || v === 'shipping' ? v : 'tracing'))(pr
 const TOGETHER = process.argv.includes('--together');
 const BASE = ((i) => (i >= 0 ? path.resolve(process.argv[i + 1] ?? '.') : undefined))(process.argv.indexOf('--base'));
 
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
 const log = (m: string): void => void process.stderr.write(`[bench:ops ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 async function main(): Promise<void> {
@@ -107,11 +108,14 @@ async function main(): Promise<void> {
       const rows = systems.map((s) => {
         const rps = median(s.rps);
         const cpu = median(s.cpu);
-        const dr = s === plain ? '' : `${(((rps - median(plain.rps)) / median(plain.rps)) * 100).toFixed(1)} %`;
-        const dc = s === plain ? '' : `+${(((cpu - median(plain.cpu)) / median(plain.cpu)) * 100).toFixed(1)} %`;
-        return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc];
+        const dr = s === plain ? '' : `${signed(((rps - median(plain.rps)) / median(plain.rps)) * 100)} %`;
+        const dc = s === plain ? '' : `${signed(((cpu - median(plain.cpu)) / median(plain.cpu)) * 100)} %`;
+        // Paired: each round against the plain round of the same repetition (seconds apart, so
+        // under much the same load of other processes), then the median of those differences.
+        const paired = s === plain ? '' : `${signed(median(s.cpu.map((c, i) => c - plain.cpu[i]!)))} µs`;
+        return [s.label, rps.toFixed(0), dr, cpu.toFixed(1), dc, paired];
       });
-      process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain'], rows)}\n`);
+      process.stdout.write(`${table(['Warden', 'req/s (median)', 'vs plain', 'CPU µs/req (median)', 'vs plain', 'CPU vs plain, paired'], rows)}\n`);
       // A shipper that drops (buffer full) does less work than one that ships: the drops are shown.
       const counter = async (s: (typeof systems)[number], name: string): Promise<number> => {
         const text = await (await fetch(`${s.w.admin}/metrics`)).text();
