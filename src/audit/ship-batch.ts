@@ -39,13 +39,7 @@ export class ShipBatch {
    */
   stage(line: string, rest = ''): number {
     // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that spares measuring the line first.
-    const need = this.#len + (line.length + rest.length) * 3 + 1;
-    let buf = this.#buf!;
-    if (need > buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
-      buf.copy(next, 0, 0, this.#len);
-      this.#buf = buf = next;
-    }
+    const buf = this.#room((line.length + rest.length) * 3 + 1);
     let n = buf.write(line, this.#len, 'utf8');
     if (rest.length > 0) n += buf.write(rest, this.#len + n, 'utf8');
     buf[this.#len + n] = COMMA;
@@ -61,14 +55,18 @@ export class ShipBatch {
 
   /** Keeps the line staged here (of `size` bytes) in `other` instead. */
   moveStaged(size: number, other: ShipBatch): void {
-    let dst = other.#buf!;
-    if (other.#len + size > dst.length) {
-      const next = Buffer.allocUnsafe(Math.max(dst.length * 2, other.#len + size));
-      dst.copy(next, 0, 0, other.#len);
-      other.#buf = dst = next;
-    }
-    this.#buf!.copy(dst, other.#len, this.#len, this.#len + size);
+    this.#buf!.copy(other.#room(size), other.#len, this.#len, this.#len + size);
     other.keep(size);
+  }
+
+  /** The buffer, grown (doubling) so that `bytes` more fit after the kept lines. */
+  #room(bytes: number): Buffer {
+    const buf = this.#buf!;
+    const need = this.#len + bytes;
+    if (need <= buf.length) return buf;
+    const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
+    buf.copy(next, 0, 0, this.#len);
+    return (this.#buf = next);
   }
 
   /** Closes the array and starts compressing it (fastest level: the JSON lines compress ~10× at it). */
