@@ -18,7 +18,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
-import { flag, runMain, withBench } from './harness.js';
+import { flag, runMain, stringFlag, withBench } from './harness.js';
 import { GET_PATH as UPSTREAM_GET_PATH } from './requests.js';
 import { sendLoad } from './load-client.js';
 import type { LoadResult } from './load.js';
@@ -38,7 +38,7 @@ const CONNECTIONS = flag('--connections', 32);
 const WARM_MS = flag('--warm', 3000);
 /** The benchmark's GET through the `github` upstream (bench/requests.ts). */
 const GET_PATH = `/github${UPSTREAM_GET_PATH}`;
-const PROFILE_DIR = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--profile'));
+const PROFILE_DIR = stringFlag('--profile');
 
 const log = (m: string): void => void process.stderr.write(`[bench:fleet ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 

@@ -15,6 +15,12 @@ export function flag(name: string, def: number): number {
   return v;
 }
 
+/** A string flag `--name VALUE`, undefined when absent. */
+export function stringFlag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
 export interface Bench {
   /** Every process started for the run; each one pushed here is stopped at the end. */
   readonly procs: Proc[];

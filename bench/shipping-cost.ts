@@ -17,16 +17,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DecisionLog as DecisionLogClass, DecisionRecord } from '../src/audit/decision-log.js';
 import type { LogShipper as LogShipperClass } from '../src/audit/log-shipper.js';
+import { stringFlag } from './harness.js';
 import { median } from './stats.js';
 
-const flag = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? undefined : process.argv[i + 1];
-};
-const N = Number(flag('--n') ?? 20_000);
-const ROUNDS = Number(flag('--rounds') ?? 5);
-const RATE = Number(flag('--rate') ?? 8000);
-const ROOT = flag('--root');
+const N = Number(stringFlag('--n') ?? 20_000);
+const ROUNDS = Number(stringFlag('--rounds') ?? 5);
+const RATE = Number(stringFlag('--rate') ?? 8000);
+const ROOT = stringFlag('--root');
 
 const COLLECTOR = `const s = require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(204).end()); });
 s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;

@@ -11,15 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import type { Tracing as TracingClass } from '../src/observability/tracing.js';
+import { stringFlag } from './harness.js';
 import { median } from './stats.js';
 
-const flag = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? undefined : process.argv[i + 1];
-};
-const N = Number(flag('--n') ?? 20_000);
-const ROUNDS = Number(flag('--rounds') ?? 5);
-const IMPL = flag('--impl');
+const N = Number(stringFlag('--n') ?? 20_000);
+const ROUNDS = Number(stringFlag('--rounds') ?? 5);
+const IMPL = stringFlag('--impl');
 
 const RECEIVER = `const s = require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(200, { 'content-type': 'application/json' }).end('{}')); });
 s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
