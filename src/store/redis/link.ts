@@ -25,10 +25,9 @@ export type StoreMessage =
 
 type Listener = (m: StoreMessage) => void;
 
-/** A failure of a command (Redis down, timeout) as STORE_UNAVAILABLE. */
-export function storeUnavailable(err: unknown): never {
-  if (err instanceof WardenError) throw err;
-  throw new WardenError('STORE_UNAVAILABLE', undefined, { cause: err });
+/** A failure of a command (Redis down, timeout) as STORE_UNAVAILABLE (a coded error passes as it is). */
+export function asStoreUnavailable(err: unknown): WardenError {
+  return err instanceof WardenError ? err : new WardenError('STORE_UNAVAILABLE', undefined, { cause: err });
 }
 
 export class RedisLink {
@@ -146,7 +145,7 @@ export class RedisLink {
     try {
       return await f();
     } catch (err) {
-      storeUnavailable(err);
+      throw asStoreUnavailable(err);
     }
   }
 

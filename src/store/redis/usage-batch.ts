@@ -23,7 +23,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { WardenError } from '../../errors.js';
+import { asStoreUnavailable } from './link.js';
 import type { TaskUsage } from '../../policy/types.js';
 
 // KEYS: the tasks counted; ARGV: per task its stage field and how many calls. Counts only a task
@@ -203,7 +203,7 @@ export class UsageBatch {
         }, (err: unknown) => {
           // Not kept: the next request reads again.
           if (this.#reads.get(key)?.get(field) === r) this.#reads.get(key)!.delete(field);
-          reject(new WardenError('STORE_UNAVAILABLE', undefined, { cause: err }));
+          reject(asStoreUnavailable(err));
         });
       }
     } finally {
