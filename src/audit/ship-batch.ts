@@ -7,6 +7,7 @@
 
 import { promisify } from 'node:util';
 import { constants, gzip as gzipCb } from 'node:zlib';
+import { withRoom } from '../grow-buffer.js';
 
 const gzip = promisify(gzipCb);
 
@@ -61,12 +62,7 @@ export class ShipBatch {
 
   /** The buffer, grown (doubling) so that `bytes` more fit after the kept lines. */
   #room(bytes: number): Buffer {
-    const buf = this.#buf!;
-    const need = this.#len + bytes;
-    if (need <= buf.length) return buf;
-    const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
-    buf.copy(next, 0, 0, this.#len);
-    return (this.#buf = next);
+    return (this.#buf = withRoom(this.#buf!, this.#len, bytes));
   }
 
   /** Closes the array and starts compressing it (fastest level: the JSON lines compress ~10× at it). */

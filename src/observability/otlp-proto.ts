@@ -8,6 +8,7 @@
 // own serializer.
 
 import { randomFillSync } from 'node:crypto';
+import { withRoom } from '../grow-buffer.js';
 import type { PhaseTimes } from './phases.js';
 
 /** What the `warden.request` span says of a request. */
@@ -52,10 +53,7 @@ class Writer {
   }
 
   #room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    this.buf = withRoom(this.buf, this.pos, n);
   }
 
   varint(v: number): void {

@@ -1,0 +1,11 @@
+// A byte buffer that grows by doubling, for writers that encode into one buffer as data arrives
+// (the decision-log shipper's batches, the OTLP span encoder).
+
+/** `buf` when `more` bytes fit after its first `used`; else a buffer at least twice as large holding them. */
+export function withRoom(buf: Buffer, used: number, more: number): Buffer {
+  const need = used + more;
+  if (need <= buf.length) return buf;
+  const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
+  buf.copy(next, 0, 0, used);
+  return next;
+}
