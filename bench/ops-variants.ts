@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse, stringify } from 'yaml';
+import { median } from './stats.js';
 
 export interface Sink {
   readonly url: string;
@@ -58,4 +59,34 @@ export async function opsConfig(base: string, out: string, kind: OpsKind, sinkUr
 /** A sampled W3C traceparent: every request carrying it is traced and exported. */
 export function sampledTraceparent(): string {
   return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+/** One saturation slice of a system: its req/s. */
+export type Slice = (system: number) => Promise<number>;
+
+export interface InterleavedCost {
+  /** Per cycle, 1 − variant req/s ÷ plain req/s, for each variant (index 1.. of the systems). */
+  readonly perCycle: number[][];
+  /** Median over the cycles, per variant. */
+  readonly median: number[];
+}
+
+/**
+ * What each variant costs against system 0 (the plain Warden) in throughput, from `cycles` short
+ * saturation slices of every system back to back, the order rotated each cycle. On a host whose
+ * speed drifts by ±15 % from one 10 s round to the next, a 2 s slice of each system right beside
+ * the others' compares them under nearly the same conditions, and the median over many cycles
+ * drops the cycles a hiccup fell into. Each variant is compared with the plain slice of its own cycle.
+ */
+export async function interleavedCost(systems: number, cycles: number, slice: Slice): Promise<InterleavedCost> {
+  const perCycle: number[][] = Array.from({ length: systems - 1 }, () => []);
+  for (let c = 0; c < cycles; c++) {
+    const rps = new Array<number>(systems);
+    for (let k = 0; k < systems; k++) {
+      const s = (k + c) % systems;
+      rps[s] = await slice(s);
+    }
+    for (let s = 1; s < systems; s++) perCycle[s - 1]!.push(1 - rps[s]! / rps[0]!);
+  }
+  return { perCycle, median: perCycle.map((xs) => median(xs)) };
 }
