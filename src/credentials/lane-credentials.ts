@@ -50,7 +50,7 @@ export class LaneCredentials {
       // A static secret cannot be narrowed: forwarding it would grant more than the policy asked.
       if (narrowing) throw new WardenError('POLICY_RESULT_INVALID', `credential: lane ${upstream}/${lane} is static and cannot be narrowed`);
       const c = this.statics.resolve(upstream, lane);
-      return { ...c, log: { lane, kind: 'static', id: `${upstream}/${lane}` } };
+      return { header: c.header, value: c.value, log: { lane, kind: 'static', id: `${upstream}/${lane}` } };
     } catch (err) {
       return Promise.reject(err);
     }

@@ -33,7 +33,7 @@ import { evaluate } from './evaluate.js';
 import type { IdentityGate, UsageGate } from './gates.js';
 import { checkHeaderBudget, planRequestHeaders, refuseConnectionListed, refuseNonAsciiValues, refuseOverrides } from './headers.js';
 import type { InflightCounter } from './inflight.js';
-import type { Known, Outcome } from './outcome.js';
+import { learn, type Known, type Outcome } from './outcome.js';
 import { normalizeRest, parseQuery, splitTarget } from './path.js';
 import type { Router } from './router.js';
 import type { Upstreams } from './upstreams.js';
@@ -89,7 +89,7 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
     refuseOverrides(req.headers, query, sent.form);
     const method = (req.method ?? 'GET').toUpperCase();
     const message = route.upstream.mcp ? mcpMessage({ httpMethod: method, headers: req.headers, body: sent.parsed, answered: (s, id) => deps.mcp.serverRequests.answered(s, id) }) : undefined;
-    if (message) known = { ...known, mcp: message };
+    if (message) known = learn(known, { mcp: message });
     const mcp = message && (await mcpOf(deps, route.name, method, req, sent.parsed, message));
     if (phases && mcp) phases.meta = metaTraceContext(sent.parsed);
     const retry = openRetry(deps.mcp.stateKey, mcp, sent.parsed, stateOwner(principal), deps.mcp.now());
@@ -147,7 +147,7 @@ async function judge(deps: PipelineDeps, call: CallContext, before: Known): Prom
       if (retry?.continuation && !grant) throw new WardenError('MCP_REQUEST_STATE_INVALID', 'its approval was not spent on this call');
     } else if (retry) throw new WardenError('MCP_REQUEST_STATE_INVALID', 'no approval workflow is configured');
     const ev = evaluate(deps.engine, deps.metrics, call, grant);
-    known = { ...known, evaluation: ev };
+    known = learn(known, { evaluation: ev });
     if (!ev.result.ok) return { kind: 'error', known, error: ev.result.error };
     const decision = ev.result.decision;
     // dryRun() and admit() return their failures as outcomes (never reject).
@@ -176,12 +176,12 @@ function refuse(call: CallContext, known: Known, code: 'POLICY_DENIED' | 'APPROV
 /** Dry-run: forward whatever the policy said, with the lane it named when the upstream has it. */
 async function dryRun(deps: PipelineDeps, call: CallContext, known: Known, decision: Decision): Promise<Outcome> {
   const lane = 'lane' in decision && decision.lane && deps.lanes.has(call.route.name, decision.lane) ? decision.lane : undefined;
-  const withLane: Known = { ...known, ...(lane !== undefined && { lane }) };
+  const withLane = learn(known, { lane });
   try {
     const narrowing = decision.decision === 'deny' ? undefined : decision.credential;
     const credential = lane === undefined ? undefined : await credentialFor(deps, call, lane, narrowing);
     const headers = outgoingHeaders(call, decision.headers, credential);
-    return { kind: 'forward', mode: 'dry_run', known: { ...withLane, ...(credential && { credential: credential.log }) }, call, headers };
+    return { kind: 'forward', mode: 'dry_run', known: learn(withLane, { credential: credential?.log }), call, headers };
   } catch (err) {
     return { kind: 'error', known: withLane, error: toWardenError(err) };
   }
@@ -214,12 +214,12 @@ async function admit(deps: PipelineDeps, call: CallContext, known: Known, decisi
     if (approved) {
       // Another request spent the grant first: single use holds, this one is refused.
       if (!approved.spent && !(await deps.stepUp!.consume(approved.grant.id))) return refuse(call, known, 'POLICY_DENIED', 'approval already used', 'APPROVAL_CONFLICT');
-      admitted = { ...admitted, approval: approved.grant.id };
+      admitted = learn(admitted, { approval: approved.grant.id });
       if (answersInputRequired(call.mcp)) seal = roundSealer(bindingFor(deps, call, approved.digest, approved.grant.id), deps.config.step_up.ttl, deps.mcp.now);
     }
     const task = call.principal.task;
     if (task && deps.usage) deps.usage.recordCall(task.id, task.stage);
-    return { kind: 'forward', mode: 'allow', known: { ...admitted, ...(decision.lane !== undefined && { lane: decision.lane }), ...(credential && { credential: credential.log }) }, call, headers, ...(seal && { seal }) };
+    return { kind: 'forward', mode: 'allow', known: learn(admitted, { lane: decision.lane, credential: credential?.log }), call, headers, ...(seal && { seal }) };
   } catch (err) {
     return { kind: 'error', known, error: toWardenError(err) };
   }
@@ -243,7 +243,7 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
     decision,
     step_up.hold,
   ));
-  const withApproval: Known = { ...known, approval: r.approvalId };
+  const withApproval = learn(known, { approval: r.approvalId });
   switch (r.kind) {
     case 'denied':
       return refuse(call, withApproval, 'APPROVAL_DENIED', r.reason, 'APPROVAL_DENIED');
@@ -253,7 +253,7 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
     case 'granted': {
       // Granted while held: the policy decides again, now with input.approval.
       const again = evaluate(deps.engine, deps.metrics, call, r.grant);
-      const evaluated: Known = { ...withApproval, evaluation: again };
+      const evaluated = learn(withApproval, { evaluation: again });
       if (!again.result.ok) return { kind: 'error', known: evaluated, error: again.result.error };
       if (again.result.decision.decision === 'allow') return admit(deps, call, evaluated, again.result.decision, { grant: r.grant, digest, spent: false });
       return refuse(call, evaluated, 'POLICY_DENIED', again.result.decision.reason);
@@ -281,7 +281,11 @@ function credentialFor(deps: PipelineDeps, call: CallContext, lane: string, narr
 
 /** The headers that go upstream: the agent's, the policy's, the lane credential and the decision id, within the upstream's budget. */
 function outgoingHeaders(call: CallContext, policyHeaders: Record<string, string>, cred: Credential | undefined): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = { ...call.forwardHeaders, ...policyHeaders, 'warden-decision-id': call.decisionId };
+  // Copied key by key, not spread: see learn() in outcome.ts (a new hidden class per request).
+  const headers: Record<string, string | string[]> = {};
+  for (const name in call.forwardHeaders) headers[name] = call.forwardHeaders[name]!;
+  for (const name in policyHeaders) headers[name] = policyHeaders[name]!;
+  headers['warden-decision-id'] = call.decisionId;
   if (cred !== undefined) headers[cred.header] = cred.value;
   const up = call.route.upstream;
   checkHeaderBudget(`${call.method} ${call.path}${call.search} HTTP/1.1`, headers, call.body.raw.length, { count: up.max_header_count, bytes: up.max_header_bytes });
