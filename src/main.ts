@@ -38,8 +38,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run':
     case 'control': {
-      const [{ loadConfigFile }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);
-      const loaded = loadConfigFile(cmd.config, { ...(cmd.kind === 'run' && cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
+      const [{ loadConfigIsolated }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load-isolated.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);
+      const loaded = await loadConfigIsolated(cmd.config, { ...(cmd.kind === 'run' && cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
       const ops = createOpsLogger(loaded.config.decision_log.level);
       const sidecar = await createSidecar(loaded, { ops, role: cmd.kind === 'control' ? 'control' : 'sidecar' });
       const addrs = await sidecar.listen();

@@ -3,7 +3,7 @@
 // matched first: the time taken says nothing about which one matched or how close a guess was.
 
 import { safeEqual } from '../admin/auth.js';
-import { ADMIN_APPROVER } from '../config/load.js';
+import { ADMIN_APPROVER } from '../config/loaded.js';
 
 export class ApproverTokens {
   readonly #entries: readonly (readonly [name: string, token: string])[];

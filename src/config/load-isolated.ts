@@ -1,0 +1,44 @@
+// `warden run` and `warden control` read and validate their configuration in a worker thread that
+// ends once it is done, and resolve its secrets here. Loaded in the serving process, the YAML
+// parser, TypeBox and the configuration schema stay in its heap for its whole life though nothing
+// uses them after the start (3.4 MB of live heap, 11 MB of idle RSS: bench/HISTORY.md, issue 15,
+// fifth session). A bad configuration is refused as before: the same coded error, before
+// anything listens.
+
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { deepFreeze } from '../deep-freeze.js';
+import { WardenError, type ErrorCode } from '../errors.js';
+import type { ConfigOverrides } from './load.js';
+import type { LoadAnswer } from './load-thread.js';
+import { withSecrets, type LoadedConfig } from './loaded.js';
+import type { WardenConfig } from './schema.js';
+
+/**
+ * The thread runs load-thread.js beside this file. Run from the TypeScript sources (tests,
+ * development), it registers tsx itself first: Node 20 gives a worker none of the process's loader hooks.
+ */
+function startThread(workerData: { file: string; overrides: ConfigOverrides }): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./load-thread.js', import.meta.url), { workerData });
+  const tsx = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./load-thread.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData });
+}
+
+export async function loadConfigIsolated(file: string, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
+  const worker = startThread({ file, overrides });
+  const answer = await new Promise<LoadAnswer>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the configuration thread ended (${code}) without an answer`)));
+  });
+  await worker.terminate();
+  if (!answer.ok) {
+    if (answer.code === undefined) throw new Error(answer.detail);
+    throw new WardenError(answer.code as ErrorCode, answer.detail);
+  }
+  // Structured cloning drops the freeze: the configuration is frozen again, as validate.ts left it.
+  return withSecrets(deepFreeze(answer.config as WardenConfig), answer.baseDir);
+}
