@@ -16,7 +16,7 @@ import { ServerRequests } from './mcp/server-requests.js';
 import { allowedOriginSet } from './mcp/origin.js';
 import { checkpointOptions } from './audit/checkpoint.js';
 import { DecisionLog } from './audit/decision-log.js';
-import { mountConsole } from './console/mount.js';
+import type { ConsoleHandler } from './console/handler.js';
 import type { LoadedConfig } from './config/load.js';
 import type { WardenConfig } from './config/schema.js';
 import { WardenError, type ErrorCode } from './errors.js';
@@ -30,7 +30,6 @@ import { Authenticator } from './identity/authenticator.js';
 import { TaskTokens } from './identity/task-tokens.js';
 import { joinKeyRing } from './identity/fleet-keys.js';
 import { createPolicySource } from './policy/source.js';
-import { createLogShipper } from './audit/shipping.js';
 import { InflightCounter, createHandler } from './proxy/handler.js';
 import { onClientError, onExpectation } from './proxy/rejected.js';
 import { Router } from './proxy/router.js';
@@ -97,7 +96,8 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const metrics = new Metrics();
   const checkpoints = checkpointOptions(config.decision_log.checkpoints, baseDir);
   const logPath = config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path);
-  const shipper = createLogShipper(loaded, metrics, ops);
+  // Loaded only when configured, as tracing below: without a collector the shipper's code is not imported.
+  const shipper = config.decision_log.service && (await import('./audit/shipping.js')).createLogShipper(loaded, metrics, ops);
   const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), ...(shipper && { ship: (line: string, rest: string) => shipper.push(line, rest) }), onError: (err) => {
     metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
     ops.error({ err }, 'decision log write failed');
@@ -204,6 +204,9 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const rejected = { log, metrics, entrypoint: config.policy.entrypoint };
   proxy.on('clientError', onClientError(rejected));
   proxy.on('checkExpectation', onExpectation(rejected));
+  // The console (pages, assets, sessions) is loaded at its first request: approvers open it rarely,
+  // and a sidecar whose approvers use the control plane's never does.
+  let approverConsole: Promise<ConsoleHandler> | undefined;
   const admin = createAdminServer({
     token: loaded.secrets.adminToken,
     routes: [tasksRoutes(tasks), agentsRoutes(agents), approvalsRoutes(manager), checkRoute({ engine, log, config }), toolsRoutes(tools)],
@@ -212,7 +215,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
     jwks: async () => ({ keys: fleetKeys ? await fleetKeys.assertionJwks() : [await tokens.assertionJwk()] }),
     ops,
     writeApi: config.admin.write_api,
-    console: mountConsole({ loaded, approvals: manager, log, logPath }),
+    console: async (req, res) => (await (approverConsole ??= import('./console/mount.js').then((m) => m.mountConsole({ loaded, approvals: manager, log, logPath }))))(req, res),
     allowedOrigins: adminOrigins(config),
   });
 

@@ -6,7 +6,11 @@ import { deepFreeze } from '../deep-freeze.js';
 import { isoTimeFormatter } from '../iso-time.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+// jose by subpath: its index also loads JWE and key management, which Warden never uses.
+import type { JWTPayload } from 'jose';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { decodeJwt } from 'jose/jwt/decode';
+import { jwtVerify } from 'jose/jwt/verify';
 import { WardenError, describeThrown } from '../errors.js';
 import type { IssuerConfig, WardenConfig } from '../config/schema.js';
 import type { AgentInput, TaskInput } from '../policy/types.js';

@@ -4,7 +4,8 @@
 // re-read when its mtime or size changes. Keys are matched by jose's createLocalJWKSet.
 
 import { stat, readFile } from 'node:fs/promises';
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet } from 'jose/jwks/local';
 import { request, type Dispatcher } from 'undici';
 import { WardenError, describeThrown } from '../errors.js';
 

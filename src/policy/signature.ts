@@ -7,7 +7,8 @@
 // whenever verification is configured, key id or not (fail closed).
 
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { compactVerify } from 'jose/jws/compact/verify';
 import { WardenError, describeThrown } from '../errors.js';
 import { bundleFileDigest } from './file-hash.js';
 import { globToRegExp } from './glob.js';
