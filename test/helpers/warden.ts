@@ -58,6 +58,8 @@ export interface WardenOptions {
   now?: () => number;
   /** `control`: the control plane of a fleet (no proxy listener; `proxyUrl` is empty). */
   role?: 'sidecar' | 'control';
+  /** Node options of a child-process Warden (`child: true`), e.g. V8 logging flags. */
+  nodeArgs?: readonly string[];
 }
 
 /** The agents tests create tasks for: no ceiling beyond what the example tasks ask. */
@@ -114,7 +116,7 @@ export async function startWarden(opts: WardenOptions = {}): Promise<WardenHandl
   let sidecar: Sidecar | undefined;
   let child: ChildProcess | undefined;
   if (opts.child) {
-    ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile, opts.role));
+    ({ child, proxyUrl, adminUrl } = await spawnWarden(files.configFile, opts.role, opts.nodeArgs));
   } else {
     const loaded = loadConfigFile(files.configFile);
     sidecar = await createSidecar(loaded, { ops: pino({ level: 'silent' }), ...(opts.now && { now: opts.now }), ...(opts.role && { role: opts.role }) });
@@ -190,8 +192,8 @@ export async function registerAgents(adminUrl: string, agents: readonly Record<s
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
 
 /** The node arguments that run the `warden` command line from source with `args`. */
-export function wardenArgv(args: string[]): string[] {
-  return ['--import', 'tsx', MAIN, ...args];
+export function wardenArgv(args: string[], nodeArgs: readonly string[] = []): string[] {
+  return [...nodeArgs, '--import', 'tsx', MAIN, ...args];
 }
 
 /** A fresh temporary directory (a Warden's state dir, kept across restarts). */
@@ -212,8 +214,8 @@ export function killWarden(w: WardenHandle): Promise<NodeJS.Signals | null> {
  * Start `warden run` (or `warden control`: `proxyUrl` is empty) as a child process; resolves once
  * it logs its listening addresses.
  */
-export async function spawnWarden(configFile: string, role: 'sidecar' | 'control' = 'sidecar'): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const child = spawn(process.execPath, wardenArgv([role === 'control' ? 'control' : 'run', '--config', configFile]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+export async function spawnWarden(configFile: string, role: 'sidecar' | 'control' = 'sidecar', nodeArgs: readonly string[] = []): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
+  const child = spawn(process.execPath, wardenArgv([role === 'control' ? 'control' : 'run', '--config', configFile], nodeArgs), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let err = '';
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`warden did not start: ${err}`)), 20_000);
