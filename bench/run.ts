@@ -265,12 +265,16 @@ async function main(): Promise<void> {
 
     // Issue 14: what shipping and tracing cost, from short slices of the three Wardens side by side.
     log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of the plain, shipping and tracing Wardens`);
+    // The three get the same request, the tracing one's (with the agent's sampled traceparent), so
+    // that what differs is the feature, not the traffic.
     const opsSystems = [main5[4]!, ...opsVariants];
+    const traceparent = opsVariants[1]!.req.headers['traceparent']!;
+    const sliceReq = (v: Variant): Request => ({ ...v.req, headers: { ...v.req.headers, traceparent } });
     const sliceCpu: number[][] = opsSystems.map(() => []);
     const opsCost = await interleavedCost(opsSystems.length, OPS_CYCLES, async (i) => {
       const v = opsSystems[i]!;
       const before = await usageOf(v.procs);
-      const r = await load(v.req, 'closed', OPS_SLICE_MS);
+      const r = await load(sliceReq(v), 'closed', OPS_SLICE_MS);
       const after = await usageOf(v.procs);
       sliceCpu[i]!.push(after.reduce((a, u, k) => a + u.cpuUs - before[k]!.cpuUs, 0) / Math.max(1, r.requests));
       return r.rps;
@@ -386,7 +390,7 @@ async function main(): Promise<void> {
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
       `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +
         opsVariants.map((v) => `- ${v.label} vs Warden: ${mcpCost(v.key, 'warden')}.`).join('\n') + '\n\n' +
-        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the three Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts): per cycle, 1 − variant req/s ÷ plain req/s, then the median.\n\n` +
+        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the three Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all three sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs (in the rounds above the plain and shipping Wardens get the GET without one): per cycle, 1 − variant req/s ÷ plain req/s, then the median.\n\n` +
         table(['cycle', ...opsVariants.map((v) => `${v.label}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
         `Medians: ${opsVariants.map((v, k) => `${v.label} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req`).join('; ')}.\n`,
       `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
