@@ -36,6 +36,9 @@ export interface LogShipperStats {
   readonly bufferedEvents: number;
 }
 
+/** Buffers of compressed batches kept for the next ones: the open batch and one being compressed. */
+const MAX_SPARES = 2;
+
 /** First retry after a failed upload. */
 const MIN_RETRY_MS = 250;
 
@@ -43,7 +46,8 @@ export class LogShipper {
   readonly #opts: LogShipperOptions;
   readonly #report: LogShipperEvents;
   readonly #target: string;
-  readonly #agent: Dispatcher = new Agent({ connections: 1, pipelining: 0 });
+  /** One kept-alive connection (closing it after each upload cost a connect and an error object per upload). */
+  readonly #agent: Dispatcher = new Agent({ connections: 1 });
   /** Sealed batches not yet acknowledged by the collector, oldest first (the head may be in flight). */
   #sealed: ShipBatch[] = [];
   /** The batch lines are being added to. */
@@ -147,15 +151,21 @@ export class LogShipper {
   }
 
   #newBatch(): ShipBatch {
-    return new ShipBatch(Math.min(64 * 1024, this.#opts.maxUploadBytes + 2));
+    return new ShipBatch(Math.min(64 * 1024, this.#opts.maxUploadBytes + 2), this.#spares.pop());
   }
+
+  /** Buffers of compressed batches, for the next ones (at most MAX_SPARES kept). */
+  readonly #spares: Buffer[] = [];
+  readonly #release = (buf: Buffer): void => {
+    if (this.#spares.length < MAX_SPARES) this.#spares.push(buf);
+  };
 
   /** Seals the open batch (when it holds a line) and queues it for upload. */
   #seal(): void {
     const open = this.#open;
     if (!open || open.events === 0) return;
     // A rejection is taken when the batch is uploaded; until then it must not count as unhandled.
-    open.seal().catch(() => undefined);
+    open.seal(this.#release).catch(() => undefined);
     this.#sealed.push(open);
     this.#open = undefined;
   }

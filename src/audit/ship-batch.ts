@@ -29,8 +29,10 @@ export class ShipBatch {
   /** The gzip'd array, once sealed. */
   body: Promise<Buffer> | undefined;
 
-  constructor(capacity = INITIAL_BYTES) {
-    this.#buf = Buffer.allocUnsafe(Math.max(capacity, 16));
+  /** `spare`: a buffer a sealed batch gave back (seal()'s `release`), used when it holds `capacity`. */
+  constructor(capacity = INITIAL_BYTES, spare?: Buffer) {
+    const size = Math.max(capacity, 16);
+    this.#buf = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafe(size);
     this.#buf[0] = OPEN;
   }
 
@@ -65,15 +67,25 @@ export class ShipBatch {
     return (this.#buf = withRoom(this.#buf!, this.#len, bytes));
   }
 
-  /** Closes the array and starts compressing it (fastest level: the JSON lines compress ~10× at it). */
-  seal(): Promise<Buffer> {
+  /**
+   * Closes the array and starts compressing it (fastest level: the JSON lines compress ~10× at it).
+   * Once compressed, the buffer of the uncompressed bytes goes to `release` (for the next batch):
+   * a new buffer per batch, grown by doubling to the upload size, was tens of MB a second of
+   * ArrayBuffers at saturation, and V8 answered that external memory with major GCs
+   * (bench/HISTORY.md, issue 14, fifth session).
+   */
+  seal(release?: (buf: Buffer) => void): Promise<Buffer> {
     if (this.body) return this.body;
     if (this.events === 0) throw new RangeError('empty decision-log batch');
     const buf = this.#buf!;
     buf[this.#len - 1] = CLOSE;
     this.body = gzip(buf.subarray(0, this.#len), { level: constants.Z_BEST_SPEED });
-    // The uncompressed bytes are released once compressed; only the gzip'd body waits for the collector.
+    // Only the gzip'd body waits for the collector.
     this.#buf = undefined;
+    if (release) {
+      const done = (): void => release(buf);
+      this.body.then(done, done);
+    }
     return this.body;
   }
 }

@@ -36,6 +36,25 @@ describe('ShipBatch', () => {
     expect(b.bytes).toBe(Buffer.byteLength('{"n":"ü-moved"}') + 1);
   });
 
+  it('gives its buffer back once compressed, and a batch made with it encodes afresh while the first body stays intact', async () => {
+    const a = new ShipBatch(64);
+    a.keep(a.stage('{"first":"' + 'a'.repeat(200) + '"}'));
+    let released: Buffer | undefined;
+    const body = await a.seal((buf) => (released = buf));
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBeInstanceOf(Buffer);
+    const b = new ShipBatch(64, released);
+    b.keep(b.stage('{"second":"' + 'b'.repeat(50) + '"}'));
+    expect(await unzip(b)).toEqual([{ second: 'b'.repeat(50) }]);
+    expect(released!.subarray(0, 11).toString()).toBe('[{"second":'); // b wrote into the given buffer
+    // The first batch's gzip'd body owns its bytes: writing the reused buffer changed nothing in it.
+    expect(JSON.parse(gunzipSync(body).toString('utf8'))).toEqual([{ first: 'a'.repeat(200) }]);
+    // A spare too small for the capacity asked is not used.
+    const c = new ShipBatch(1 << 20, Buffer.alloc(16));
+    c.keep(c.stage('{"c":3}'));
+    expect(await unzip(c)).toEqual([{ c: 3 }]);
+  });
+
   it('seals once, and never empty', async () => {
     const b = new ShipBatch();
     expect(() => b.seal()).toThrow(RangeError);
