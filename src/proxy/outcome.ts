@@ -37,10 +37,11 @@ export interface Known {
 
 /**
  * `known` with the facts of `more` added. Spelled out field by field rather than `{ ...known, ...more }`:
- * on Node 20's V8 a property added to an object after a spread gives it a hidden class of its own on
- * every call, allocated in the old generation, and every site that reads the object then sees a new
- * class each request (bench/HISTORY.md, "hidden classes per request"). All fields are always
- * present here, so every Known built by it shares one class.
+ * on Node 20's V8 a property added after a spread gave these objects a hidden class of their own on
+ * every request (V8's map log showed it; a small example does not), allocated in the old generation,
+ * and every site that read them then saw a new class each request (bench/HISTORY.md, "Issue 15: a
+ * hidden class per request"). All fields are always present here, so every Known built by it shares
+ * one class.
  */
 export function learn(known: Known, more: Known): Known {
   return {
