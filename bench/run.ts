@@ -93,6 +93,11 @@ async function usageOf(procs: Proc[], reset = false): Promise<Usage[]> {
   return Promise.all(procs.map((p) => p.usage(reset)));
 }
 
+/** CPU µs per request of a system's processes between two usage readings. */
+function cpuPerRequest(before: Usage[], after: Usage[], requests: number): number {
+  return after.reduce((a, u, i) => a + u.cpuUs - before[i]!.cpuUs, 0) / Math.max(1, requests);
+}
+
 async function round(v: Variant): Promise<void> {
   await load(v.req, 'closed', WARMUP_MS);
   const before = await usageOf(v.procs, true);
@@ -100,7 +105,7 @@ async function round(v: Variant): Promise<void> {
   const afterSat = await usageOf(v.procs);
   const fixed = await load(v.req, 'open', FIXED_MS);
   const afterFixed = await usageOf(v.procs);
-  const cpu = v.procs.length ? afterSat.reduce((a, u, i) => a + u.cpuUs - before[i]!.cpuUs, 0) / Math.max(1, sat.requests) : undefined;
+  const cpu = v.procs.length ? cpuPerRequest(before, afterSat, sat.requests) : undefined;
   const peak = v.procs.length ? afterSat.reduce((a, u, i) => a + Math.max(u.peakRss, afterFixed[i]!.peakRss), 0) / 2 ** 20 : undefined;
   const failed = sat.non2xx + sat.errors + fixed.non2xx + fixed.errors;
   v.rounds.push({
@@ -244,7 +249,8 @@ async function main(): Promise<void> {
     ];
     const all = [...main5, ...postVariants, ...mcpVariants, ...opsVariants];
     // The order rotates each repetition; the shipping and tracing Wardens stay right behind the
-    // plain one, so the three run back to back and their cost is taken per repetition (paired).
+    // plain one, so their rounds in the tables run back to back (their cost in the targets comes
+    // from the interleaved slices further down).
     const units: Variant[][] = [...main5.slice(0, 4).map((v) => [v]), [main5[4]!, ...opsVariants], ...[...main5.slice(5), ...postVariants, ...mcpVariants].map((v) => [v])];
 
     // Sanity: one request each must succeed before any figure is taken.
@@ -276,7 +282,7 @@ async function main(): Promise<void> {
       const before = await usageOf(v.procs);
       const r = await load(sliceReq(v), 'closed', OPS_SLICE_MS);
       const after = await usageOf(v.procs);
-      sliceCpu[i]!.push(after.reduce((a, u, k) => a + u.cpuUs - before[k]!.cpuUs, 0) / Math.max(1, r.requests));
+      sliceCpu[i]!.push(cpuPerRequest(before, after, r.requests));
       return r.rps;
     });
     log(`shipping ${(opsCost.median[0]! * 100).toFixed(1)} %, tracing ${(opsCost.median[1]! * 100).toFixed(1)} % (medians of the cycles)`);
