@@ -5,10 +5,7 @@
 // fifth session). A bad configuration is refused as before: the same coded error, before
 // anything listens.
 
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startThread } from '../service/thread.js';
 import { deepFreeze } from '../deep-freeze.js';
 import { WardenError, type ErrorCode } from '../errors.js';
 import type { ConfigOverrides } from './load.js';
@@ -16,19 +13,8 @@ import type { LoadAnswer } from './load-thread.js';
 import { withSecrets, type LoadedConfig } from './loaded.js';
 import type { WardenConfig } from './schema.js';
 
-/**
- * The thread runs load-thread.js beside this file. Run from the TypeScript sources (tests,
- * development), it registers tsx itself first: Node 20 gives a worker none of the process's loader hooks.
- */
-function startThread(workerData: { file: string; overrides: ConfigOverrides }): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./load-thread.js', import.meta.url), { workerData });
-  const tsx = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./load-thread.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData });
-}
-
 export async function loadConfigIsolated(file: string, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
-  const worker = startThread({ file, overrides });
+  const worker = startThread(import.meta.url, './load-thread', { file, overrides });
   const answer = await new Promise<LoadAnswer>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
