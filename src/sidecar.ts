@@ -189,8 +189,12 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   let closing = false;
   const inflight = new InflightCounter();
   const tc = config.tracing;
-  // Loaded only when configured: with tracing off the OpenTelemetry SDK is not even imported.
-  const tracing = tc && new (await import('./observability/tracing.js')).Tracing({ url: tc.otlp_url, serviceName: tc.service_name, sampleRatio: tc.sample_ratio, exportDelayMs: tc.export_delay });
+  // Loaded only when configured: with tracing off the OpenTelemetry SDK is not even imported (and
+  // with it on, only by the trace thread).
+  const tracing = tc && new (await import('./observability/tracing.js')).Tracing({
+    url: tc.otlp_url, serviceName: tc.service_name, sampleRatio: tc.sample_ratio, exportDelayMs: tc.export_delay,
+    onError: (err) => ops.error({ err }, 'the trace thread failed; requests are no longer traced'),
+  });
   const handler = createHandler({
     inflight, tracing,
     config, router: new Router(config.upstreams), engine, upstreams, lanes, log, metrics, ops, identity,

@@ -2,27 +2,29 @@
 // when absent, and then nothing here is loaded on the request path). One trace per request: a
 // server span `warden.request` whose parent is the agent's W3C `traceparent` (from MCP
 // `params._meta` when the call carries one there, else from the HTTP header), with one child per
-// phase (route, identify, evaluate, step_up, forward). The request path only takes timestamps
-// (Phases) and, when the request is sampled, encodes its spans as OTLP/protobuf (otlp-proto.ts)
-// into the batch's buffer as it ends; batches of 256 KiB (about 2000 spans), or what `export_delay`
-// found, are sent by the OpenTelemetry SDK's OTLP/HTTP transport (timeouts, retries, concurrency limit).
+// phase (route, identify, evaluate, step_up, forward).
+//
+// The request path only takes timestamps (Phases) and, when the request is sampled, packs its
+// numbers and strings into a batch (trace-pack.ts) that goes to the trace thread (trace-thread.ts)
+// every 512 requests or 20 ms; the thread encodes the spans and exports them. Encoding and
+// exporting on the request path's own thread cost it 15-20 µs of CPU a request where the encoder
+// alone takes 3 µs (bench/HISTORY.md, issue 14, sixth session).
 
-import { TraceState } from '@opentelemetry/core';
-import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { TraceBatch, type RequestAttributes } from './otlp-proto.js';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../service/thread.js';
+import type { RequestAttributes } from './otlp-proto.js';
 import { Phases } from './phases.js';
+import { TracePacker } from './trace-pack.js';
+import type { ExporterOptions } from './trace-exporter.js';
+import type { ToTraceThread } from './trace-thread.js';
 import { readTraceParent } from './trace-parent.js';
 
-export interface TracingOptions {
-  /** OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`. */
-  readonly url: string;
-  readonly serviceName: string;
+export interface TracingOptions extends ExporterOptions {
   /** Share of new traces (no sampled parent) that are recorded. */
   readonly sampleRatio: number;
-  readonly headers?: Record<string, string>;
-  /** Longest wait of a finished request's spans before they are sent. */
-  readonly exportDelayMs: number;
+  /** The trace thread failed: tracing stops (requests are served as before). */
+  readonly onError?: (err: unknown) => void;
 }
 
 export interface RequestSummary extends RequestAttributes {
@@ -30,41 +32,28 @@ export interface RequestSummary extends RequestAttributes {
   readonly headers: IncomingHttpHeaders;
 }
 
-/**
- * Encoded spans per export, about 400 plain requests (2000 spans). Each export costs about 270 µs
- * of CPU however small (the transport, an HTTP request and its answer): at the SDK batch span
- * processor's 512 spans that was 2 µs per request (bench/HISTORY.md, issue 14).
- */
-const EXPORT_BYTES = 256 * 1024;
-/** Exports under way at most; beyond (a slow receiver), requests go untraced rather than queue up. */
-const MAX_INFLIGHT = 8;
-
-/** One export: the encoded body and how many requests it holds. */
-interface Encoded {
-  readonly body: Buffer;
-  readonly requests: number;
-}
-
-type Delegate = ReturnType<typeof createOtlpHttpExportDelegate<Encoded, unknown>>;
+/** Longest wait of a packed request before its batch goes to the thread. */
+const POST_MS = 20;
 
 export class Tracing {
-  readonly #delegate: Delegate;
+  readonly #thread: Worker;
   readonly #ratio: number;
-  readonly #delayMs: number;
-  readonly #batch: TraceBatch;
+  #packer = new TracePacker();
   #timer: NodeJS.Timeout | undefined;
-  readonly #inflight = new Set<Promise<void>>();
+  /** The thread failed or was closed: nothing more is recorded. */
+  #stopped = false;
+  #closing: Promise<void> | undefined;
 
   constructor(opts: TracingOptions) {
-    const serializer = {
-      serializeRequest: (e: Encoded): Uint8Array => e.body,
-      deserializeResponse: (): unknown => ({}),
-    };
-    const http = convertLegacyHttpOptions({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
-    this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'warden_otlp_http_span_exporter', { name: 'span', countItems: (e) => e.requests }, undefined);
     this.#ratio = opts.sampleRatio;
-    this.#delayMs = opts.exportDelayMs;
-    this.#batch = new TraceBatch(opts.serviceName);
+    const exporter: ExporterOptions = { url: opts.url, serviceName: opts.serviceName, exportDelayMs: opts.exportDelayMs, ...(opts.headers && { headers: opts.headers }) };
+    this.#thread = startThread(import.meta.url, './trace-thread', exporter);
+    // Never what keeps the process alive: close() is what waits for the exports.
+    this.#thread.unref();
+    this.#thread.on('error', (err) => {
+      this.#stopped = true;
+      opts.onError?.(err);
+    });
   }
 
   /** A fresh phase recorder for one request. */
@@ -75,40 +64,60 @@ export class Tracing {
   /** Queues the spans of one answered request when it is sampled. Never throws. */
   record(r: RequestSummary): void {
     try {
+      if (this.#stopped) return;
       const meta = r.phases.meta;
       const tp = meta ? meta.traceparent : r.headers.traceparent;
       const parent = typeof tp === 'string' ? readTraceParent(tp) : null;
       // Parent-based sampling: a parent's sampled flag decides; without one, the ratio does.
       if (parent ? !parent.sampled : !(Math.random() < this.#ratio)) return;
-      if (this.#inflight.size >= MAX_INFLIGHT) return;
       const ts = meta ? meta.tracestate : r.headers.tracestate;
-      this.#batch.add({
+      const rec = {
         startMs: r.phases.startMs, endMs: Phases.now(), phases: r.phases,
-        // tracestate is passed on as the W3C rules keep it (invalid members dropped).
-        parent: parent ? { traceId: parent.traceId, spanId: parent.spanId, traceState: typeof ts === 'string' ? new TraceState(ts).serialize() || undefined : undefined } : undefined,
+        traceId: parent?.traceId, spanId: parent?.spanId, traceState: parent && typeof ts === 'string' ? ts : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
-      });
-      if (this.#batch.bytes >= EXPORT_BYTES) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs).unref();
+      };
+      if (!this.#packer.add(rec)) {
+        this.#post();
+        this.#packer.add(rec);
+      }
+      this.#timer ??= setTimeout(() => this.#post(), POST_MS).unref();
     } catch {
       // A malformed trace context costs the trace, never the request.
     }
   }
 
-  #flush(): void {
+  #post(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#batch.count === 0) return;
-    const encoded: Encoded = { requests: this.#batch.count, body: this.#batch.take() };
-    const done = new Promise<void>((resolve) => this.#delegate.export(encoded, () => resolve()));
-    this.#inflight.add(done);
-    void done.then(() => this.#inflight.delete(done));
+    if (this.#packer.count === 0) return;
+    const batch = this.#packer.take();
+    const m: ToTraceThread = { type: 'batch', batch };
+    this.#thread.postMessage(m, [batch.nums.buffer as ArrayBuffer]);
   }
 
   /** Exports what is left; bounded by the drain time of the caller. */
-  async close(): Promise<void> {
-    this.#flush();
-    await Promise.all(this.#inflight);
-    await this.#delegate.shutdown();
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    if (this.#stopped) return;
+    this.#post();
+    this.#stopped = true;
+    const closed = new Promise<void>((resolve) => {
+      const done = (): void => resolve();
+      this.#thread.on('message', (m: { type?: string }) => m.type === 'closed' && done());
+      this.#thread.once('exit', done);
+      this.#thread.once('error', done);
+    });
+    // ref'd while the last exports go out, so a caller awaiting close() is not cut short.
+    this.#thread.ref();
+    const m: ToTraceThread = { type: 'close' };
+    this.#thread.postMessage(m);
+    try {
+      await closed;
+    } finally {
+      await this.#thread.terminate();
+    }
   }
 }

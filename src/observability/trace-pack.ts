@@ -1,0 +1,128 @@
+// How a traced request crosses from the request path to the trace exporter's thread (tracing.ts):
+// its numbers (times, status, phases) in one Float64Array per batch, moved to the thread without a
+// copy, and its strings (ids, tracestate, attributes) in an array beside it. Packing a request is
+// a few dozen stores; encoding it as OTLP/protobuf and exporting it happen in the thread.
+
+import type { PhaseName, PhaseTimes } from './phases.js';
+import type { TracedRequest } from './otlp-proto.js';
+
+/** Phase names by code (a phase travels as its index here). */
+const PHASES: readonly PhaseName[] = ['route', 'identify', 'evaluate', 'step_up', 'forward'];
+const PHASE_CODE: ReadonlyMap<PhaseName, number> = new Map(PHASES.map((p, i) => [p, i]));
+
+/**
+ * Phases kept per request: a tools/list whose result the policy filters evaluates each listed tool
+ * as a phase, and a trace of thousands of spans per request helps nobody. The rest are dropped.
+ */
+export const MAX_PHASES = 64;
+
+/** Numbers per request: start, end, status, phase count, then code, start, end, failed per phase. */
+const HEAD = 4;
+const PER_PHASE = 4;
+/** Strings per request, in this order. */
+const STRINGS = 8;
+
+/** Requests per batch at most: a batch is posted when it is this full. */
+export const BATCH_REQUESTS = 512;
+const CAPACITY = BATCH_REQUESTS * (HEAD + 8 * PER_PHASE);
+
+/** A batch as posted to the thread. */
+export interface PackedBatch {
+  readonly nums: Float64Array;
+  readonly strs: readonly (string | undefined)[];
+  readonly count: number;
+}
+
+/** What the request path knows of a traced request when it ends (the parent already parsed). */
+export interface TraceRecord {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly phases: PhaseTimes;
+  readonly traceId: string | undefined;
+  readonly spanId: string | undefined;
+  /** The agent's tracestate as sent; the thread keeps what the W3C rules keep. */
+  readonly traceState: string | undefined;
+  readonly method: string;
+  readonly status: number;
+  readonly decisionId: string;
+  readonly outcome: string;
+  readonly upstream: string | undefined;
+  readonly error: string | undefined;
+}
+
+export class TracePacker {
+  #nums = new Float64Array(CAPACITY);
+  #at = 0;
+  #strs: (string | undefined)[] = [];
+  count = 0;
+
+  /** Packs one request; false when the batch has no room left for it (take() first). */
+  add(r: TraceRecord): boolean {
+    const { names, times } = r.phases;
+    const n = Math.min(names.length, MAX_PHASES);
+    const need = HEAD + PER_PHASE * n;
+    if (this.count >= BATCH_REQUESTS || this.#at + need > CAPACITY) return false;
+    const nums = this.#nums;
+    let at = this.#at;
+    nums[at++] = r.startMs;
+    nums[at++] = r.endMs;
+    nums[at++] = r.status;
+    nums[at++] = n;
+    for (let p = 0; p < n; p++) {
+      nums[at++] = PHASE_CODE.get(names[p]!) ?? 0;
+      nums[at++] = times[3 * p]!;
+      nums[at++] = times[3 * p + 1]!;
+      nums[at++] = times[3 * p + 2]!;
+    }
+    this.#at = at;
+    this.#strs.push(r.traceId, r.spanId, r.traceState, r.method, r.decisionId, r.outcome, r.upstream, r.error);
+    this.count++;
+    return true;
+  }
+
+  /** The batch so far (its numbers in an exact-size array that can be transferred); starts a new one. */
+  take(): PackedBatch {
+    const batch = { nums: this.#nums.slice(0, this.#at), strs: this.#strs, count: this.count };
+    this.#at = 0;
+    this.#strs = [];
+    this.count = 0;
+    return batch;
+  }
+}
+
+/**
+ * The requests of a batch, for the encoder. `traceState` maps the agent's tracestate to what is
+ * passed on (the W3C rules drop invalid members); it may throw, and then that request is skipped.
+ */
+export function* unpack(b: PackedBatch, traceState: (raw: string) => string | undefined): Generator<TracedRequest> {
+  const { nums, strs } = b;
+  let at = 0;
+  for (let i = 0; i < b.count; i++) {
+    const startMs = nums[at++]!;
+    const endMs = nums[at++]!;
+    const status = nums[at++]!;
+    const n = nums[at++]!;
+    const names: PhaseName[] = [];
+    const times: number[] = [];
+    for (let p = 0; p < n; p++) {
+      names.push(PHASES[nums[at++]!]!);
+      times.push(nums[at++]!, nums[at++]!, nums[at++]!);
+    }
+    const s = STRINGS * i;
+    const traceId = strs[s];
+    const spanId = strs[s + 1];
+    const rawState = strs[s + 2];
+    let state: string | undefined;
+    try {
+      state = rawState === undefined ? undefined : traceState(rawState);
+    } catch {
+      // A malformed trace context costs the trace, never the others of the batch.
+      continue;
+    }
+    yield {
+      startMs, endMs, phases: { names, times },
+      parent: traceId !== undefined && spanId !== undefined ? { traceId, spanId, traceState: state } : undefined,
+      method: strs[s + 3]!, status, decisionId: strs[s + 4]!, outcome: strs[s + 5]!, upstream: strs[s + 6], error: strs[s + 7],
+    };
+  }
+}
