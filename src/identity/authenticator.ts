@@ -80,6 +80,7 @@ export class Authenticator {
   private readonly agents: AgentDirectory | undefined;
   /** `input.agent` of a task token's claims with its registry record (see registeredAgent). */
   private readonly agentInputs = new WeakMap<object, { base: AgentInput; reg: RegisteredAgent; agent: AgentInput }>();
+  private readonly tokenAgents = new WeakMap<object, AgentInput>();
   /** `expires_at` as ISO text; tasks end at a handful of distinct times, so the last one is kept. */
   private readonly isoTime = isoTimeFormatter();
 
@@ -228,9 +229,16 @@ export class Authenticator {
           expires_at: this.isoTime(live.expires_at),
           usage,
         };
-        return { agent: { id: claims.sub, issuer: this.tokens.issuer, claims }, task, taskId: live.id };
+        return { agent: this.tokenAgent(claims), task, taskId: live.id };
       });
     });
+  }
+
+  /** `input.agent` of a task token, one frozen object per verified token (its JSON is then made once: proxy/request-input.ts). */
+  private tokenAgent(claims: Readonly<TaskTokenClaims>): AgentInput {
+    let agent = this.tokenAgents.get(claims);
+    if (agent === undefined) this.tokenAgents.set(claims, (agent = Object.freeze({ id: claims.sub, issuer: this.tokens.issuer, claims })));
+    return agent;
   }
 
   private liveTask(claims: Readonly<TaskTokenClaims>, rec: TaskRecord | undefined): TaskRecord {

@@ -7,11 +7,11 @@ import type { PolicyEngine } from '../policy/engine.js';
 import type { ApprovalInput } from '../policy/types.js';
 import type { CallContext } from './call-context.js';
 import type { Evaluation } from './outcome.js';
-import { buildInput } from './request-input.js';
+import { buildInput, serializeInput } from './request-input.js';
 
 export function evaluate(engine: PolicyEngine, metrics: Metrics, call: CallContext, approval: ApprovalInput | undefined): Evaluation {
   const input = buildInput({ request: call.request, mcp: call.mcp, agent: call.principal.agent, task: call.principal.task, approval, nowMs: Date.now() });
-  const inputJson = JSON.stringify(input);
+  const inputJson = serializeInput(input);
   const phase = call.phases?.start('evaluate');
   const t0 = process.hrtime.bigint();
   let result: Evaluation['result'];
