@@ -1,46 +1,190 @@
-// Wiring of `decision_log.service`: the shipper, its metrics and its operational log lines.
+// Wiring of `decision_log.service`: the shipper, its metrics and its operational log lines. The
+// shipper (log-shipper.ts) runs in a worker thread (ship-thread.ts): on the main thread, encoding
+// the lines, the completions of gzip and the uploads cost several µs a request, 6–10 % of the
+// proxy's throughput at saturation (bench/HISTORY.md, issue 14). The main thread only collects
+// each decision's two strings and posts them in arrays; the metrics and log lines stay here,
+// driven by the thread's reports.
 
 import type { Logger } from 'pino';
+import type { Worker } from 'node:worker_threads';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
-import { LogShipper } from './log-shipper.js';
+import { startThread } from '../service/thread.js';
+import type { LogShipperStats } from './log-shipper.js';
+import type { ShipThreadCommand, ShipThreadData, ShipThreadReport } from './ship-thread.js';
 
 /** Failed uploads are logged at most this often (a dead collector must not flood stderr). */
 const FAILURE_LOG_EVERY_MS = 10_000;
 
-export function createLogShipper(loaded: LoadedConfig, metrics: Metrics, ops: Logger): LogShipper | undefined {
+/** Decisions posted to the thread in one message, at most. */
+const POST_EVERY_DECISIONS = 256;
+/** How long a decision waits on the main thread for its message, at most. */
+const POST_EVERY_MS = 20;
+/** How much longer than its drain time close() waits for the thread to finish. */
+const CLOSE_MARGIN_MS = 500;
+
+/** The shipper as the sidecar uses it; `stats` are the thread's, as last reported. */
+export interface DecisionShipper {
+  push(line: string, rest: string): void;
+  start(): void;
+  close(drainMs: number): Promise<void>;
+  readonly stats: LogShipperStats;
+}
+
+export function createLogShipper(loaded: LoadedConfig, metrics: Metrics, ops: Logger): DecisionShipper | undefined {
   const svc = loaded.config.decision_log.service;
   if (!svc) return undefined;
-  const token = loaded.services.logToken;
-  let lastFailureLog = 0;
-  let droppedSinceLog = 0;
-  const shipper = new LogShipper(
-    {
+  const data: ShipThreadData = {
+    options: {
       url: svc.url,
-      ...(token && { token: () => token.resolve() }),
       minDelayMs: svc.min_delay,
       maxDelayMs: svc.max_delay,
       maxBufferBytes: svc.max_buffer_bytes,
       maxUploadBytes: svc.max_upload_bytes,
       timeoutMs: svc.timeout,
     },
-    {
-      shipped: (n) => metrics.logShipped.inc(n),
-      dropped: (n) => {
-        metrics.logDropped.inc(n);
-        metrics.errors.inc({ code: 'AUDIT_BUFFER_FULL' }, n);
-        droppedSinceLog += n;
-      },
-      failed: (err) => {
-        metrics.logUploadFailures.inc();
-        const now = Date.now();
-        if (now - lastFailureLog < FAILURE_LOG_EVERY_MS) return;
-        lastFailureLog = now;
-        ops.warn({ code: err.code, detail: err.detail, buffered_bytes: shipper.stats.bufferedBytes, dropped: droppedSinceLog }, 'decision-log upload failed; retrying with backoff');
-        droppedSinceLog = 0;
-      },
-    },
-  );
-  metrics.sampleLogBuffer(() => shipper.stats.bufferedBytes);
-  return shipper;
+    token: loaded.services.logToken?.source,
+  };
+  const worker = startThread(import.meta.url, './ship-thread', data);
+  // A shipper never closed must not hold the process; close() holds it while the thread drains.
+  worker.unref();
+  return new ShipperThread(worker, metrics, ops);
+}
+
+class ShipperThread implements DecisionShipper {
+  readonly #worker: Worker;
+  readonly #metrics: Metrics;
+  readonly #ops: Logger;
+  /** Lines not posted yet, `line, rest` two entries a decision. */
+  #pending: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  /** Decisions posted to the thread, and those it has reported shipped or dropped. */
+  #posted = 0;
+  #settled = 0;
+  #stats: LogShipperStats = { bufferedBytes: 0, bufferedEvents: 0 };
+  /** Set once close() is called, or once the thread has ended: later lines are dropped. */
+  #closing = false;
+  #dead = false;
+  #closed: Promise<void> | undefined;
+  readonly #exited: Promise<void>;
+  #lastFailureLog = 0;
+  #droppedSinceLog = 0;
+
+  constructor(worker: Worker, metrics: Metrics, ops: Logger) {
+    this.#worker = worker;
+    this.#metrics = metrics;
+    this.#ops = ops;
+    metrics.sampleLogBuffer(() => this.#stats.bufferedBytes);
+    worker.on('message', (m: ShipThreadReport) => {
+      if (m.type === 'report') this.#report(m);
+    });
+    worker.on('error', (err) => this.#died(err));
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        if (!this.#closing) this.#died(new Error(`the thread exited with code ${code}`));
+        resolve();
+      });
+    });
+  }
+
+  start(): void {
+    this.#send({ type: 'start' });
+  }
+
+  push(line: string, rest: string): void {
+    if (this.#closing || this.#dead) {
+      this.#dropped(1);
+      return;
+    }
+    const pending = this.#pending;
+    pending.push(line, rest);
+    if (pending.length >= 2 * POST_EVERY_DECISIONS) this.#post();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#post(), POST_EVERY_MS);
+      this.#timer.unref();
+    }
+  }
+
+  get stats(): LogShipperStats {
+    return this.#stats;
+  }
+
+  /** Posts what is pending, waits for the thread to ship it (bounded by `drainMs`), and ends it. */
+  close(drainMs: number): Promise<void> {
+    return (this.#closed ??= this.#close(drainMs));
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    this.#post();
+    this.#closing = true;
+    if (!this.#dead) {
+      this.#worker.ref();
+      let timer: NodeJS.Timeout | undefined;
+      const closed = new Promise<void>((resolve) => {
+        this.#worker.on('message', (m: ShipThreadReport) => {
+          if (m.type === 'closed') resolve();
+        });
+      });
+      this.#send({ type: 'close', drainMs });
+      await Promise.race([closed, this.#exited, new Promise((r) => (timer = setTimeout(r, drainMs + CLOSE_MARGIN_MS)))]);
+      clearTimeout(timer);
+    }
+    // What the thread has not reported by now is lost with it.
+    this.#dropped(this.#posted - this.#settled);
+    this.#settled = this.#posted;
+    this.#stats = { bufferedBytes: 0, bufferedEvents: 0 };
+    await this.#worker.terminate();
+  }
+
+  #post(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const lines = this.#pending;
+    if (lines.length === 0) return;
+    this.#pending = [];
+    this.#posted += lines.length / 2;
+    this.#send({ type: 'lines', lines });
+  }
+
+  #send(m: ShipThreadCommand): void {
+    if (!this.#dead) this.#worker.postMessage(m);
+  }
+
+  #report(m: Extract<ShipThreadReport, { type: 'report' }>): void {
+    this.#stats = { bufferedBytes: m.bufferedBytes, bufferedEvents: m.bufferedEvents };
+    this.#settled += m.shipped + m.dropped;
+    if (m.shipped > 0) this.#metrics.logShipped.inc(m.shipped);
+    if (m.dropped > 0) this.#dropped(m.dropped);
+    if (m.failed) this.#failed(m.failed);
+  }
+
+  #dropped(n: number): void {
+    if (n <= 0) return;
+    this.#metrics.logDropped.inc(n);
+    this.#metrics.errors.inc({ code: 'AUDIT_BUFFER_FULL' }, n);
+    this.#droppedSinceLog += n;
+  }
+
+  #failed(err: { code: string; detail: string }): void {
+    this.#metrics.logUploadFailures.inc();
+    const now = Date.now();
+    if (now - this.#lastFailureLog < FAILURE_LOG_EVERY_MS) return;
+    this.#lastFailureLog = now;
+    this.#ops.warn({ code: err.code, detail: err.detail, buffered_bytes: this.#stats.bufferedBytes, dropped: this.#droppedSinceLog }, 'decision-log upload failed; retrying with backoff');
+    this.#droppedSinceLog = 0;
+  }
+
+  /** The thread failed or ended on its own: what it held is lost, and later lines are dropped. */
+  #died(err: Error): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const lost = this.#posted - this.#settled + this.#pending.length / 2;
+    this.#pending = [];
+    this.#settled = this.#posted;
+    this.#stats = { bufferedBytes: 0, bufferedEvents: 0 };
+    this.#dropped(lost);
+    this.#ops.error({ err, dropped: lost }, 'the decision-log shipping thread ended; decisions are no longer shipped (the local log keeps them)');
+  }
 }

@@ -14,6 +14,13 @@ interface FileCache {
   value: string;
 }
 
+/** What a template is made of: enough to make it again in a worker thread, which resolves it there. */
+export interface SecretTemplateSource {
+  readonly template: string;
+  readonly baseDir: string;
+  readonly where: string;
+}
+
 /** A piece of a template: literal text, or a reference resolved on each use. */
 type Part = string | { readonly kind: 'env' | 'file'; readonly name: string };
 
@@ -26,8 +33,10 @@ export class SecretTemplate {
   readonly #baseDir: string;
   readonly #files = new Map<string, FileCache>();
   readonly #where: string;
+  readonly source: SecretTemplateSource;
 
   constructor(template: string, baseDir: string, where: string) {
+    this.source = { template, baseDir, where };
     const parts: Part[] = [];
     let at = 0;
     for (const m of template.matchAll(REF)) {

@@ -95,6 +95,11 @@ describe('decision-log shipping (OPA decision-log protocol)', () => {
     await c.stop();
     const ids = await burst(w, token, 100);
     await w.log();
+    // The shipping thread gets the lines within 20 ms and reports its counts after the fact, at the
+    // latest with a failed upload. Two failures later (retries are 80 ms apart or more) every line
+    // of the burst is counted.
+    const failures = await metric(w, 'warden_decision_log_upload_failures_total');
+    await until(async () => (await metric(w, 'warden_decision_log_upload_failures_total')) >= failures + 2);
     const dropped = await metric(w, 'warden_decision_log_dropped_total');
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(100);
