@@ -7,7 +7,7 @@
 // about 2 % of its time.
 
 import type { PhaseName, PhaseTimes } from './phases.js';
-import type { TracedRequest } from './otlp-proto.js';
+import type { RequestAttributes, TracedRequest } from './otlp-proto.js';
 
 /** Phase names by code (a phase travels as its index here). */
 const PHASES: readonly PhaseName[] = ['route', 'identify', 'evaluate', 'step_up', 'forward'];
@@ -41,7 +41,7 @@ export interface PackedBatch {
 }
 
 /** What the request path knows of a traced request when it ends (the parent already parsed). */
-export interface TraceRecord {
+export interface TraceRecord extends RequestAttributes {
   readonly startMs: number;
   readonly endMs: number;
   readonly phases: PhaseTimes;
@@ -49,12 +49,6 @@ export interface TraceRecord {
   readonly spanId: string | undefined;
   /** The agent's tracestate as sent; the thread keeps what the W3C rules keep. */
   readonly traceState: string | undefined;
-  readonly method: string;
-  readonly status: number;
-  readonly decisionId: string;
-  readonly outcome: string;
-  readonly upstream: string | undefined;
-  readonly error: string | undefined;
 }
 
 export class TracePacker {
