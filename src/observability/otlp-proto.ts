@@ -229,41 +229,18 @@ function phaseName(name: string): Buffer {
   return b;
 }
 
-/** Is `s` ASCII (one byte per character in UTF-8)? */
-function ascii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
-/** Span.attributes: a KeyValue of `key` and a string or int value. */
+/** Span.attributes: a KeyValue of `key` and a string or int value (almost always under 128 bytes). */
 function attribute(w: Writer, key: Key, value: string | number): void {
-  // AnyValue: string_value (1) or int_value (3); a short ASCII string's sizes are known up front.
-  const n = typeof value === 'string' ? value.length : 0;
-  const any = typeof value === 'string' ? 2 + n : 1 + varintSize(value);
-  const kv = key.length + 2 + any;
-  if (kv < 0x80 && (typeof value !== 'string' || ascii(value))) {
-    w.tag(9, 2);
-    w.varint(kv);
-    w.raw(key);
-    w.tag(2, 2);
-    w.varint(any);
-    if (typeof value === 'string') w.string(1, value);
-    else {
-      w.tag(3, 0);
-      w.varint(value);
-    }
-    return;
-  }
-  const kvAt = w.begin(9, 2);
+  const kv = w.begin(9, 1);
   w.raw(key);
-  const anyAt = w.begin(2, 2);
+  const any = w.begin(2, 1);
   if (typeof value === 'string') w.string(1, value);
   else {
     w.tag(3, 0);
     w.varint(value);
   }
-  w.end(anyAt, 2);
-  w.end(kvAt, 2);
+  w.end(any, 1);
+  w.end(kv, 1);
 }
 
 function status(w: Writer, code: number, message: string | undefined): void {

@@ -38,8 +38,6 @@ export class TraceExporter {
   readonly #batch: TraceBatch;
   #timer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<void>>();
-  /** Requests not exported because MAX_INFLIGHT exports were under way. */
-  dropped = 0;
 
   constructor(opts: ExporterOptions) {
     const serializer = {
@@ -54,10 +52,7 @@ export class TraceExporter {
 
   /** Encodes one request's spans into the batch; throws (and keeps the batch intact) when it cannot. */
   add(r: TracedRequest): void {
-    if (this.#inflight.size >= MAX_INFLIGHT) {
-      this.dropped++;
-      return;
-    }
+    if (this.#inflight.size >= MAX_INFLIGHT) return;
     this.#batch.add(r);
     if (this.#batch.bytes >= EXPORT_BYTES) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs).unref();
