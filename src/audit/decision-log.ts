@@ -14,6 +14,8 @@ import { Chain, readChainHead } from './chain.js';
 import { checkpointLine, type CheckpointReason } from './checkpoint.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
 import { isoTimeFormatter } from '../iso-time.js';
+// Policy results are shared, frozen objects (src/policy/engine.ts): each is serialized once.
+import { frozenJson } from '../frozen-json.js';
 
 export interface DecisionRecord {
   decision_id: string;
@@ -65,18 +67,6 @@ export const TRUNCATED = '**TRUNCATED**';
 const str = (s: string): string => JSON.stringify(s);
 /** A number as JSON.stringify writes it (null when not finite). */
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
-/** Policy results are shared, frozen objects (src/policy/engine.ts): each is serialized once. */
-const resultJson = new WeakMap<object, string>();
-function json(v: unknown): string {
-  if (typeof v !== 'object' || v === null || !Object.isFrozen(v)) return JSON.stringify(v) ?? 'null';
-  let text = resultJson.get(v);
-  if (text === undefined) {
-    text = JSON.stringify(v);
-    resultJson.set(v, text);
-  }
-  return text;
-}
-
 function openLogFile(path: string): number {
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -166,7 +156,7 @@ export class DecisionLog {
     if (rec.agent !== undefined) line += `,"agent":${str(rec.agent)}`;
     if (rec.task !== undefined) line += `,"task":${str(rec.task)}`;
     if (rec.stage !== undefined) line += `,"stage":${str(rec.stage)}`;
-    if (rec.result !== undefined) line += `,"result":${json(rec.result)}`;
+    if (rec.result !== undefined) line += `,"result":${frozenJson(rec.result)}`;
     if (rec.approval !== undefined) line += `,"approval":${str(rec.approval)}`;
     if (rec.lane !== undefined) line += `,"lane":${str(rec.lane)}`;
     if (rec.credential !== undefined) line += `,"credential":${JSON.stringify(rec.credential)}`;

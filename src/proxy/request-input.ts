@@ -4,9 +4,10 @@
 // The input is serialized once per request (the policy reads that text, and the decision log
 // splices it in). Its agent and the task's fields other than `usage` are the same from one request
 // of a task to the next: their JSON is made once per frozen object and reused, which makes the
-// whole text about a third cheaper than JSON.stringify of the input (bench/HISTORY.md, issue 15).
+// whole text about 40 % cheaper than JSON.stringify of the input (bench/HISTORY.md, issue 15).
 // serializeInput(x) is exactly JSON.stringify(x) (test/unit/proxy/request-input.test.ts).
 
+import { frozenJson } from '../frozen-json.js';
 import { timeInput, type AgentInput, type ApprovalInput, type McpInput, type PolicyInput, type RequestInput, type TaskInput, type TimeInput } from '../policy/types.js';
 
 export interface InputParts {
@@ -30,14 +31,9 @@ export function buildInput(p: InputParts): PolicyInput {
   return input;
 }
 
-/** JSON of frozen objects (a registered agent, a task token's agent), made once each. */
-const frozenText = new WeakMap<object, string>();
-
+/** A registered agent (frozen all through) or a task token's (frozen, with frozen claims): its JSON made once. */
 function agentJson(agent: AgentInput): string {
-  if (!Object.isFrozen(agent) || !Object.isFrozen(agent.claims)) return JSON.stringify(agent);
-  let text = frozenText.get(agent);
-  if (text === undefined) frozenText.set(agent, (text = JSON.stringify(agent)));
-  return text;
+  return Object.isFrozen(agent.claims) ? frozenJson(agent) : JSON.stringify(agent);
 }
 
 /** A task's JSON up to `"usage":`, by its (frozen) user object: each update of a task record makes a new one. */
