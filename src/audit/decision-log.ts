@@ -64,7 +64,30 @@ type Destination = pino.DestinationStream & { write(s: string): boolean; end?: (
 
 export const TRUNCATED = '**TRUNCATED**';
 
+/**
+ * Queued lines are appended together at most this long after the first of them, or at once when
+ * they reach FLUSH_CHARS: at a few thousand requests a second one write serves tens of lines
+ * instead of the one or two of an event-loop turn (a write costs 10-20 µs of CPU on the benchmark
+ * host; bench/HISTORY.md, seventh session).
+ */
+const FLUSH_MS = 5;
+const FLUSH_CHARS = 256 * 1024;
+
 const str = (s: string): string => JSON.stringify(s);
+/**
+ * The JSON of a string that repeats from line to line (path, outcome, method, upstream, agent,
+ * task, stage, lane, approval, error), made once: a lookup costs 20 ns where JSON.stringify of a
+ * short string costs 170 (bench/HISTORY.md, seventh session). Bounded: past 4096 it starts over.
+ */
+const repeatedJson = new Map<string, string>();
+function rstr(s: string): string {
+  let json = repeatedJson.get(s);
+  if (json === undefined) {
+    if (repeatedJson.size >= 4096) repeatedJson.clear();
+    repeatedJson.set(s, (json = JSON.stringify(s)));
+  }
+  return json;
+}
 /** A number as JSON.stringify writes it (null when not finite). */
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 function openLogFile(path: string): number {
@@ -77,8 +100,9 @@ function openLogFile(path: string): number {
 }
 
 export class DecisionLog {
-  /** Lines of this turn of the event loop, written together in one append when it ends. */
+  /** Lines queued since the last write, written together in one append (FLUSH_MS). */
   #pending: string[] = [];
+  #pendingChars = 0;
   #scheduled = false;
   readonly #onError: (err: unknown) => void;
   #stream: Destination;
@@ -120,10 +144,8 @@ export class DecisionLog {
     // instead of the first request.
     const dest = this.#path === 'stdout' ? 1 : this.#path === 'stderr' ? 2 : openLogFile(this.#path);
     // Synchronous appends: measured cheaper in CPU than sonic-boom's asynchronous writes (8 vs
-    // 11 µs a line), no line is ever held in the process (a crash loses none, a slow disk cannot
-    // grow the heap), and lines land in the order they were written.
-    // Lines of one event-loop turn go out in one write (setImmediate): under load that is one
-    // syscall for many requests, and a line waits for nothing but the current turn to end.
+    // 11 µs a line), a slow disk cannot grow the heap, and lines land in the order they were
+    // written. Lines are held at most FLUSH_MS (a crash loses at most those) and go out together.
     const stream = pino.destination({ dest, sync: true }) as Destination;
     (stream as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.#onError(err));
     return stream;
@@ -150,19 +172,19 @@ export class DecisionLog {
     // Written field by field (what JSON.stringify of the record would give, in a fixed order):
     // the parts that repeat from request to request (the policy's result, the bundle revision,
     // the timestamp within a millisecond) are serialized once.
-    let line = `{"timestamp":"${this.#iso(Date.now())}","type":"decision","decision_id":${str(rec.decision_id)},"path":${str(rec.path)},"outcome":${str(rec.outcome)},"status":${num(rec.status)},"duration_ms":${num(rec.duration_ms)}`;
-    if (rec.method !== undefined) line += `,"method":${str(rec.method)}`;
-    if (rec.upstream !== undefined) line += `,"upstream":${str(rec.upstream)}`;
-    if (rec.agent !== undefined) line += `,"agent":${str(rec.agent)}`;
-    if (rec.task !== undefined) line += `,"task":${str(rec.task)}`;
-    if (rec.stage !== undefined) line += `,"stage":${str(rec.stage)}`;
+    let line = `{"timestamp":"${this.#iso(Date.now())}","type":"decision","decision_id":${str(rec.decision_id)},"path":${rstr(rec.path)},"outcome":${rstr(rec.outcome)},"status":${num(rec.status)},"duration_ms":${num(rec.duration_ms)}`;
+    if (rec.method !== undefined) line += `,"method":${rstr(rec.method)}`;
+    if (rec.upstream !== undefined) line += `,"upstream":${rstr(rec.upstream)}`;
+    if (rec.agent !== undefined) line += `,"agent":${rstr(rec.agent)}`;
+    if (rec.task !== undefined) line += `,"task":${rstr(rec.task)}`;
+    if (rec.stage !== undefined) line += `,"stage":${rstr(rec.stage)}`;
     if (rec.result !== undefined) line += `,"result":${frozenJson(rec.result)}`;
-    if (rec.approval !== undefined) line += `,"approval":${str(rec.approval)}`;
-    if (rec.lane !== undefined) line += `,"lane":${str(rec.lane)}`;
+    if (rec.approval !== undefined) line += `,"approval":${rstr(rec.approval)}`;
+    if (rec.lane !== undefined) line += `,"lane":${rstr(rec.lane)}`;
     if (rec.credential !== undefined) line += `,"credential":${JSON.stringify(rec.credential)}`;
     if (rec.upstream_status !== undefined) line += `,"upstream_status":${num(rec.upstream_status)}`;
     if (rec.mcp_hidden_tools !== undefined) line += `,"mcp_hidden_tools":${JSON.stringify(rec.mcp_hidden_tools)}`;
-    if (rec.error !== undefined) line += `,"error":${str(rec.error)}`;
+    if (rec.error !== undefined) line += `,"error":${rstr(rec.error)}`;
     if (rec.revision !== undefined) line += `,"bundles":${this.#bundles(rec.revision)}`;
     if (rec.eval_ns !== undefined) line += `,"metrics":{"timer_rego_eval_ns":${num(rec.eval_ns)}}`;
     // The input is the largest field and was serialized once already for the policy: splice it
@@ -195,17 +217,22 @@ export class DecisionLog {
   /** Links the line into the chain and queues it; returns it as it will be written, in two parts (Chain.linkParts). */
   #queue(line: string): [string, string] {
     const parts = this.#chain.linkParts(line);
-    this.#pending.push(parts[0] + parts[1]);
+    const text = parts[0] + parts[1];
+    this.#pending.push(text);
+    this.#pendingChars += text.length;
     if (this.#checkpoints && this.#chain.head.seq - this.#lastCheckpoint >= this.#checkpoints.every) this.#checkpoint('every');
     this.#schedule();
     return parts;
   }
 
   #schedule(): void {
+    if (this.#pendingChars >= FLUSH_CHARS) return this.flush();
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.flush());
+    setTimeout(this.#flushLater, FLUSH_MS);
   }
+
+  readonly #flushLater = (): void => this.flush();
 
   #checkpoint(reason: CheckpointReason): void {
     const cp = this.#checkpoints;
@@ -230,6 +257,7 @@ export class DecisionLog {
     if (this.#pending.length === 0) return;
     const lines = this.#pending;
     this.#pending = [];
+    this.#pendingChars = 0;
     this.#write(`${lines.join('\n')}\n`);
   }
 

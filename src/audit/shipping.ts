@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Worker } from 'node:worker_threads';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
-import { startThread } from '../service/thread.js';
+import { closeThread, startThread } from '../service/thread.js';
 import type { LogShipperStats } from './log-shipper.js';
 import type { ShipThreadCommand, ShipThreadData, ShipThreadReport } from './ship-thread.js';
 
@@ -66,7 +66,6 @@ class ShipperThread implements DecisionShipper {
   #closing = false;
   #dead = false;
   #closed: Promise<void> | undefined;
-  readonly #exited: Promise<void>;
   #lastFailureLog = 0;
   #droppedSinceLog = 0;
 
@@ -79,11 +78,8 @@ class ShipperThread implements DecisionShipper {
       if (m.type === 'report') this.#report(m);
     });
     worker.on('error', (err) => this.#died(err));
-    this.#exited = new Promise((resolve) => {
-      worker.once('exit', (code) => {
-        if (!this.#closing) this.#died(new Error(`the thread exited with code ${code}`));
-        resolve();
-      });
+    worker.once('exit', (code) => {
+      if (!this.#closing) this.#died(new Error(`the thread exited with code ${code}`));
     });
   }
 
@@ -117,23 +113,11 @@ class ShipperThread implements DecisionShipper {
   async #close(drainMs: number): Promise<void> {
     this.#post();
     this.#closing = true;
-    if (!this.#dead) {
-      this.#worker.ref();
-      let timer: NodeJS.Timeout | undefined;
-      const closed = new Promise<void>((resolve) => {
-        this.#worker.on('message', (m: ShipThreadReport) => {
-          if (m.type === 'closed') resolve();
-        });
-      });
-      this.#send({ type: 'close', drainMs });
-      await Promise.race([closed, this.#exited, new Promise((r) => (timer = setTimeout(r, drainMs + CLOSE_MARGIN_MS)))]);
-      clearTimeout(timer);
-    }
+    await closeThread(this.#worker, { type: 'close', drainMs } satisfies ShipThreadCommand, drainMs + CLOSE_MARGIN_MS);
     // What the thread has not reported by now is lost with it.
     this.#dropped(this.#posted - this.#settled);
     this.#settled = this.#posted;
     this.#stats = { bufferedBytes: 0, bufferedEvents: 0 };
-    await this.#worker.terminate();
   }
 
   #post(): void {

@@ -3,7 +3,8 @@
 // admin listener only renders it. Label sets are bounded: decision kinds, upstream names, coded
 // error names, status codes, approval events.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 
 /** Wasm evaluation takes ~10–20 µs; the upper buckets catch a policy gone slow. */
 const EVAL_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05];
@@ -79,7 +80,7 @@ export class Metrics {
       if (c) this.agentsStale.set(c.stale);
     },
   });
-  readonly evalSeconds = new Histogram({ name: 'warden_policy_eval_duration_seconds', help: 'Policy evaluation time.', buckets: EVAL_BUCKETS, registers: [this.registry] });
+  readonly evalSeconds = new BucketHistogram('warden_policy_eval_duration_seconds', 'Policy evaluation time.', EVAL_BUCKETS, this.registry);
 
   /**
    * Count one answered request (as `requests.inc({decision, upstream, status})`): a plain counter

@@ -6,13 +6,13 @@
 //
 // The request path only takes timestamps (Phases) and, when the request is sampled, packs its
 // numbers and strings into a batch (trace-pack.ts) that goes to the trace thread (trace-thread.ts)
-// every 512 requests or 20 ms; the thread encodes the spans and exports them. Encoding and
+// every 512 requests or 100 ms (export_delay when shorter); the thread encodes the spans and exports them. Encoding and
 // exporting on the request path's own thread cost it 15-20 µs of CPU a request where the encoder
 // alone takes 3 µs (bench/HISTORY.md, issue 14, sixth session).
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Worker } from 'node:worker_threads';
-import { startThread } from '../service/thread.js';
+import { closeThread, startThread } from '../service/thread.js';
 import type { RequestAttributes } from './otlp-proto.js';
 import { Phases } from './phases.js';
 import { TracePacker } from './trace-pack.js';
@@ -32,12 +32,18 @@ export interface RequestSummary extends RequestAttributes {
   readonly headers: IncomingHttpHeaders;
 }
 
-/** Longest wait of a packed request before its batch goes to the thread. */
-const POST_MS = 20;
+/**
+ * Longest wait of a packed request before its batch goes to the thread (export_delay when
+ * shorter). A post costs the request path 40-200 µs however small (the message, waking the
+ * thread): every 20 ms that was 3 µs a request at 3000 requests a second (bench/HISTORY.md,
+ * seventh session).
+ */
+const POST_MS = 100;
 
 export class Tracing {
   readonly #thread: Worker;
   readonly #ratio: number;
+  readonly #postMs: number;
   #packer = new TracePacker();
   #timer: NodeJS.Timeout | undefined;
   /** The thread failed or was closed: nothing more is recorded. */
@@ -46,6 +52,7 @@ export class Tracing {
 
   constructor(opts: TracingOptions) {
     this.#ratio = opts.sampleRatio;
+    this.#postMs = Math.min(POST_MS, opts.exportDelayMs);
     const exporter: ExporterOptions = { url: opts.url, serviceName: opts.serviceName, exportDelayMs: opts.exportDelayMs, ...(opts.headers && { headers: opts.headers }) };
     this.#thread = startThread(import.meta.url, './trace-thread', exporter);
     // Never what keeps the process alive: close() is what waits for the exports.
@@ -80,7 +87,7 @@ export class Tracing {
         this.#post();
         this.#packer.add(rec);
       }
-      this.#timer ??= setTimeout(() => this.#post(), POST_MS).unref();
+      this.#timer ??= setTimeout(() => this.#post(), this.#postMs).unref();
     } catch {
       // A malformed trace context costs the trace, never the request.
     }
@@ -104,20 +111,6 @@ export class Tracing {
     if (this.#stopped) return;
     this.#post();
     this.#stopped = true;
-    const closed = new Promise<void>((resolve) => {
-      const done = (): void => resolve();
-      this.#thread.on('message', (m: { type?: string }) => m.type === 'closed' && done());
-      this.#thread.once('exit', done);
-      this.#thread.once('error', done);
-    });
-    // ref'd while the last exports go out, so a caller awaiting close() is not cut short.
-    this.#thread.ref();
-    const m: ToTraceThread = { type: 'close' };
-    this.#thread.postMessage(m);
-    try {
-      await closed;
-    } finally {
-      await this.#thread.terminate();
-    }
+    await closeThread(this.#thread, { type: 'close' } satisfies ToTraceThread);
   }
 }

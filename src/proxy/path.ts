@@ -63,6 +63,17 @@ export interface PathOptions {
  * Returns the normalized path, always starting with `/`.
  */
 export function normalizeRest(rest: string, opts: PathOptions = {}): string {
+  // Most paths are already in normal form: non-empty segments of plain characters, no `%`, `.`
+  // or `;` (so no escape, dot segment, parameter or trailing dot). Those are their own normal form.
+  if (PLAIN_PATH.test(rest)) return rest;
+  return normalizeFully(rest, opts);
+}
+
+/** Segments with nothing to normalize or refuse, and an optional trailing slash. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,=:@]+)+\/?$/;
+
+/** normalizeRest without its shortcut for paths already in normal form (exported for its test). */
+export function normalizeFully(rest: string, opts: PathOptions = {}): string {
   if (!ALLOWED_RAW.test(rest)) throw refuse('character not allowed in a path');
   const pathParameters = opts.pathParameters === true;
   if (!pathParameters && /;|%3b/i.test(rest)) throw refuse('path parameter (;)');

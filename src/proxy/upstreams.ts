@@ -41,8 +41,12 @@ export interface ForwardRequest {
 function isEventStream(headers: Record<string, string | string[] | undefined>): boolean {
   const ct = headers['content-type'];
   const v = (Array.isArray(ct) ? ct[0] : ct) ?? '';
-  return v.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+  const semi = v.indexOf(';');
+  const type = (semi < 0 ? v : v.slice(0, semi)).trim();
+  return type.length === EVENT_STREAM.length && type.toLowerCase() === EVENT_STREAM;
 }
+
+const EVENT_STREAM = 'text/event-stream';
 
 /**
  * Destroy `stream` once it has been idle for `ms` (0: never). The caller clears the returned timer

@@ -17,3 +17,29 @@ export function startThread(from: string, entry: string, workerData: unknown): W
   const module = new URL(`${entry}.ts`, from).href;
   return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); })`, { eval: true, workerData });
 }
+
+/**
+ * Ends a thread that answers `{ type: 'closed' }` once it has finished its work: sends it `message`,
+ * waits for that answer, its exit or `limitMs` (when given), and terminates it. The thread is
+ * ref'd meanwhile, so a process awaiting this is not cut short while the last work goes out.
+ */
+export async function closeThread(worker: Worker, message: unknown, limitMs?: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onMessage: ((m: { type?: unknown } | null) => void) | undefined;
+  // An exited thread (threadId -1) answers nothing and emits no second 'exit'.
+  if (worker.threadId !== -1) {
+    const done = new Promise<void>((resolve) => {
+      onMessage = (m) => m?.type === 'closed' && resolve();
+      worker.on('message', onMessage);
+      worker.once('exit', () => resolve());
+      worker.once('error', () => resolve());
+      if (limitMs !== undefined) timer = setTimeout(resolve, limitMs);
+    });
+    worker.ref();
+    worker.postMessage(message);
+    await done;
+  }
+  clearTimeout(timer);
+  if (onMessage) worker.off('message', onMessage);
+  await worker.terminate();
+}
