@@ -8,7 +8,8 @@
 // Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
 //        --settle MS (3000: saturation per system once before the first repetition)
 //        --ops-cycles N (10) --ops-slice MS (2000): issue 14's cost, from N cycles of slices of the
-//        plain, shipping and tracing Wardens side by side
+//        plain, shipping and tracing Wardens side by side, and of a second plain one (the A/A
+//        control: the noise of that measurement)
 //        --soak SECONDS (60; the 10-minute check is --soak 600)  --no-profile  --out FILE
 //        --profile-only (just the CPU profile of Warden, printed)  --keep-profile FILE (.cpuprofile copy)
 //        --profile-request get|post|mcp (the request profiled; GET unless told)
@@ -219,6 +220,10 @@ async function main(): Promise<void> {
       ops[kind] = await startWarden(file, ws, WARDEN_NODE_ARGS);
       procs.push(...ops[kind].procs);
     }
+    // A second plain Warden, measured against the first like the two variants: its "cost" is the
+    // noise of the measurement (an A/A control), shown beside theirs.
+    const control = await startWarden(await ws.configFor(upstream.origin, 'control'), ws, WARDEN_NODE_ARGS);
+    procs.push(...control.procs);
 
     const bearer = (t: string): Record<string, string> => ({ ...BASE_HEADERS, authorization: `Bearer ${t}` });
     const get = (s: Started, token: string, p = `/github${GET_PATH}`): Request => ({ origin: s.origin, path: p, method: 'GET', headers: bearer(token) });
@@ -247,22 +252,25 @@ async function main(): Promise<void> {
       mk('warden-shipping', OPS_LABELS.shipping, get(ops.shipping, ops.shipping.token), ops.shipping),
       mk('warden-tracing', OPS_LABELS.tracing, { ...get(ops.tracing, ops.tracing.token), headers: { ...bearer(ops.tracing.token), traceparent: sampledTraceparent() } }, ops.tracing),
     ];
+    const controlVariant = mk('warden-control', 'Warden, plain again (A/A control)', get(control, control.token), control);
     const all = [...main5, ...postVariants, ...mcpVariants, ...opsVariants];
+    /** Every system started: the control Warden only runs in the interleaved slices, not in rounds. */
+    const started = [...all, controlVariant];
     // The order rotates each repetition; the shipping and tracing Wardens stay right behind the
     // plain one, so their rounds in the tables run back to back (their cost in the targets comes
     // from the interleaved slices further down).
     const units: Variant[][] = [...main5.slice(0, 4).map((v) => [v]), [main5[4]!, ...opsVariants], ...[...main5.slice(5), ...postVariants, ...mcpVariants].map((v) => [v])];
 
     // Sanity: one request each must succeed before any figure is taken.
-    for (const v of all) {
+    for (const v of started) {
       const r = await load(v.req, 'closed', 200);
       if (r.ok === 0) throw new Error(`${v.label}: no successful request (${JSON.stringify(r.statuses)} ${r.firstError ?? ''})\n${v.procs.map((p) => p.stderr()).join('\n')}`);
     }
     await sleep(500);
-    for (const v of all) if (v.procs.length) v.idleRssMb = (await usageOf(v.procs)).reduce((a, u) => a + u.rss, 0) / 2 ** 20;
+    for (const v of started) if (v.procs.length) v.idleRssMb = (await usageOf(v.procs)).reduce((a, u) => a + u.rss, 0) / 2 ** 20;
 
     log(`settling: ${SETTLE_MS / 1000} s at saturation per system`);
-    for (const v of all) await load(v.req, 'closed', SETTLE_MS);
+    for (const v of started) await load(v.req, 'closed', SETTLE_MS);
     for (let rep = 0; rep < REPS; rep++) {
       log(`repetition ${rep + 1}/${REPS}`);
       const order = units.flatMap((_, i) => units[(i + rep * 3) % units.length]!);
@@ -270,12 +278,14 @@ async function main(): Promise<void> {
     }
 
     // Issue 14: what shipping and tracing cost, from short slices of the three Wardens side by side.
-    log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of the plain, shipping and tracing Wardens`);
+    log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of the plain, shipping, tracing and control Wardens`);
     // The three get the same request, the tracing one's (with the agent's sampled traceparent), so
     // that what differs is the feature, not the traffic.
-    const opsSystems = [main5[4]!, ...opsVariants];
+    const opsSystems = [main5[4]!, ...opsVariants, controlVariant];
     const traceparent = opsVariants[1]!.req.headers['traceparent']!;
     const sliceReq = (v: Variant): Request => ({ ...v.req, headers: { ...v.req.headers, traceparent } });
+    // The control ran no rounds: it gets as long at saturation as one round before the slices.
+    await load(sliceReq(controlVariant), 'closed', WARMUP_MS + SAT_MS);
     const sliceCpu: number[][] = opsSystems.map(() => []);
     const opsCost = await interleavedCost(opsSystems.length, OPS_CYCLES, async (i) => {
       const v = opsSystems[i]!;
@@ -285,7 +295,8 @@ async function main(): Promise<void> {
       sliceCpu[i]!.push(cpuPerRequest(before, after, r.requests));
       return r.rps;
     });
-    log(`shipping ${(opsCost.median[0]! * 100).toFixed(1)} %, tracing ${(opsCost.median[1]! * 100).toFixed(1)} % (medians of the cycles)`);
+    log(`shipping ${(opsCost.median[0]! * 100).toFixed(1)} %, tracing ${(opsCost.median[1]! * 100).toFixed(1)} %, A/A control ${(opsCost.median[2]! * 100).toFixed(1)} % (medians of the cycles)`);
+    const controlCost = `${(opsCost.median[2]! * 100).toFixed(1)} %`;
 
     // Hot reload under load: swap the bundle file 5 times during one saturation round.
     log('hot reload under load');
@@ -365,7 +376,7 @@ async function main(): Promise<void> {
         const o = m[`warden-${kind}`]!;
         const k = kind === 'shipping' ? 0 : 1;
         const cost = opsCost.median[k]!;
-        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (median of ${OPS_CYCLES} interleaved cycles; CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req; the 10 s rounds above: ${num(o.rps)} vs ${num(w.rps)} req/s)` };
+        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (median of ${OPS_CYCLES} interleaved cycles; a second plain Warden, measured alike: ${controlCost}; CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req; the 10 s rounds above: ${num(o.rps)} vs ${num(w.rps)} req/s)` };
       }),
       { name: 'zero failed requests across a hot reload under load', met: reloadFailed === 0 && reloads >= 5, figure: `${reloadFailed} failed of ${reload.requests}; ${reloads} bundle loads seen` },
     );
@@ -396,9 +407,9 @@ async function main(): Promise<void> {
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
       `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +
         opsVariants.map((v) => `- ${v.label} vs Warden: ${mcpCost(v.key, 'warden')}.`).join('\n') + '\n\n' +
-        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the three Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all three sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs (in the rounds above the plain and shipping Wardens get the GET without one): per cycle, 1 − variant req/s ÷ plain req/s, then the median.\n\n` +
-        table(['cycle', ...opsVariants.map((v) => `${v.label}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
-        `Medians: ${opsVariants.map((v, k) => `${v.label} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req`).join('; ')}.\n`,
+        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs (in the rounds above the plain and shipping Wardens get the GET without one): per cycle, 1 − variant req/s ÷ plain req/s, then the median. A second plain Warden is measured the same way: its figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
+        table(['cycle', ...[...opsVariants, controlVariant].map((v) => `${v.label}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
+        `Medians: ${[...opsVariants, controlVariant].map((v, k) => `${v.label} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req`).join('; ')}.\n`,
       `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
         `${reloads} loads seen in \`warden_bundle_loads_total\`, ${reloadFailed} failed or non-2xx of ${reload.requests} requests (${num(reload.rps)} req/s, p99 ${ms(reload.p99Us)} ms; statuses ${JSON.stringify(reload.statuses)}).\n`,
       `## Memory over a longer run\n\nWarden at saturation for ${SOAK_S} s (${num(soak.rps)} req/s, ${soak.non2xx + soak.errors} failed of ${soak.requests}), RSS sampled each second: ` +

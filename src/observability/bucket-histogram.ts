@@ -17,7 +17,6 @@ interface Sample {
 export class BucketHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  readonly labelNames: readonly string[] = [];
   readonly #bounds: readonly number[];
   /** Observations per bucket (not cumulative), the last one above every bound. */
   readonly #counts: Float64Array;

@@ -6,9 +6,9 @@
 //
 // The request path only takes timestamps (Phases) and, when the request is sampled, packs its
 // numbers and strings into a batch (trace-pack.ts) that goes to the trace thread (trace-thread.ts)
-// every 512 requests or 100 ms (export_delay when shorter); the thread encodes the spans and exports them. Encoding and
-// exporting on the request path's own thread cost it 15-20 µs of CPU a request where the encoder
-// alone takes 3 µs (bench/HISTORY.md, issue 14, sixth session).
+// every 512 requests or 100 ms (export_delay when shorter); the thread encodes the spans and
+// exports them. Encoding and exporting on the request path's own thread cost it 15-20 µs of CPU a
+// request where the encoder alone takes 3 µs (bench/HISTORY.md, issue 14, sixth session).
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Worker } from 'node:worker_threads';
