@@ -6,7 +6,7 @@
 //
 // The request path only takes timestamps (Phases) and, when the request is sampled, packs its
 // numbers and strings into a batch (trace-pack.ts) that goes to the trace thread (trace-thread.ts)
-// every 512 requests or 100 ms (export_delay when shorter); the thread encodes the spans and
+// every 512 requests or 20 ms (export_delay when shorter); the thread encodes the spans and
 // exports them. Encoding and exporting on the request path's own thread cost it 15-20 µs of CPU a
 // request where the encoder alone takes 3 µs (bench/HISTORY.md, issue 14, sixth session).
 
@@ -34,11 +34,11 @@ export interface RequestSummary extends RequestAttributes {
 
 /**
  * Longest wait of a packed request before its batch goes to the thread (export_delay when
- * shorter). A post costs the request path 40-200 µs however small (the message, waking the
- * thread): every 20 ms that was 3 µs a request at 3000 requests a second (bench/HISTORY.md,
- * seventh session).
+ * shorter). Posting every 100 ms instead did not lower `postMessage`'s share of the main thread's
+ * profile (1.17 → 1.10 %): what it shows there is the thread's work on the batch, run on the
+ * request path's core while it posts, not the post itself (bench/HISTORY.md, seventh session).
  */
-const POST_MS = 100;
+const POST_MS = 20;
 
 export class Tracing {
   readonly #thread: Worker;
