@@ -29,6 +29,37 @@ describe('DecisionLog', () => {
   });
 });
 
+describe('DecisionLog write window', () => {
+  const base = { path: 'warden/decision', outcome: 'allow' as const, status: 200, duration_ms: 1 };
+  const size = (file: string): number => readFileSync(file, 'utf8').length;
+
+  it('appends the lines of a few milliseconds together, soon after the first, in order', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dlog-')), 'd.log');
+    const log = new DecisionLog({ path: file, mask: [], maxBodyBytes: 10 });
+    for (let i = 0; i < 3; i++) log.decision({ ...base, decision_id: `d${i}` });
+    // Held for the write window, not written line by line.
+    expect(size(file)).toBe(0);
+    const t0 = Date.now();
+    await until(() => size(file) > 0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(lines(file).map((l) => l.decision_id)).toEqual(['d0', 'd1', 'd2']);
+    await log.close();
+  });
+
+  it('writes at once what passes 256 KiB, without waiting for the window', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dlog-')), 'd.log');
+    const log = new DecisionLog({ path: file, mask: [], maxBodyBytes: 1e9 });
+    const input = { request: { size: 10, body: 'x'.repeat(10 * 1024) } };
+    for (let i = 0; i < 30; i++) log.decision({ ...base, decision_id: `d${i}`, input });
+    // Synchronously: every line up to the one that crossed 256 KiB is in the file already.
+    const written = lines(file);
+    expect(written.length).toBeGreaterThanOrEqual(25);
+    expect(written.map((l) => l.decision_id)).toEqual(Array.from({ length: written.length }, (_, i) => `d${i}`));
+    await log.close();
+    expect(lines(file)).toHaveLength(30);
+  });
+});
+
 describe('DecisionLog on a full disk', () => {
   it('reports the failed write instead of crashing the process', async () => {
     const errors: unknown[] = [];
