@@ -277,9 +277,10 @@ async function main(): Promise<void> {
       for (const v of order) await round(v);
     }
 
-    // Issue 14: what shipping and tracing cost, from short slices of the three Wardens side by side.
+    // Issue 14: what shipping and tracing cost, from short slices of the plain, shipping, tracing
+    // and control Wardens side by side.
     log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of the plain, shipping, tracing and control Wardens`);
-    // The three get the same request, the tracing one's (with the agent's sampled traceparent), so
+    // All four get the same request, the tracing one's (with the agent's sampled traceparent), so
     // that what differs is the feature, not the traffic.
     const opsSystems = [main5[4]!, ...opsVariants, controlVariant];
     const traceparent = opsVariants[1]!.req.headers['traceparent']!;

@@ -171,7 +171,7 @@ export class DecisionLog {
   decision(rec: DecisionRecord): void {
     // Written field by field (what JSON.stringify of the record would give, in a fixed order):
     // the parts that repeat from request to request (the policy's result, the bundle revision,
-    // the timestamp within a millisecond) are serialized once.
+    // the timestamp up to its second, the repeating strings: rstr) are serialized once.
     let line = `{"timestamp":"${this.#iso(Date.now())}","type":"decision","decision_id":${str(rec.decision_id)},"path":${rstr(rec.path)},"outcome":${rstr(rec.outcome)},"status":${num(rec.status)},"duration_ms":${num(rec.duration_ms)}`;
     if (rec.method !== undefined) line += `,"method":${rstr(rec.method)}`;
     if (rec.upstream !== undefined) line += `,"upstream":${rstr(rec.upstream)}`;
