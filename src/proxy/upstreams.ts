@@ -1,10 +1,12 @@
 // One undici Pool per upstream (keep-alive), and the forwarding of one request with the
-// response streamed back. Measured in bench/: undici `stream()` costs about half the CPU per
-// request of http-proxy on Node 20.
+// response streamed back through undici's `dispatch()` (forward-handler.ts). Measured in bench/:
+// undici costs about half the CPU per request of http-proxy on Node 20, and dispatch() with a
+// handler of our own less than its `stream()` (bench/HISTORY.md, eighth session).
 
 import type { ServerResponse } from 'node:http';
 import type { Transform, Writable } from 'node:stream';
 import { Pool } from 'undici';
+import { ForwardHandler } from './forward-handler.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { AbortEmitter } from './client-link.js';
 import { cleanResponseHeaders } from './headers.js';
@@ -63,6 +65,17 @@ function idleLimit(stream: Writable, ms: number): NodeJS.Timeout | undefined {
   return timer;
 }
 
+/** `abort` of an AbortSignal (EventTarget) or of the client link (emitter), heard once. */
+function listen(signal: AbortSignal | AbortEmitter, fn: () => void): void {
+  if ('addEventListener' in signal) signal.addEventListener('abort', fn, { once: true });
+  else signal.once('abort', fn);
+}
+
+function unlisten(signal: AbortSignal | AbortEmitter, fn: () => void): void {
+  if ('removeEventListener' in signal) signal.removeEventListener('abort', fn);
+  else signal.removeListener('abort', fn);
+}
+
 export class Upstreams {
   readonly #targets = new Map<string, Target>();
 
@@ -81,29 +94,26 @@ export class Upstreams {
   }
 
   /**
-   * Forward and stream the answer into `res`. No abort signal is passed (its listener costs on
-   * every request): an agent that leaves has destroyed `res`, which ends the stream. Resolves with the upstream status; rejects with a
-   * coded error when no answer started (the caller answers 502/504). A failure after the
-   * headers went out destroys `res`, since the status can no longer change.
+   * Forward and stream the answer into `res` (forward-handler.ts). Resolves with the upstream
+   * status once the answer is finished, or cut; rejects with a coded error when no answer started
+   * (the caller answers 502/504). A failure after the headers went out destroys `res`, since the
+   * status can no longer change. An agent that leaves ends the call: at once in streaming mode
+   * (`signal`) or once the answer has started (the response's `close`), and otherwise when the
+   * upstream's headers arrive (as with undici's `stream()` before).
    */
-  async forward(req: ForwardRequest, res: ServerResponse): Promise<number> {
+  forward(req: ForwardRequest, res: ServerResponse): Promise<number> {
     const target = this.#targets.get(req.upstream);
-    if (!target) throw upstreamError(new Error('unknown upstream'), req.upstream);
-    let status = 0;
-    let idle: NodeJS.Timeout | undefined;
-    try {
-      await target.pool.stream(
-        {
-          path: target.basePath + req.pathAndQuery,
-          method: req.method as 'GET',
-          headers: target.host === undefined ? req.headers : { ...req.headers, host: target.host },
-          body: req.body.length > 0 ? req.body : null,
-          // In streaming mode undici's body timeout is off; the idle limits below replace it.
-          ...(req.signal && { signal: req.signal as AbortSignal, bodyTimeout: 0 }),
-        },
-        ({ statusCode, headers }) => {
-          status = statusCode;
-          const raw = headers as Record<string, string | string[] | undefined>;
+    if (!target) return Promise.reject(upstreamError(new Error('unknown upstream'), req.upstream));
+    return new Promise<number>((resolve, reject) => {
+      let idle: NodeJS.Timeout | undefined;
+      const { signal } = req;
+      const onAbort = (): void => handler.cancel(new Error('client gone'));
+      const done = (): void => {
+        clearTimeout(idle);
+        if (signal) unlisten(signal, onAbort);
+      };
+      const handler = new ForwardHandler(res, {
+        start: (statusCode, raw) => {
           const out = cleanResponseHeaders(raw);
           out['warden-decision-id'] = req.decisionId;
           const transform = req.rewrite?.(raw);
@@ -114,23 +124,37 @@ export class Upstreams {
           // them; any other answer's headers leave with its first body bytes, in one write
           // (flushing costs a syscall of its own on every request).
           if (eventStream) res.flushHeaders();
-          if (req.signal) idle = idleLimit(res, eventStream ? target.streamIdle : target.timeout);
+          if (signal) idle = idleLimit(res, eventStream ? target.streamIdle : target.timeout);
           if (!transform) return res;
           transform.pipe(res);
           transform.once('error', () => res.destroy());
           return transform;
         },
-      );
-    } catch (err) {
-      if (status !== 0 || res.headersSent) {
-        res.destroy();
-        return status;
+        resolve: (status) => {
+          done();
+          resolve(status);
+        },
+        reject: (err) => {
+          done();
+          reject(upstreamError(err, req.upstream));
+        },
+      });
+      if (signal) {
+        if (signal.aborted) handler.cancel(new Error('client gone'));
+        else listen(signal, onAbort);
       }
-      throw upstreamError(err, req.upstream);
-    } finally {
-      clearTimeout(idle);
-    }
-    return status;
+      target.pool.dispatch(
+        {
+          path: target.basePath + req.pathAndQuery,
+          method: req.method as 'GET',
+          headers: target.host === undefined ? req.headers : { ...req.headers, host: target.host },
+          body: req.body.length > 0 ? req.body : null,
+          // In streaming mode undici's body timeout is off; the idle limits above replace it.
+          ...(signal && { bodyTimeout: 0 }),
+        },
+        handler,
+      );
+    });
   }
 
   async close(): Promise<void> {

@@ -148,6 +148,79 @@ describe('Upstreams.forward', () => {
     expect(t.body).toBe('partial');
   });
 
+  it('holds the upstream back while the agent does not read, and then delivers the whole answer', async () => {
+    // 64 MiB against the kernel's few MiB of socket buffers on each hop: with the agent not reading,
+    // the upstream can only get that far if forward() buffers what it cannot pass on.
+    const CHUNK = Buffer.alloc(256 * 1024, 'x');
+    const TOTAL = 256;
+    let written = 0;
+    const u = await upstream();
+    u.on('/big', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(TOTAL * CHUNK.length) });
+      const more = (): void => {
+        while (written < TOTAL) {
+          written++;
+          if (!res.write(CHUNK)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const ups = upstreamsOf({ api: { url: u.url } });
+    let status: Promise<number> | undefined;
+    const front: Server = createServer((_req, res) => {
+      status = ups.forward({ upstream: 'api', method: 'GET', pathAndQuery: '/big', headers: {}, body: Buffer.alloc(0), decisionId: 'd-1' }, res);
+    });
+    const { port, close } = await listen(front);
+    cleanups.push(close);
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const c = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, resolve);
+      c.on('error', reject);
+      c.end();
+    });
+    res.pause();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(written).toBeGreaterThan(0);
+    expect(written * CHUNK.length).toBeLessThan(32 * 1024 * 1024);
+    let received = 0;
+    res.on('data', (d: Buffer) => (received += d.length));
+    await new Promise((r) => res.once('end', r).resume());
+    expect(received).toBe(TOTAL * CHUNK.length);
+    expect(await status).toBe(200);
+  });
+
+  it('outside streaming mode too, the agent leaving in the middle of an answer cancels the upstream call', async () => {
+    const u = await upstream();
+    let upstreamClosed = false;
+    u.on('/slow', (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first');
+      req.socket.once('close', () => (upstreamClosed = true));
+    });
+    const ups = upstreamsOf({ api: { url: u.url, timeout: '30s' } });
+    let status: Promise<number> | undefined;
+    const front: Server = createServer((_req, res) => {
+      status = ups.forward({ upstream: 'api', method: 'GET', pathAndQuery: '/slow', headers: {}, body: Buffer.alloc(0), decisionId: 'd-1' }, res);
+    });
+    const { port, close } = await listen(front);
+    cleanups.push(close);
+    await new Promise<void>((resolve, reject) => {
+      const c = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.once('data', () => {
+          c.destroy();
+          resolve();
+        });
+      });
+      c.on('error', () => undefined);
+      c.once('response', () => undefined);
+      c.on('close', () => resolve());
+      c.end();
+      setTimeout(() => reject(new Error('no answer')), 5000);
+    });
+    await until(() => upstreamClosed);
+    expect(await status).toBe(200);
+  });
+
   it('pipes the answer through the transform chosen from its headers, dropping content-length; none chosen keeps it', async () => {
     const u = await upstream();
     u.on('/text', (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' }).end('abc'));
