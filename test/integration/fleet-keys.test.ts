@@ -3,16 +3,16 @@
 // verifies a task token, even one carrying every task claim.
 
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { joinKeyRing, type FleetKeys } from '../../src/identity/fleet-keys.js';
 import { TaskTokens } from '../../src/identity/task-tokens.js';
 import { RedisKeyRing } from '../../src/store/redis/key-ring.js';
 import { RedisLink } from '../../src/store/redis/link.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/redis-server.js';
 import { writeConfig } from '../helpers/warden.js';
 
-let redis: TestRedis;
+const redis = useRedisServer();
 const links: RedisLink[] = [];
 const joined: FleetKeys[] = [];
 const ops = pino({ level: 'silent' });
@@ -20,21 +20,16 @@ const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 async function member(role: 'control' | 'sidecar'): Promise<TaskTokens> {
   const { config } = loadConfigFile(writeConfig({ bundle: null }).configFile);
-  const link = await RedisLink.connect({ url: redis.url, prefix: 'keys-test:', maxStalenessMs: 1000 });
+  const link = await RedisLink.connect({ url: redis.server().url, prefix: 'keys-test:', maxStalenessMs: 1000 });
   links.push(link);
   const tokens = role === 'control' ? await TaskTokens.create(config) : await TaskTokens.verifier(config);
   joined.push(await joinKeyRing(new RedisKeyRing(link), tokens, config.identity.task_tokens.max_ttl, ops));
   return tokens;
 }
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-
 afterAll(async () => {
   for (const j of joined) j.close();
   await Promise.all(links.map((l) => l.close()));
-  await redis?.close();
 });
 
 describe('fleet key ring', () => {

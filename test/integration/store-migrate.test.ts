@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_TIMEOUT, warden } from '../helpers/cli.js';
 import { FLEET_POLICY, fleetUpstreams } from '../helpers/fleet.js';
 import { compilePolicy } from '../helpers/policy.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/redis-server.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startWarden, writeConfig, type WardenHandle } from '../helpers/warden.js';
 
 
-let redis: TestRedis;
+const redis = useRedisServer();
 let upstream: TestUpstream;
 let bundle: string;
 let single: WardenHandle;
@@ -21,14 +21,14 @@ const handles: WardenHandle[] = [];
 const state: { live?: { task_id: string; token: string }; revoked?: { task_id: string; token: string }; approved?: string; denied?: string } = {};
 
 const upstreams = (): Record<string, Record<string, unknown>> => fleetUpstreams(upstream.url);
-const fleetStore = (): Record<string, unknown> => ({ kind: 'redis', url: redis.url, prefix: 'migrated:', max_staleness: '1s' });
+const fleetStore = (): Record<string, unknown> => ({ kind: 'redis', url: redis.server().url, prefix: 'migrated:', max_staleness: '1s' });
 const call = (w: WardenHandle, token: string, method = 'GET', path = '/gh/repos/a/b'): Promise<Response> =>
   fetch(w.proxyUrl + path, { method, headers: { authorization: `Bearer ${token}` } });
 const migrate = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => warden(['store', 'migrate', ...args]);
 
 beforeAll(async () => {
   bundle = await compilePolicy(FLEET_POLICY);
-  [redis, upstream] = await Promise.all([startRedis(), startUpstream()]);
+  upstream = await startUpstream();
   // The single Warden's life before the fleet: tasks, calls, a revocation, two decided approvals.
   single = await startWarden({ bundle, upstreams: upstreams() });
   state.live = await single.task();
@@ -46,7 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(handles.map((h) => h.close()));
   await upstream?.close();
-  await redis?.close();
 });
 
 describe('warden store migrate --from sqlite --to redis', () => {

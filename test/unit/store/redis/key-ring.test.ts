@@ -3,29 +3,20 @@
 // keeps its first retire_at, assertion keys are never retired by a publish, a key is gone from
 // retire_at on, and every member hears a change.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRedisStores } from '../../../../src/store/redis/open.js';
 import type { KeyRing, PublishedKey } from '../../../../src/store/keys.js';
-import type { Stores } from '../../../../src/store/stores.js';
-import { startRedis, type TestRedis } from '../../../helpers/redis-server.js';
+import { useRedisServer } from '../../../helpers/redis-server.js';
 import { until } from '../../../helpers/wait.js';
 
-let redis: TestRedis;
-const opened: Stores[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const s of opened) await s.close();
-  await redis?.close();
-});
+const redis = useRedisServer();
 
 let n = 0;
 async function members(): Promise<[KeyRing, KeyRing]> {
-  const opts = { url: redis.url, prefix: `ring${++n}:`, maxStalenessMs: 5_000 };
+  const opts = { url: redis.server().url, prefix: `ring${++n}:`, maxStalenessMs: 5_000 };
   const a = await openRedisStores(opts);
   const b = await openRedisStores(opts);
-  opened.push(a, b);
+  for (const s of [a, b]) redis.afterTest(() => s.close());
   return [a.keys!, b.keys!];
 }
 

@@ -3,15 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../../../../src/store/redis/open.js';
 import type { Stores } from '../../../../src/store/stores.js';
-import { startRedis, type TestRedis } from '../../../helpers/redis-server.js';
+import { useRedisServer } from '../../../helpers/redis-server.js';
 
-let redis: TestRedis;
+const redis = useRedisServer();
 let a: Stores;
 let b: Stores;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const opts = { url: redis.url, prefix: 'pins:', maxStalenessMs: 1000 };
+  const opts = { url: redis.server().url, prefix: 'pins:', maxStalenessMs: 1000 };
   a = await openRedisStores(opts);
   b = await openRedisStores(opts);
 });
@@ -19,7 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.close();
   await b?.close();
-  await redis?.close();
 });
 
 describe('RedisToolPinStore', () => {
