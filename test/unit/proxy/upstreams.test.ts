@@ -31,6 +31,17 @@ function upstreamsOf(defs: Record<string, Record<string, unknown>>): Upstreams {
   return ups;
 }
 
+/** An answer at `path` that sends its headers and first bytes, then hangs; true once its connection closed. */
+function hangAfterFirstBytes(u: TestUpstream, path: string, contentType: string, first: string): () => boolean {
+  let closed = false;
+  u.on(path, (req, res) => {
+    res.writeHead(200, { 'content-type': contentType });
+    res.write(first);
+    req.socket.once('close', () => (closed = true));
+  });
+  return () => closed;
+}
+
 interface Through {
   /** What forward() resolved with, or the coded error it rejected with. */
   outcome: { status: number } | { error: WardenError };
@@ -191,12 +202,7 @@ describe('Upstreams.forward', () => {
 
   it('outside streaming mode too, the agent leaving in the middle of an answer cancels the upstream call', async () => {
     const u = await upstream();
-    let upstreamClosed = false;
-    u.on('/slow', (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first');
-      req.socket.once('close', () => (upstreamClosed = true));
-    });
+    const upstreamClosed = hangAfterFirstBytes(u, '/slow', 'text/plain', 'first');
     const ups = upstreamsOf({ api: { url: u.url, timeout: '30s' } });
     let status: Promise<number> | undefined;
     const front: Server = createServer((_req, res) => {
@@ -217,7 +223,7 @@ describe('Upstreams.forward', () => {
       c.end();
       setTimeout(() => reject(new Error('no answer')), 5000);
     });
-    await until(() => upstreamClosed);
+    await until(upstreamClosed);
     expect(await status).toBe(200);
   });
 
@@ -275,12 +281,7 @@ describe('Upstreams.forward', () => {
 
   it('in streaming mode, the abort signal cancels the upstream call', async () => {
     const u = await upstream();
-    let upstreamClosed = false;
-    u.on('/hang', (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: open\n\n');
-      req.socket.once('close', () => (upstreamClosed = true));
-    });
+    const upstreamClosed = hangAfterFirstBytes(u, '/hang', 'text/event-stream', 'data: open\n\n');
     const ups = upstreamsOf({ api: { url: u.url } });
     const ac = new AbortController();
     const pending = through(ups, { upstream: 'api', pathAndQuery: '/hang', signal: ac.signal });
@@ -289,6 +290,6 @@ describe('Upstreams.forward', () => {
     const t = await pending;
     expect(t.outcome).toEqual({ status: 200 });
     expect(t.aborted).toBe(true);
-    await until(() => upstreamClosed);
+    await until(upstreamClosed);
   });
 });
