@@ -6,7 +6,7 @@
 // (bench/HISTORY.md, eighth session).
 
 import type { ServerResponse } from 'node:http';
-import type { Transform, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { util, type Dispatcher } from 'undici';
 
 /** What the handler is given: how to answer from the upstream's headers, and how to settle. */
@@ -95,7 +95,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     // The status went out already: the answer can only be cut.
-    (this.#body as Transform | undefined)?.destroy();
+    this.#body?.destroy();
     this.res.destroy();
     this.#settle(this.#status);
   }
