@@ -53,24 +53,40 @@ interface Through {
 }
 
 /**
+ * A real front server on port 0 whose handler calls forward() with `req` (over defaults: a GET of
+ * `/` without a body) and hands the promise to `then`; `forwarded()` is the last call's promise.
+ */
+async function front(
+  ups: Upstreams,
+  req: Partial<ForwardRequest> & { upstream: string },
+  then?: (forwarded: Promise<number>, res: ServerResponse) => void,
+): Promise<{ port: number; forwarded: () => Promise<number> | undefined }> {
+  let last: Promise<number> | undefined;
+  const server: Server = createServer((_inReq, res: ServerResponse) => {
+    last = ups.forward({ method: 'GET', pathAndQuery: '/', headers: {}, body: Buffer.alloc(0), decisionId: 'd-1', ...req }, res);
+    then?.(last, res);
+  });
+  const { port, close } = await listen(server);
+  cleanups.push(close);
+  return { port, forwarded: () => last };
+}
+
+/**
  * One request through a real front server whose handler calls forward(): the client's view and
  * forward()'s result. A rejected forward is answered 599 here (the caller would map its code).
  */
 async function through(ups: Upstreams, req: Partial<ForwardRequest> & { upstream: string }): Promise<Through> {
   let settle!: (o: Through['outcome']) => void;
   const outcome = new Promise<Through['outcome']>((r) => (settle = r));
-  const front: Server = createServer((_inReq, res: ServerResponse) => {
-    const fwd: ForwardRequest = { method: 'GET', pathAndQuery: '/', headers: {}, body: Buffer.alloc(0), decisionId: 'd-1', ...req };
-    ups.forward(fwd, res).then(
+  const { port } = await front(ups, req, (forwarded, res) =>
+    forwarded.then(
       (status) => settle({ status }),
       (error: WardenError) => {
         settle({ error });
         res.writeHead(599).end();
       },
-    );
-  });
-  const { port, close } = await listen(front);
-  cleanups.push(close);
+    ),
+  );
   const answer = await new Promise<Omit<Through, 'outcome'>>((resolve, reject) => {
     const c = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -178,12 +194,7 @@ describe('Upstreams.forward', () => {
       more();
     });
     const ups = upstreamsOf({ api: { url: u.url } });
-    let status: Promise<number> | undefined;
-    const front: Server = createServer((_req, res) => {
-      status = ups.forward({ upstream: 'api', method: 'GET', pathAndQuery: '/big', headers: {}, body: Buffer.alloc(0), decisionId: 'd-1' }, res);
-    });
-    const { port, close } = await listen(front);
-    cleanups.push(close);
+    const { port, forwarded } = await front(ups, { upstream: 'api', pathAndQuery: '/big' });
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const c = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, resolve);
       c.on('error', reject);
@@ -197,19 +208,14 @@ describe('Upstreams.forward', () => {
     res.on('data', (d: Buffer) => (received += d.length));
     await new Promise((r) => res.once('end', r).resume());
     expect(received).toBe(TOTAL * CHUNK.length);
-    expect(await status).toBe(200);
+    expect(await forwarded()).toBe(200);
   });
 
   it('outside streaming mode too, the agent leaving in the middle of an answer cancels the upstream call', async () => {
     const u = await upstream();
     const upstreamClosed = hangAfterFirstBytes(u, '/slow', 'text/plain', 'first');
     const ups = upstreamsOf({ api: { url: u.url, timeout: '30s' } });
-    let status: Promise<number> | undefined;
-    const front: Server = createServer((_req, res) => {
-      status = ups.forward({ upstream: 'api', method: 'GET', pathAndQuery: '/slow', headers: {}, body: Buffer.alloc(0), decisionId: 'd-1' }, res);
-    });
-    const { port, close } = await listen(front);
-    cleanups.push(close);
+    const { port, forwarded } = await front(ups, { upstream: 'api', pathAndQuery: '/slow' });
     await new Promise<void>((resolve, reject) => {
       const c = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
         res.once('data', () => {
@@ -218,13 +224,12 @@ describe('Upstreams.forward', () => {
         });
       });
       c.on('error', () => undefined);
-      c.once('response', () => undefined);
       c.on('close', () => resolve());
       c.end();
       setTimeout(() => reject(new Error('no answer')), 5000);
     });
     await until(upstreamClosed);
-    expect(await status).toBe(200);
+    expect(await forwarded()).toBe(200);
   });
 
   it('pipes the answer through the transform chosen from its headers, dropping content-length; none chosen keeps it', async () => {
