@@ -1,12 +1,12 @@
-// The decision log's hash chain alone: CPU per line of Chain.link() (SHA-256 over the previous
-// hash and the line, plus the appended chain field) for decision lines of the shapes Warden writes,
+// The decision log's hash chain alone: CPU per line of encoding the line and Chain.linkBytes()
+// (SHA-256 over the previous hash and the line's bytes, and the chain field), as the log does it, for decision lines of the shapes Warden writes,
 // and the share of a signed checkpoint (one Ed25519 signature every `every` lines). Batches of 1000
 // links are measured in process CPU time (process.cpuUsage, user + system), after a warm-up: on a
 // shared machine, wall time would count the time other processes held the core.
 // Usage: npx tsx bench/chain.ts [--batches 300]   (or node dist/bench/chain.js after npm run build)
 
 import { generateKeyPairSync } from 'node:crypto';
-import { Chain } from '../src/audit/chain.js';
+import { Chain, PREV_BYTES } from '../src/audit/chain.js';
 import { checkpointLine } from '../src/audit/checkpoint.js';
 import { getInput, mcpInputDoc } from './eval.js';
 import { median, percentile } from './stats.js';
@@ -24,11 +24,13 @@ function decisionLine(input: object): string {
 
 function perLineUs(line: string, batches: number): { p50: number; p99: number } {
   const chain = new Chain();
-  for (let i = 0; i < 20 * BATCH; i++) chain.link(line);
+  const buf = Buffer.allocUnsafe(PREV_BYTES + 3 * line.length);
+  const link = (): string => chain.linkBytes(buf, PREV_BYTES + buf.write(line, PREV_BYTES));
+  for (let i = 0; i < 20 * BATCH; i++) link();
   const samples: number[] = [];
   for (let b = 0; b < batches; b++) {
     const t0 = process.cpuUsage();
-    for (let i = 0; i < BATCH; i++) chain.link(line);
+    for (let i = 0; i < BATCH; i++) link();
     const d = process.cpuUsage(t0);
     samples.push((d.user + d.system) / BATCH);
   }

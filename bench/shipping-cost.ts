@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { DecisionLog as DecisionLogClass, DecisionRecord } from '../src/audit/decision-log.js';
+import type { DecisionLog as DecisionLogClass, DecisionLogOptions, DecisionRecord } from '../src/audit/decision-log.js';
 import type { LogShipper as LogShipperClass } from '../src/audit/log-shipper.js';
 import { stringFlag } from './harness.js';
 import { median } from './stats.js';
@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   const round = async (ship: boolean, k: number): Promise<number> => {
     let dropped = 0;
     const shipper = ship ? new LogShipper({ url, minDelayMs: 1000, maxDelayMs: 5000, maxBufferBytes: 33_554_432, maxUploadBytes: 1_048_576, timeoutMs: 10_000 }, { shipped: () => undefined, dropped: (n) => (dropped += n), failed: () => undefined }) : undefined;
-    const log = new DecisionLog({ path: path.join(dir, `decisions-${k}.log`), mask: [], maxBodyBytes: 1_048_576, ...(shipper && { ship: (line: string, rest?: string) => (shipper.push as (l: string, r?: string) => void)(line, rest) }) });
+    // A checkout from before the decision log handed over bytes (--root) hands over two strings.
+    const handOver = (line: Buffer | string, from: number | string, to?: number): void =>
+      typeof line === 'string' ? shipper!.push(line, from as string) : shipper!.pushBytes(line, from as number, to!);
+    const log = new DecisionLog({ path: path.join(dir, `decisions-${k}.log`), mask: [], maxBodyBytes: 1_048_576, ...(shipper && { ship: handOver as DecisionLogOptions['ship'] }) });
     shipper?.start();
     const t0 = process.cpuUsage();
     const start = performance.now();

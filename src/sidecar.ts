@@ -98,7 +98,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const logPath = config.decision_log.path === 'stdout' || config.decision_log.path === 'stderr' ? config.decision_log.path : resolve(baseDir, config.decision_log.path);
   // Loaded only when configured, as tracing below: without a collector the shipper's code is not imported.
   const shipper = config.decision_log.service && (await import('./audit/shipping.js')).createLogShipper(loaded, metrics, ops);
-  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), ...(shipper && { ship: (line: string, rest: string) => shipper.push(line, rest) }), onError: (err) => {
+  const log = new DecisionLog({ path: logPath, mask: config.decision_log.mask, maxBodyBytes: config.decision_log.max_body_bytes, ...(checkpoints && { checkpoints }), ...(shipper && { ship: (line: Buffer, from: number, to: number) => shipper.push(line, from, to) }), onError: (err) => {
     metrics.errors.inc({ code: 'AUDIT_WRITE_FAILED' satisfies ErrorCode });
     ops.error({ err }, 'decision log write failed');
   } });

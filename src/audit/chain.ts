@@ -9,6 +9,9 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 /** `prev` of the first line of a chain. */
 export const GENESIS = '0'.repeat(64);
 
+/** Bytes of a hash in hex: what linkBytes() expects free in front of a line. */
+export const PREV_BYTES = 64;
+
 export interface ChainHead {
   /** seq of the last line written; -1 before the first. */
   readonly seq: number;
@@ -51,23 +54,19 @@ export class Chain {
     return { seq: this.#seq, hash: this.#hash };
   }
 
-  /** `body` is one JSON object's text; returns it with the chain field appended. */
-  link(body: string): string {
-    const [open, field] = this.linkParts(body);
-    return open + field;
-  }
-
   /**
-   * link() in its two parts: `body` without its closing brace (a slice, not a copy) and the chain
-   * field that closes it. Written one after the other they are the linked line, and neither is a
-   * long concatenation that a writer would first have to copy into one string.
+   * Links one line given as bytes: `buf` holds the line's UTF-8 bytes from PREV_BYTES to `end`,
+   * and this writes the previous hash into its first PREV_BYTES, so that the hash is taken over
+   * `prev + line` without a concatenated copy. Returns the chain field that replaces the line's
+   * closing brace.
    */
-  linkParts(body: string): [string, string] {
+  linkBytes(buf: Buffer, end: number): string {
     const prev = this.#hash;
-    const hash = chainHash(prev, body);
+    buf.write(prev, 0, PREV_BYTES, 'latin1');
+    const hash = sha256Hex(buf.subarray(0, end));
     this.#seq += 1;
     this.#hash = hash;
-    return [body.slice(0, -1), `,"chain":{"seq":${this.#seq},"prev":"${prev}","hash":"${hash}"}}`];
+    return `,"chain":{"seq":${this.#seq},"prev":"${prev}","hash":"${hash}"}}`;
   }
 }
 

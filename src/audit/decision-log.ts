@@ -6,11 +6,11 @@
 // checkpoints (checkpoint.ts); reopen() follows logrotate's rename-then-signal.
 
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino from 'pino';
 import { WardenError } from '../errors.js';
-import { Chain, readChainHead } from './chain.js';
+import { withRoom } from '../grow-buffer.js';
+import { Chain, PREV_BYTES, readChainHead } from './chain.js';
 import { checkpointLine, type CheckpointReason } from './checkpoint.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
 import { isoTimeFormatter } from '../iso-time.js';
@@ -52,26 +52,33 @@ export interface DecisionLogOptions {
   /** Larger request bodies are logged as TRUNCATED: a refused 3 MiB input must not cost 3 MiB of log. */
   readonly maxBodyBytes: number;
   /**
-   * Also hands each decision line (as written, chain included: `line + rest`, in two parts that
-   * need not be joined) to a collector client; must not block.
+   * Also hands each decision line to a collector client, as written (chain included, no newline):
+   * its UTF-8 bytes in `line` from `from` to `to`, valid only during the call. Must not block.
    */
-  readonly ship?: (line: string, rest: string) => void;
+  readonly ship?: (line: Buffer, from: number, to: number) => void;
   /** Signed checkpoints: every `every` lines, every `intervalMs`, at start, rotation and close. */
   readonly checkpoints?: { readonly every: number; readonly intervalMs: number; readonly key: KeyObject };
 }
-
-type Destination = pino.DestinationStream & { write(s: string): boolean; end?: () => void };
 
 export const TRUNCATED = '**TRUNCATED**';
 
 /**
  * Queued lines are appended together at most this long after the first of them, or at once when
- * they reach FLUSH_CHARS: at a few thousand requests a second one write serves tens of lines
+ * they reach FLUSH_BYTES: at a few thousand requests a second one write serves tens of lines
  * instead of the one or two of an event-loop turn (a write costs 10-20 µs of CPU on the benchmark
  * host; bench/HISTORY.md, seventh session).
  */
 const FLUSH_MS = 5;
-const FLUSH_CHARS = 256 * 1024;
+const FLUSH_BYTES = 256 * 1024;
+/**
+ * Lines are encoded once into bytes (hashed there, queued there, written from there): no string
+ * copies of a line for the hash, the batch and the write. A buffer that a huge line grew past this
+ * is given back after the write.
+ */
+const KEEP_BYTES = 4 * FLUSH_BYTES;
+/** How long a write that the pipe refused for now (EAGAIN: stdout to a slow reader) waits before it tries again. */
+const EAGAIN_WAIT_MS = 10;
+const eagainWait = new Int32Array(new SharedArrayBuffer(4));
 
 const str = (s: string): string => JSON.stringify(s);
 /**
@@ -100,17 +107,20 @@ function openLogFile(path: string): number {
 }
 
 export class DecisionLog {
-  /** Lines queued since the last write, written together in one append (FLUSH_MS). */
-  #pending: string[] = [];
-  #pendingChars = 0;
+  /** The bytes of the lines queued since the last write, written together in one append (FLUSH_MS). */
+  #out: Buffer = Buffer.allocUnsafe(FLUSH_BYTES + 16 * 1024);
+  #outLen = 0;
+  /** One line being linked: the previous hash, then the line's bytes (Chain.linkBytes). */
+  #scratch: Buffer = Buffer.allocUnsafe(16 * 1024);
   #scheduled = false;
   readonly #onError: (err: unknown) => void;
-  #stream: Destination;
+  /** The log's file descriptor (1 or 2 for stdout and stderr); -1 once closed. */
+  #fd: number;
   readonly #path: string;
   readonly #masks: MaskPath[];
   readonly #toStd: boolean;
   readonly #maxBody: number;
-  readonly #ship: ((line: string, rest: string) => void) | undefined;
+  readonly #ship: DecisionLogOptions['ship'];
   readonly #chain: Chain;
   readonly #checkpoints: DecisionLogOptions['checkpoints'];
   #lastCheckpoint: number;
@@ -125,9 +135,14 @@ export class DecisionLog {
     const tail = this.#toStd ? undefined : readChainHead(opts.path);
     this.#chain = new Chain(tail?.head);
     this.#lastCheckpoint = this.#chain.head.seq;
-    this.#stream = this.#open();
+    // The file is opened here, synchronously, so a log that cannot be written stops the start
+    // instead of the first request.
+    this.#fd = this.#open();
     // A crash mid-write left half a line: start on a fresh one (verify names the torn line).
-    if (tail?.torn) this.#write('\n');
+    if (tail?.torn) {
+      this.#out[this.#outLen++] = 0x0a;
+      this.flush();
+    }
     this.#masks = compileMasks(opts.mask);
     this.#maxBody = opts.maxBodyBytes;
     this.#ship = opts.ship;
@@ -139,16 +154,11 @@ export class DecisionLog {
     }
   }
 
-  #open(): Destination {
-    // The file is opened here, synchronously, so a log that cannot be written stops the start
-    // instead of the first request.
-    const dest = this.#path === 'stdout' ? 1 : this.#path === 'stderr' ? 2 : openLogFile(this.#path);
-    // Synchronous appends: measured cheaper in CPU than sonic-boom's asynchronous writes (8 vs
-    // 11 µs a line), a slow disk cannot grow the heap, and lines land in the order they were
-    // written. Lines are held at most FLUSH_MS (a crash loses at most those) and go out together.
-    const stream = pino.destination({ dest, sync: true }) as Destination;
-    (stream as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.#onError(err));
-    return stream;
+  // Synchronous appends: measured cheaper in CPU than sonic-boom's asynchronous writes (8 vs
+  // 11 µs a line), a slow disk cannot grow the heap, and lines land in the order they were
+  // written. Lines are held at most FLUSH_MS (a crash loses at most those) and go out together.
+  #open(): number {
+    return this.#path === 'stdout' ? 1 : this.#path === 'stderr' ? 2 : openLogFile(this.#path);
   }
 
   /** The chain head: seq and hash of the last line queued. */
@@ -190,8 +200,11 @@ export class DecisionLog {
     // The input is the largest field and was serialized once already for the policy: splice it
     // in rather than serialize it again.
     if (rec.input !== undefined) line += `,"input":${this.#inputJson(rec.input, rec.input_json)}`;
-    const [open, field] = this.#queue(`${line}}`);
-    this.#ship?.(open, field);
+    const from = this.#outLen;
+    this.#append(`${line}}`);
+    // Before anything else can be queued or the queue written: the line is the last of the queue.
+    this.#ship?.(this.#out, from, this.#outLen - 1);
+    this.#queued();
   }
 
   /** The time as ISO text, formatted once per millisecond. */
@@ -214,19 +227,36 @@ export class DecisionLog {
     this.#queue(JSON.stringify({ timestamp: new Date().toISOString(), type: 'event', event: name, ...fields }));
   }
 
-  /** Links the line into the chain and queues it; returns it as it will be written, in two parts (Chain.linkParts). */
-  #queue(line: string): [string, string] {
-    const parts = this.#chain.linkParts(line);
-    const text = parts[0] + parts[1];
-    this.#pending.push(text);
-    this.#pendingChars += text.length;
+  /** Links the line into the chain and queues it. */
+  #queue(line: string): void {
+    this.#append(line);
+    this.#queued();
+  }
+
+  /** After a line was queued: the checkpoint it may be due for, and the write. */
+  #queued(): void {
     if (this.#checkpoints && this.#chain.head.seq - this.#lastCheckpoint >= this.#checkpoints.every) this.#checkpoint('every');
     this.#schedule();
-    return parts;
+  }
+
+  /**
+   * Encodes one line, links it and adds its bytes to the queue. As written, the line is `line`
+   * without its closing brace, then its chain field (Chain.linkBytes), then a newline.
+   */
+  #append(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const scratch = (this.#scratch = withRoom(this.#scratch, 0, PREV_BYTES + 3 * line.length));
+    const end = PREV_BYTES + scratch.write(line, PREV_BYTES);
+    const field = this.#chain.linkBytes(scratch, end);
+    const bodyBytes = end - PREV_BYTES - 1;
+    const out = (this.#out = withRoom(this.#out, this.#outLen, bodyBytes + field.length + 1));
+    this.#outLen += scratch.copy(out, this.#outLen, PREV_BYTES, end - 1);
+    this.#outLen += out.write(field, this.#outLen, 'latin1');
+    out[this.#outLen++] = 0x0a;
   }
 
   #schedule(): void {
-    if (this.#pendingChars >= FLUSH_CHARS) return this.flush();
+    if (this.#outLen >= FLUSH_BYTES) return this.flush();
     if (this.#scheduled) return;
     this.#scheduled = true;
     setTimeout(this.#flushLater, FLUSH_MS);
@@ -237,28 +267,35 @@ export class DecisionLog {
   #checkpoint(reason: CheckpointReason): void {
     const cp = this.#checkpoints;
     if (!cp) return;
-    this.#pending.push(this.#chain.link(checkpointLine(this.#chain.head, reason, cp)));
+    this.#append(checkpointLine(this.#chain.head, reason, cp));
     this.#lastCheckpoint = this.#chain.head.seq;
     this.#schedule();
-  }
-
-  #write(text: string): void {
-    try {
-      this.#stream.write(text);
-    } catch (err) {
-      // A full disk must not take the proxy down; the failure is counted and reported.
-      this.#onError(err);
-    }
   }
 
   /** Write every queued line now. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#pending.length === 0) return;
-    const lines = this.#pending;
-    this.#pending = [];
-    this.#pendingChars = 0;
-    this.#write(`${lines.join('\n')}\n`);
+    if (this.#outLen === 0) return;
+    const out = this.#out;
+    let at = 0;
+    while (at < this.#outLen) {
+      try {
+        at += writeSync(this.#fd, out, at, this.#outLen - at);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(eagainWait, 0, 0, EAGAIN_WAIT_MS);
+          continue;
+        }
+        // A full disk must not take the proxy down: the failure is counted and reported, and
+        // what was not written stays queued for the next write.
+        this.#onError(err);
+        break;
+      }
+    }
+    if (at < this.#outLen) out.copy(out, 0, at, this.#outLen);
+    this.#outLen -= at;
+    if (this.#outLen === 0 && out.length > KEEP_BYTES) this.#out = Buffer.allocUnsafe(FLUSH_BYTES + 16 * 1024);
+    if (this.#scratch.length > KEEP_BYTES) this.#scratch = Buffer.allocUnsafe(16 * 1024);
   }
 
   /**
@@ -269,15 +306,24 @@ export class DecisionLog {
     if (this.#toStd) return;
     this.#checkpoint('rotate');
     this.flush();
-    const old = this.#stream;
+    const old = this.#fd;
     try {
-      this.#stream = this.#open();
+      this.#fd = this.#open();
     } catch (err) {
       // Cannot open the path (directory gone): keep writing to the old file rather than losing lines.
       this.#onError(err);
       return;
     }
-    old.end?.();
+    this.#closeFile(old);
+  }
+
+  #closeFile(fd: number): void {
+    try {
+      fsyncSync(fd);
+      closeSync(fd);
+    } catch (err) {
+      this.#onError(err);
+    }
   }
 
   /** Flush and close; resolves once every line is written. */
@@ -286,13 +332,8 @@ export class DecisionLog {
     clearInterval(this.#timer);
     this.#checkpoint('close');
     this.flush();
-    if (this.#toStd) return (this.#closed = Promise.resolve());
-    const stream = this.#stream as unknown as NodeJS.WritableStream;
-    this.#closed = new Promise((resolve) => {
-      stream.once('close', () => resolve());
-      stream.once('error', () => resolve());
-      this.#stream.end?.();
-    });
-    return this.#closed;
+    if (!this.#toStd) this.#closeFile(this.#fd);
+    this.#fd = -1;
+    return (this.#closed = Promise.resolve());
   }
 }

@@ -72,13 +72,21 @@ export class LogShipper {
 
   /** Buffer one decision line (a JSON object: `line + rest`). Never blocks; drops and counts when full. */
   push(line: string, rest = ''): void {
-    if (this.#closed) {
-      this.#report.dropped(1);
-      return;
-    }
+    if (this.#closed) this.#report.dropped(1);
+    else this.#take((open) => open.stage(line, rest));
+  }
+
+  /** push() of a line given as its UTF-8 bytes, `src` from `from` to `to` (copied). */
+  pushBytes(src: Buffer, from: number, to: number): void {
+    if (this.#closed) this.#report.dropped(1);
+    else this.#take((open) => open.stageBytes(src, from, to));
+  }
+
+  /** Keeps the line that `stage` writes into the open batch, or drops it when the buffer is full. */
+  #take(stage: (open: ShipBatch) => number): void {
     let open = (this.#open ??= this.#newBatch());
     // The line is written into the batch first: its UTF-8 size (+1, its comma) comes with it.
-    const size = open.stage(line, rest);
+    const size = stage(open);
     if (this.#bytes + size > this.#opts.maxBufferBytes) {
       this.#report.dropped(1);
       return;

@@ -49,6 +49,15 @@ export class ShipBatch {
     return n + 1;
   }
 
+  /** stage() of a line given as its UTF-8 bytes, `src` from `from` to `to`. */
+  stageBytes(src: Buffer, from: number, to: number): number {
+    const n = to - from;
+    const buf = this.#room(n + 1);
+    src.copy(buf, this.#len, from, to);
+    buf[this.#len + n] = COMMA;
+    return n + 1;
+  }
+
   /** Keeps the staged line of `size` bytes. */
   keep(size: number): void {
     this.#len += size;

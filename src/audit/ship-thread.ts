@@ -1,8 +1,9 @@
 // The worker of shipping.ts: the decision-log shipper (log-shipper.ts) in a thread of its own.
 // Encoding each line into the batch, the completions of gzip and the uploads cost the proxy's main
 // thread several µs a request, 6–10 % of its throughput at saturation (bench/HISTORY.md, issue
-// 14); here they cost it nothing. The main thread posts the lines in arrays, `line, rest` two
-// entries a decision; this thread reports back what was shipped, dropped and is buffered.
+// 14); here they cost it nothing. The main thread posts the lines' bytes, newline-separated, in
+// an ArrayBuffer that it transfers; this thread copies them into its batches, gives the buffer
+// back (`spare`), and reports back what was shipped, dropped and is buffered.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { SecretTemplate, type SecretTemplateSource } from '../config/secrets.js';
@@ -18,13 +19,16 @@ export interface ShipThreadData {
 /** Messages of the main thread. */
 export type ShipThreadCommand =
   | { readonly type: 'start' }
-  | { readonly type: 'lines'; readonly lines: readonly string[] }
+  /** `length` bytes of `bytes` hold the lines, each followed by a newline (JSON lines have none inside). */
+  | { readonly type: 'lines'; readonly bytes: ArrayBuffer; readonly length: number }
   | { readonly type: 'close'; readonly drainMs: number };
 
 /** Messages of this thread: counts since the last report and the buffer now; `closed` after close. */
 export type ShipThreadReport =
   | { readonly type: 'report'; readonly shipped: number; readonly dropped: number; readonly bufferedBytes: number; readonly bufferedEvents: number; readonly failed?: { readonly code: ErrorCode; readonly detail: string } }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed' }
+  /** The buffer of a `lines` message, read and given back for the next ones. */
+  | { readonly type: 'spare'; readonly bytes: ArrayBuffer };
 
 /** Counts and the buffer's size go to the main thread at most this long after they change. */
 const REPORT_EVERY_MS = 200;
@@ -82,9 +86,14 @@ port.on('message', (m: ShipThreadCommand) => {
       shipper.start();
       return;
     case 'lines': {
-      const { lines } = m;
-      for (let i = 0; i < lines.length; i += 2) shipper.push(lines[i]!, lines[i + 1]);
+      const bytes = Buffer.from(m.bytes, 0, m.length);
+      for (let at = 0; at < m.length; ) {
+        const end = bytes.indexOf(0x0a, at);
+        shipper.pushBytes(bytes, at, end);
+        at = end + 1;
+      }
       changed();
+      port.postMessage({ type: 'spare', bytes: m.bytes } satisfies ShipThreadReport, [m.bytes]);
       return;
     }
     case 'close':

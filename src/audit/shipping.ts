@@ -1,12 +1,14 @@
 // Wiring of `decision_log.service`: the shipper, its metrics and its operational log lines. The
 // shipper (log-shipper.ts) runs in a worker thread (ship-thread.ts): on the main thread, encoding
 // the lines, the completions of gzip and the uploads cost several µs a request, 6–10 % of the
-// proxy's throughput at saturation (bench/HISTORY.md, issue 14). The main thread only collects
-// each decision's two strings and posts them in arrays; the metrics and log lines stay here,
-// driven by the thread's reports.
+// proxy's throughput at saturation (bench/HISTORY.md, issue 14). The main thread only copies each
+// decision line's bytes (as the decision log encoded them) into a buffer that it transfers to the
+// thread, which gives it back: no string crosses, nothing is cloned. The metrics and log lines
+// stay here, driven by the thread's reports.
 
 import type { Logger } from 'pino';
 import type { Worker } from 'node:worker_threads';
+import { withRoom } from '../grow-buffer.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
 import { closeThread, startThread } from '../service/thread.js';
@@ -22,10 +24,17 @@ const POST_EVERY_DECISIONS = 256;
 const POST_EVERY_MS = 20;
 /** How much longer than its drain time close() waits for the thread to finish. */
 const CLOSE_MARGIN_MS = 500;
+/** First size of a buffer of posted lines (it doubles as needed), and how many the thread's give-backs keep. */
+const POST_BUFFER_BYTES = 64 * 1024;
+const MAX_SPARES = 2;
+
+/** A buffer that owns its ArrayBuffer (none of Buffer's shared pool), so that it can be transferred. */
+const ownBuffer = (size: number): Buffer => Buffer.allocUnsafeSlow(size);
 
 /** The shipper as the sidecar uses it; `stats` are the thread's, as last reported. */
 export interface DecisionShipper {
-  push(line: string, rest: string): void;
+  /** One decision line as its UTF-8 bytes, `src` from `from` to `to` (copied at once). */
+  push(src: Buffer, from: number, to: number): void;
   start(): void;
   close(drainMs: number): Promise<void>;
   readonly stats: LogShipperStats;
@@ -55,8 +64,12 @@ class ShipperThread implements DecisionShipper {
   readonly #worker: Worker;
   readonly #metrics: Metrics;
   readonly #ops: Logger;
-  /** Lines not posted yet, `line, rest` two entries a decision. */
-  #pending: string[] = [];
+  /** The bytes of the lines not posted yet, each followed by a newline; `#count` lines. */
+  #pending = ownBuffer(POST_BUFFER_BYTES);
+  #pendingBytes = 0;
+  #count = 0;
+  /** Buffers the thread gave back. */
+  #spares: Buffer[] = [];
   #timer: NodeJS.Timeout | undefined;
   /** Decisions posted to the thread, and those it has reported shipped or dropped. */
   #posted = 0;
@@ -76,6 +89,7 @@ class ShipperThread implements DecisionShipper {
     metrics.sampleLogBuffer(() => this.#stats.bufferedBytes);
     worker.on('message', (m: ShipThreadReport) => {
       if (m.type === 'report') this.#report(m);
+      else if (m.type === 'spare' && this.#spares.length < MAX_SPARES) this.#spares.push(Buffer.from(m.bytes));
     });
     worker.on('error', (err) => this.#died(err));
     worker.once('exit', (code) => {
@@ -87,14 +101,17 @@ class ShipperThread implements DecisionShipper {
     this.#send({ type: 'start' });
   }
 
-  push(line: string, rest: string): void {
+  push(src: Buffer, from: number, to: number): void {
     if (this.#closing || this.#dead) {
       this.#dropped(1);
       return;
     }
-    const pending = this.#pending;
-    pending.push(line, rest);
-    if (pending.length >= 2 * POST_EVERY_DECISIONS) this.#post();
+    const n = to - from;
+    const pending = (this.#pending = withRoom(this.#pending, this.#pendingBytes, n + 1, ownBuffer));
+    src.copy(pending, this.#pendingBytes, from, to);
+    pending[this.#pendingBytes + n] = 0x0a;
+    this.#pendingBytes += n + 1;
+    if (++this.#count >= POST_EVERY_DECISIONS) this.#post();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#post(), POST_EVERY_MS);
       this.#timer.unref();
@@ -123,15 +140,17 @@ class ShipperThread implements DecisionShipper {
   #post(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const lines = this.#pending;
-    if (lines.length === 0) return;
-    this.#pending = [];
-    this.#posted += lines.length / 2;
-    this.#send({ type: 'lines', lines });
+    if (this.#count === 0) return;
+    const bytes = this.#pending.buffer as ArrayBuffer;
+    const length = this.#pendingBytes;
+    this.#posted += this.#count;
+    this.#pending = this.#spares.pop() ?? ownBuffer(POST_BUFFER_BYTES);
+    this.#pendingBytes = this.#count = 0;
+    this.#send({ type: 'lines', bytes, length }, [bytes]);
   }
 
-  #send(m: ShipThreadCommand): void {
-    if (!this.#dead) this.#worker.postMessage(m);
+  #send(m: ShipThreadCommand, transfer: ArrayBuffer[] = []): void {
+    if (!this.#dead) this.#worker.postMessage(m, transfer);
   }
 
   #report(m: Extract<ShipThreadReport, { type: 'report' }>): void {
@@ -164,8 +183,8 @@ class ShipperThread implements DecisionShipper {
     this.#dead = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const lost = this.#posted - this.#settled + this.#pending.length / 2;
-    this.#pending = [];
+    const lost = this.#posted - this.#settled + this.#count;
+    this.#pendingBytes = this.#count = 0;
     this.#settled = this.#posted;
     this.#stats = { bufferedBytes: 0, bufferedEvents: 0 };
     this.#dropped(lost);

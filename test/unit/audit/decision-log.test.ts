@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chainHash, splitChained } from '../../../src/audit/chain.js';
 import { DecisionLog, TRUNCATED } from '../../../src/audit/decision-log.js';
+import { ChainVerifier } from '../../../src/audit/verify.js';
 import { until } from '../../helpers/wait.js';
 
 function lines(file: string): Record<string, any>[] {
@@ -57,6 +59,34 @@ describe('DecisionLog write window', () => {
     expect(written.map((l) => l.decision_id)).toEqual(Array.from({ length: written.length }, (_, i) => `d${i}`));
     await log.close();
     expect(lines(file)).toHaveLength(30);
+  });
+});
+
+describe('DecisionLog encoding', () => {
+  const base = { path: 'warden/decision', outcome: 'allow' as const, status: 200, duration_ms: 1 };
+
+  it('hashes the UTF-8 bytes it writes: multibyte text, a lone surrogate and a line larger than its buffers verify', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dlog-')), 'd.log');
+    const log = new DecisionLog({ path: file, mask: [], maxBodyBytes: 1e9 });
+    const texts = ['café', '日本語', 'emoji 😀', 'lone \ud800 surrogate', 'x'.repeat(3 * 1024 * 1024) + 'é'];
+    texts.forEach((text, i) => log.decision({ ...base, decision_id: `d${i}`, input: { request: { size: text.length, body: { text } } } }));
+    log.event('task.created', { task_id: 't' });
+    await log.close();
+    const raw = readFileSync(file, 'utf8').split('\n').slice(0, -1);
+    expect(raw).toHaveLength(texts.length + 1);
+    // Each line's hash is SHA-256 of the previous hash and the line's text as read back.
+    let prev = '0'.repeat(64);
+    for (const line of raw) {
+      const split = splitChained(line)!;
+      expect(split.link.prev).toBe(prev);
+      expect(split.link.hash).toBe(chainHash(prev, split.body));
+      prev = split.link.hash;
+    }
+    const v = new ChainVerifier({});
+    raw.forEach((l, i) => v.push('d.log', i + 1, l));
+    expect(v.finish()).toMatchObject({ ok: true, lines: texts.length + 1 });
+    // The text arrives as it was logged (JSON.stringify escapes a lone surrogate).
+    expect(raw.map((l) => (JSON.parse(l) as { input?: { request: { body: { text: string } } } }).input?.request.body.text)).toEqual([...texts, undefined]);
   });
 });
 

@@ -23,6 +23,18 @@ describe('ShipBatch', () => {
     expect(await unzip(b)).toEqual([{ a: 'zwölf', chain: { seq: 1, x: '日本' } }, { b: 2 }]);
   });
 
+  it('takes a line as its bytes from the middle of a larger buffer, as the decision log hands it over', async () => {
+    const line = JSON.stringify({ d: 1, s: 'zwölf Ärzte — 日本 😀', pad: 'y'.repeat(300) });
+    const src = Buffer.from(`{"before":0}\n${line}\n{"after":0}`);
+    const from = src.indexOf(0x0a) + 1;
+    const b = new ShipBatch(16);
+    const size = b.stageBytes(src, from, src.indexOf(0x0a, from));
+    b.keep(size);
+    b.keep(b.stage('{"d":2}'));
+    expect(size).toBe(Buffer.byteLength(line) + 1);
+    expect(await unzip(b)).toEqual([JSON.parse(line), { d: 2 }]);
+  });
+
   it('leaves out a staged line that was not kept, and moves one to the next batch whole', async () => {
     const a = new ShipBatch(64);
     a.keep(a.stage('{"n":1}'));

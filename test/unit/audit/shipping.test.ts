@@ -50,9 +50,13 @@ function start(loaded: LoadedConfig) {
 const value = async (c: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, code?: string): Promise<number> =>
   (await c.get()).values.find((v) => code === undefined || v.labels.code === code)?.value ?? 0;
 
-/** Pushes decisions `from`..`to - 1` as the decision log does: the line's head and its rest. */
+/** Pushes decisions `from`..`to - 1` as the decision log does: each line as bytes of a larger buffer. */
 function push(s: DecisionShipper, from: number, to: number): void {
-  for (let i = from; i < to; i++) s.push(`{"decision_id":"d-${i}"`, `,"pad":"${'x'.repeat(i % 50)}"}`);
+  for (let i = from; i < to; i++) {
+    // As the decision log hands them over: bytes of a larger buffer.
+    const b = Buffer.from(`\n{"decision_id":"d-${i}","pad":"${'x'.repeat(i % 50)}"}\n`);
+    s.push(b, 1, b.length - 1);
+  }
 }
 
 const ids = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `d-${from + i}`);
