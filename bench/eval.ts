@@ -62,6 +62,18 @@ export const mcpInputDoc = {
   agent, task, time,
 };
 
+/**
+ * No policy: a fixed piece of pure JavaScript (integer arithmetic, no allocation, no wasm), timed
+ * the same way. Its spread is the host's alone: on a shared machine a fixed amount of work has a
+ * p99 well above its p50 too, which the evaluation's p99 includes.
+ */
+export const HOST_REFERENCE = 'host reference: a fixed JavaScript loop (no policy)';
+function fixedWork(): string {
+  let x = 0;
+  for (let i = 0; i < 20_000; i++) x = (x * 31 + i) | 0;
+  return x === 0.5 ? '' : '—';
+}
+
 function measure(name: string, n: number, fn: () => string): EvalFigures {
   for (let i = 0; i < 2000; i++) fn();
   const samples = new Float64Array(n);
@@ -97,6 +109,7 @@ async function main(): Promise<void> {
     measure('MCP tools/call input: evaluate', n, () => engine.evaluate(mcpJson).decision.decision),
     measure('input + eval (GET): proxy evaluate()', n, proxyEval(call(getInput))),
     measure('input + eval (MCP tools/call): proxy evaluate()', n, proxyEval(call(mcpInputDoc))),
+    measure(HOST_REFERENCE, n, fixedWork),
   ];
   process.send?.({ type: 'ready', figures, inputBytes: { get: getJson.length, mcp: mcpJson.length } });
   if (!process.send) console.log(JSON.stringify(figures, null, 2));

@@ -7,7 +7,7 @@
 //
 // Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
 //        --settle MS (3000: saturation per system once before the first repetition)
-//        --ops-cycles N (10) --ops-slice MS (2000): issue 14's cost, from N cycles of slices of the
+//        --ops-cycles N (20) --ops-slice MS (2000): issue 14's cost, from N cycles of slices of the
 //        plain, shipping and tracing Wardens side by side, and of a second plain one (the A/A
 //        control: the noise of that measurement)
 //        --soak SECONDS (60; the 10-minute check is --soak 600)  --no-profile  --out FILE
@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureOpa } from '../scripts/opa.mjs';
-import type { EvalFigures } from './eval.js';
+import { HOST_REFERENCE, type EvalFigures } from './eval.js';
 import type { LoadResult } from './load.js';
 import { ROOT, readyMessage, spawnNode, type Proc, type Usage } from './procs.js';
 import { inclusiveTime, selfTimeByFile, topSelfTime } from './profile.js';
@@ -46,7 +46,7 @@ const WARMUP_MS = 1000;
 const SETTLE_MS = flag('--settle', 3000);
 const PROFILE = !process.argv.includes('--no-profile');
 /** Issue 14's cost: cycles of short saturation slices of the plain, shipping and tracing Wardens (ops-variants.ts). */
-const OPS_CYCLES = flag('--ops-cycles', 10);
+const OPS_CYCLES = flag('--ops-cycles', 20);
 const OPS_SLICE_MS = flag('--ops-slice', 2000);
 /** Node options for Warden's process, e.g. `--warden-node-args "--max-semi-space-size=2"`. */
 const WARDEN_NODE_ARGS = ((i) => (i >= 0 ? (process.argv[i + 1] ?? '').split(' ').filter(Boolean) : []))(process.argv.indexOf('--warden-node-args'));
@@ -177,6 +177,14 @@ async function profileOnly(): Promise<void> {
     loadProc = b.loadProc;
     process.stdout.write(await profileWarden(await b.ws.configFor(b.upstream.origin), b.ws, b.procs));
   });
+}
+
+/** What the host reference row of the evaluation table says, beside the GET evaluation's spread. */
+function hostSpread(figures: readonly EvalFigures[]): string {
+  const ref = figures.find((f) => f.name === HOST_REFERENCE);
+  const get = figures[0];
+  if (!ref || !get) return '';
+  return `\nThe last row evaluates no policy: it times a fixed loop of integer arithmetic the same way. Its p99 is ${(ref.p99Us / ref.p50Us).toFixed(2)} × its p50 here, the GET evaluation's ${(get.p99Us / get.p50Us).toFixed(2)} ×: that much of the spread of a fixed amount of work is this host's.\n`;
 }
 
 async function main(): Promise<void> {
@@ -403,7 +411,8 @@ async function main(): Promise<void> {
       `## POST with a 1 KB JSON body\n\n\`POST /github${GET_PATH}\` (${POST_BODY.length} bytes; the example policy allows it on the \`write\` lane). nginx + OPA reads bodies in its njs content handler (auth_request never sees a body) and forwards through an internal location.\n\n${systemsTable(summary(postVariants), RATE)}\n\n` +
         `- Warden POST vs Warden GET: ${mcpCost('warden-post', 'warden')}.\n- nginx + OPA POST vs Warden POST: ${mcpCost('opa-post', 'warden-post')}.\n`,
       `## Policy evaluation alone\n\nIn-process \`PolicyEngine\` (\`src/policy/engine.ts\`), 20 000 evaluations after 2 000 warm-up; input ${evalRes.inputBytes.get} bytes (GET), ${evalRes.inputBytes.mcp} bytes (MCP).\n\n` +
-        table(['case', 'p50 µs', 'p99 µs', 'mean µs', 'decision'], evalRes.figures.map((f) => [f.name, f.p50Us.toFixed(1), f.p99Us.toFixed(1), f.meanUs.toFixed(1), f.decision])) + '\n',
+        table(['case', 'p50 µs', 'p99 µs', 'mean µs', 'decision'], evalRes.figures.map((f) => [f.name, f.p50Us.toFixed(1), f.p99Us.toFixed(1), f.meanUs.toFixed(1), f.decision])) + '\n' +
+        hostSpread(evalRes.figures),
       `## Cost of an MCP body\n\n\`POST /tools/mcp\` with a JSON-RPC \`tools/call\` of \`search_code\` (${MCP_BODY.length} bytes), against the GET.\n\n${systemsTable(summary(mcpVariants), RATE)}\n\n` +
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
       `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +

@@ -276,6 +276,12 @@ export class DecisionLog {
   flush(): void {
     this.#scheduled = false;
     if (this.#outLen === 0) return;
+    if (this.#fd === -1) {
+      // Lines after close() have nowhere to go: reported, not kept.
+      this.#outLen = 0;
+      this.#onError(new Error('decision log closed: lines after close() are not written'));
+      return;
+    }
     const out = this.#out;
     let at = 0;
     while (at < this.#outLen) {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +98,43 @@ describe('DecisionLog on a full disk', () => {
     log.flush();
     await until(() => errors.length > 0);
     expect(String((errors[0] as { code?: string }).code)).toBe('ENOSPC');
+  });
+
+  it('keeps what it could not write and writes it first once the log can be written again', async () => {
+    const errors: unknown[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'dlog-'));
+    const link = join(dir, 'd.log');
+    symlinkSync('/dev/full', link);
+    const log = new DecisionLog({ path: link, mask: [], maxBodyBytes: 10, onError: (err) => errors.push(err) });
+    const base = { path: 'warden/decision', outcome: 'allow' as const, status: 200, duration_ms: 1 };
+    log.decision({ ...base, decision_id: 'd1' });
+    log.flush();
+    expect(errors).toHaveLength(1);
+    // The disk has room again (here: the path now names a file), and the log is reopened.
+    unlinkSync(link);
+    writeFileSync(join(dir, 'real.log'), '');
+    symlinkSync(join(dir, 'real.log'), link);
+    log.reopen();
+    log.decision({ ...base, decision_id: 'd2' });
+    await log.close();
+    const written = lines(join(dir, 'real.log'));
+    expect(written.map((l) => [l.decision_id, l.chain.seq])).toEqual([['d1', 0], ['d2', 1]]);
+  });
+});
+
+describe('DecisionLog after close()', () => {
+  it('reports a line it can no longer write and keeps nothing of it', async () => {
+    const errors: unknown[] = [];
+    const file = join(mkdtempSync(join(tmpdir(), 'dlog-')), 'd.log');
+    const log = new DecisionLog({ path: file, mask: [], maxBodyBytes: 10, onError: (err) => errors.push(err) });
+    await log.close();
+    const closed = readFileSync(file, 'utf8');
+    log.event('task.expired', { task_id: 't' });
+    log.flush();
+    log.flush();
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain('decision log closed');
+    expect(readFileSync(file, 'utf8')).toBe(closed);
   });
 });
 
