@@ -89,6 +89,8 @@ port.on('message', (m: ShipThreadCommand) => {
       const bytes = Buffer.from(m.bytes, 0, m.length);
       for (let at = 0; at < m.length; ) {
         const end = bytes.indexOf(0x0a, at);
+        // Every line ends with a newline; a buffer that breaks that is not read past it.
+        if (end === -1) break;
         shipper.pushBytes(bytes, at, end);
         at = end + 1;
       }
