@@ -76,6 +76,9 @@ const FLUSH_BYTES = 256 * 1024;
  * is given back after the write.
  */
 const KEEP_BYTES = 4 * FLUSH_BYTES;
+/** Sizes the queue and a line's scratch buffer start at (and return to): a flush's worth and a typical line. */
+const OUT_BYTES = FLUSH_BYTES + 16 * 1024;
+const SCRATCH_BYTES = 16 * 1024;
 /** How long a write that the pipe refused for now (EAGAIN: stdout to a slow reader) waits before it tries again. */
 const EAGAIN_WAIT_MS = 10;
 const eagainWait = new Int32Array(new SharedArrayBuffer(4));
@@ -108,10 +111,10 @@ function openLogFile(path: string): number {
 
 export class DecisionLog {
   /** The bytes of the lines queued since the last write, written together in one append (FLUSH_MS). */
-  #out: Buffer = Buffer.allocUnsafe(FLUSH_BYTES + 16 * 1024);
+  #out: Buffer = Buffer.allocUnsafe(OUT_BYTES);
   #outLen = 0;
   /** One line being linked: the previous hash, then the line's bytes (Chain.linkBytes). */
-  #scratch: Buffer = Buffer.allocUnsafe(16 * 1024);
+  #scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
   #scheduled = false;
   readonly #onError: (err: unknown) => void;
   /** The log's file descriptor (1 or 2 for stdout and stderr); -1 once closed. */
@@ -300,8 +303,8 @@ export class DecisionLog {
     }
     if (at < this.#outLen) out.copy(out, 0, at, this.#outLen);
     this.#outLen -= at;
-    if (this.#outLen === 0 && out.length > KEEP_BYTES) this.#out = Buffer.allocUnsafe(FLUSH_BYTES + 16 * 1024);
-    if (this.#scratch.length > KEEP_BYTES) this.#scratch = Buffer.allocUnsafe(16 * 1024);
+    if (this.#outLen === 0 && out.length > KEEP_BYTES) this.#out = Buffer.allocUnsafe(OUT_BYTES);
+    if (this.#scratch.length > KEEP_BYTES) this.#scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   }
 
   /**
