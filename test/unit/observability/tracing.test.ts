@@ -3,9 +3,10 @@
 // failed trace thread stops tracing and nothing else.
 
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Tracing } from '../../../src/observability/tracing.js';
 import { startOtlpReceiver, type TestOtlpReceiver } from '../../helpers/otlp-receiver.js';
+import { until } from '../../helpers/wait.js';
 
 let receiver: TestOtlpReceiver | undefined;
 afterEach(async () => {
@@ -50,7 +51,8 @@ describe('Tracing export', () => {
     const errors: unknown[] = [];
     // The exporter refuses the URL in the thread, as it would any failure of the thread.
     const t = new Tracing({ url: 'not a url', serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 60_000, onError: (err) => errors.push(err) });
-    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    await until(() => errors.length > 0);
+    expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('export URL');
     const phases = t.begin();
     phases.end(phases.start('route'));
