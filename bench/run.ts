@@ -155,7 +155,7 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
     if (KEEP_PROFILE) await copyFile(full, KEEP_PROFILE);
     const { top, busyMs, totalMs, windowed } = topSelfTime(full, ROOT, 15, win);
     const files = selfTimeByFile(full, ROOT, 10, win);
-    const incl = inclusiveTime(full, ROOT, (where) => where.startsWith('src/'), 20, windowed ? win : undefined);
+    const incl = inclusiveTime(full, ROOT, (where) => /^(dist\/)?src\//.test(where), 20, windowed ? win : undefined);
     const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
     section = `## Where Warden spends its CPU\n\n` +
       `\`node --cpu-prof\` on Warden during one ${SAT_MS / 1000} s saturation round of the ${PROFILE_REQUEST === 'get' ? 'GET' : PROFILE_REQUEST === 'post' ? 'POST 1 KB JSON' : 'MCP tools/call'} (${num(pr.rps)} req/s under the profiler); ` +

@@ -1,6 +1,9 @@
 // `${env:NAME}` and `${file:PATH}` references. Secrets never live in the configuration file
 // itself: a key marked secret must hold references (SECRET_PATTERN in schema-kit.ts). File references are re-read when the
-// file changes (mtime or size), so a rotated secret takes effect without a restart.
+// file changes (mtime or size), so a rotated secret takes effect without a restart. A process's
+// environment is fixed when it starts, so an environment reference is read once, at the first
+// resolve (at start), and kept: reading `process.env` is a lookup through the C++ environment
+// store, several µs on every request of a lane.
 
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -32,6 +35,7 @@ export class SecretTemplate {
   readonly #parts: readonly Part[];
   readonly #baseDir: string;
   readonly #files = new Map<string, FileCache>();
+  readonly #envs = new Map<string, string>();
   readonly #where: string;
   readonly source: SecretTemplateSource;
 
@@ -58,8 +62,11 @@ export class SecretTemplate {
   }
 
   #env(name: string): string {
+    const known = this.#envs.get(name);
+    if (known !== undefined) return known;
     const v = process.env[name];
     if (v === undefined || v === '') throw new WardenError('CONFIG_SECRET_UNRESOLVED', `${this.#where}: environment variable ${name} is not set`);
+    this.#envs.set(name, v);
     return v;
   }
 
