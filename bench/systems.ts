@@ -3,6 +3,7 @@
 
 import { createServer } from 'node:net';
 import { ADMIN_TOKEN, type Workspace } from './warden-config.js';
+import { HEAP_FLAGS } from '../src/heap-flags.js';
 import { readyMessage, spawnNode, stderrMatch, type Proc } from './procs.js';
 
 export interface Started {
@@ -35,7 +36,7 @@ export interface StartedWarden extends Started {
 
 /** `warden run` (or `warden control`) on `config`; its listeners' origins from the "warden listening" line. */
 async function spawnWarden(role: 'run' | 'control', config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<{ proc: Proc; origin: string; admin: string }> {
-  const proc = spawnNode(role === 'run' ? 'warden' : 'warden-control', 'src/main.ts', [role, '--config', config], { env: ws.env, nodeArgs, ...(root !== undefined && { root }) });
+  const proc = spawnNode(role === 'run' ? 'warden' : 'warden-control', 'src/main.ts', [role, '--config', config], { env: ws.env, nodeArgs: [...HEAP_FLAGS, ...nodeArgs], ...(root !== undefined && { root }) });
   const m = await stderrMatch(proc, role === 'run' ? /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/ : /"admin":\{[^}]*"port":(\d+)\}()/, 60_000);
   return { proc, origin: role === 'run' ? `http://127.0.0.1:${m[1]}` : '', admin: `http://127.0.0.1:${role === 'run' ? m[2] : m[1]}` };
 }

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { HEAP_FLAGS } from '../src/heap-flags.js';
 import { startAuthServer } from './auth-server.js';
 import { githubLike, listen, mcpLike } from './demo-upstream.js';
 
@@ -18,7 +19,7 @@ const introspector = { id: 'demo-github', secret: 'demo-github-introspection-sec
 const auth = await startAuthServer({ port: 9003, client: { id: 'warden', secret: oauthSecret }, introspector, resources: { 'http://127.0.0.1:9001': ['repo:admin'] } });
 await listen(githubLike({ introspect: (token) => auth.introspect(token) }), 9001);
 await listen(mcpLike(), 9002);
-const warden = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'src/main.ts'), 'run', '--config', resolve(root, 'examples/warden.yaml')], { stdio: 'inherit' });
+const warden = spawn(process.execPath, [...HEAP_FLAGS, '--import', 'tsx', resolve(root, 'src/main.ts'), 'run', '--config', resolve(root, 'examples/warden.yaml')], { stdio: 'inherit' });
 const stop = (): void => {
   warden.kill('SIGTERM');
 };

@@ -1,8 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-allocation-site-pretenuring
 // Process entry: parse arguments, load config, start, handle signals. Nothing else. Each command
 // imports what it needs when it runs, so that `warden audit verify` does not load the proxy, the
 // policy engine, the metrics and the configuration schema it never uses (each child-process test
-// and each CLI call pays for what is loaded).
+// and each CLI call pays for what is loaded). The shebang carries the V8 options of heap-flags.ts.
 
 import type { CommandOutput } from './cli/audit.js';
 import { UsageError, parseCommand } from './cli/args.js';
@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run':
     case 'control': {
+      (await import('./heap-flags.js')).applyHeapFlags();
       const [{ loadConfigIsolated }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load-isolated.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);
       const loaded = await loadConfigIsolated(cmd.config, { ...(cmd.kind === 'run' && cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
       const ops = createOpsLogger(loaded.config.decision_log.level);

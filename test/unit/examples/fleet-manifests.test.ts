@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCommand } from '../../../src/cli/args.js';
+import { HEAP_FLAGS } from '../../../src/heap-flags.js';
 import { loadConfigText, type LoadedConfig } from '../../../src/config/load.js';
 import { startWarden, type WardenHandle } from '../../helpers/warden.js';
 
@@ -196,7 +197,7 @@ describe('examples/fleet/Dockerfile', () => {
     expect(text).toContain('RUN npm run build');
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(pkg.bin.warden).toBe('dist/src/main.js');
-    expect(text).toContain('ENTRYPOINT ["node", "dist/src/main.js"]');
+    expect(text).toContain(`ENTRYPOINT ${JSON.stringify(['node', ...HEAP_FLAGS, 'dist/src/main.js'])}`.replaceAll('","', '", "'));
     expect(() => readFileSync(resolve(ROOT, 'src/main.ts'))).not.toThrow();
     expect(text).toContain('WORKDIR /app');
   });

@@ -1,0 +1,31 @@
+// The V8 options of src/heap-flags.ts: every launcher the project ships passes the same ones, Node
+// accepts them (a misspelt one stops `node` with "bad option"), and applyHeapFlags() leaves alone a
+// flag the operator set either way on the command line.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HEAP_FLAGS, applyHeapFlags } from '../../src/heap-flags.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('heap flags', () => {
+  it('are on the warden bin\'s shebang, which Node runs with them', () => {
+    const shebang = readFileSync(resolve(ROOT, 'src/main.ts'), 'utf8').split('\n')[0]!;
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${HEAP_FLAGS.join(' ')}`);
+    const argv = execFileSync('/usr/bin/env', ['-S', `${shebang.slice('#!/usr/bin/env -S '.length)} -e process.stdout.write(JSON.stringify(process.execArgv))`], { encoding: 'utf8' });
+    expect(JSON.parse(argv)).toEqual(expect.arrayContaining([...HEAP_FLAGS]));
+  });
+
+  it('are set at start when the command line has none of them', () => {
+    expect(applyHeapFlags(['--import', 'tsx'])).toEqual([...HEAP_FLAGS]);
+  });
+
+  it('leave a flag the operator set either way, in either spelling', () => {
+    expect(applyHeapFlags(['--allocation-site-pretenuring'])).toEqual([]);
+    expect(applyHeapFlags(['--allocation_site_pretenuring'])).toEqual([]);
+    expect(applyHeapFlags(['--no-allocation-site-pretenuring'])).toEqual([]);
+    expect(applyHeapFlags(['--noallocation-site-pretenuring'])).toEqual([]);
+  });
+});
