@@ -24,6 +24,7 @@ import path from 'node:path';
 import { ensureOpa } from '../scripts/opa.mjs';
 import { HOST_REFERENCE, type EvalFigures } from './eval.js';
 import type { LoadResult } from './load.js';
+import { HEAP_FLAGS } from '../src/heap-flags.js';
 import { ROOT, readyMessage, spawnNode, type Proc, type Usage } from './procs.js';
 import { inclusiveTime, selfTimeByFile, topSelfTime } from './profile.js';
 import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type RoundFigures, type SystemSummary, type Target } from './report.js';
@@ -202,7 +203,8 @@ async function main(): Promise<void> {
   try {
     // Policy evaluation alone, first, on a quiet machine.
     log('policy evaluation alone (in-process PolicyEngine)');
-    const evalProc = spawnNode('eval', 'bench/eval.ts', ['--bundle', ws.bundle, '--n', '20000']);
+    // With Warden's own V8 options: the engine runs inside Warden's process.
+    const evalProc = spawnNode('eval', 'bench/eval.ts', ['--bundle', ws.bundle, '--n', '20000'], { nodeArgs: [...HEAP_FLAGS] });
     const evalRes = await readyMessage<{ figures: EvalFigures[]; inputBytes: { get: number; mcp: number } }>(evalProc, 120_000);
     await evalProc.stop();
 
@@ -403,7 +405,7 @@ async function main(): Promise<void> {
         `- Request: \`GET /github${GET_PATH}\` (direct: \`GET ${GET_PATH}\`), small JSON answer. Warden: example policy (call caps raised to 1e9), enforce mode, task token, decision log to a file.\n` +
         `- (4) is Debian's nginx proxying with kept-alive upstream connections, one worker process. (6) is the same nginx with \`auth_request\` to an njs authorizer (bench/nginx/authz.js) that builds the input Warden builds and asks \`opa run --server\` (OPA ${opaVersion}, same Rego, decision log to the console) over kept-alive connections, and forwards only on allow with the lane's credential; requests with a body go through the njs content handler, since auth_request never sees a body. Its CPU and RSS are nginx (master + worker) + OPA.\n` +
         `- Each system first runs ${SETTLE_MS / 1000} s at saturation (JIT and heap settle). Each round: ${WARMUP_MS / 1000} s warm-up, ${SAT_MS / 1000} s saturation (closed loop, ${CONNECTIONS} connections), ${FIXED_MS / 1000} s at a fixed ${RATE} req/s (open loop). ${REPS} repetitions, system order rotated; figures are medians of the repetitions (peak RSS: the highest round).\n` +
-        `- CPU µs/req: user+system CPU of the system's processes over the saturation phase / requests. Peak RSS: RSS sampled every 100 ms in the process during the round. All Node processes run the compiled JavaScript of \`dist/\` (\`npm run bench\` builds it first), as deployed.\n` +
+        `- CPU µs/req: user+system CPU of the system's processes over the saturation phase / requests. Peak RSS: RSS sampled every 100 ms in the process during the round. All Node processes run the compiled JavaScript of \`dist/\` (\`npm run bench\` builds it first), as deployed; Warden and the evaluation alone with the V8 options its launchers pass (\`${HEAP_FLAGS.join(' ')}\`, src/heap-flags.ts).\n` +
         `- Machine load (1-minute load average) at start ${loadAtStart.toFixed(2)}, at the end ${os.loadavg()[0]!.toFixed(2)}: other work on the machine shows up mostly in the p99 columns.\n`,
       `## Systems (GET)\n\n${systemsTable(summary(main5), RATE)}\n\n` +
         `Warden vs (2) bare undici: throughput ${x(vsUndici)}, CPU ${x(cpuVsUndici)}. ` +
