@@ -89,7 +89,6 @@ describe('CredentialLanes (static lanes)', () => {
   });
 
   it.each([
-    ['its variable is unset', () => delete process.env.LANES_TEST_READ, 'read', 'upstreams.github.lanes.read.value: environment variable LANES_TEST_READ is not set'],
     ['its file is gone', () => rmSync(keyFile), 'write', 'upstreams.github.lanes.write.value: file write.key cannot be read'],
     ['its file is empty', () => writeFileSync(keyFile, '\n'), 'write', 'upstreams.github.lanes.write.value: file write.key is empty'],
   ])('answers UPSTREAM_CREDENTIAL_UNAVAILABLE (503) when %s, naming the reference only', (_what, breakIt, lane, detail) => {
@@ -107,7 +106,6 @@ describe('CredentialLanes (static lanes)', () => {
       expect((caught as { cause: unknown }).cause).toMatchObject({ code: 'CONFIG_SECRET_UNRESOLVED' });
       expect(JSON.stringify(caught)).not.toContain(before);
     } finally {
-      process.env.LANES_TEST_READ = 'read-secret-9f1c';
       writeFileSync(keyFile, 'write-secret-v1\n');
     }
   });
