@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-allocation-site-pretenuring --single-threaded-gc
+#!/usr/bin/env -S node --no-allocation-site-pretenuring
 // Process entry: parse arguments, load config, start, handle signals. Nothing else. Each command
 // imports what it needs when it runs, so that `warden audit verify` does not load the proxy, the
 // policy engine, the metrics and the configuration schema it never uses (each child-process test
