@@ -8,11 +8,11 @@
 //
 // --no-allocation-site-pretenuring: V8 counts, at each young collection, how many of an allocation
 // site's objects survived, and past a threshold allocates that site's objects straight in the old
-// generation from then on. A sidecar's objects live for one request. The decision is taken from the
-// requests in flight when a scavenge lands (a stall on a loaded host is enough) and is not taken
-// back: an MCP tools/call then put 7.7–8.5 KB a request into the old generation (a sampling heap
-// profile keeping what only major GCs collect) against 0.5 KB without it, the old generation grew
-// between major GCs, and peak RSS with it (bench/HISTORY.md, tenth session).
+// generation. A sidecar's objects live for one request, but a scavenge that lands while requests
+// wait (a stall on a loaded host is enough) can make their sites look long-lived. An MCP tools/call
+// then put 7.7–8.5 KB a request into the old generation (a sampling heap profile keeping what only
+// major GCs collect) against 0.5–1.3 KB without it: the old space grew to 47–58 MB against 24–31,
+// GC took 4–5 times as long and a call 15–35 % more CPU (bench/HISTORY.md, tenth session).
 
 import { setFlagsFromString } from 'node:v8';
 

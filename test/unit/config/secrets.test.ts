@@ -42,7 +42,7 @@ describe('SecretTemplate', () => {
     expect(t.resolve()).toBe('now-set-0123456789');
   });
 
-  it('follows a file reference when the file changes, with the environment part kept', async () => {
+  it('follows a file reference when the file changes, with the environment part kept', () => {
     const dir = mkdtempSync(join(tmpdir(), 'warden-secret-'));
     writeFileSync(join(dir, 'token'), 'file-v1\n');
     process.env[VAR] = 'env-part';
