@@ -14,7 +14,8 @@ import { Chain, PREV_BYTES, readChainHead } from './chain.js';
 import { checkpointLine, type CheckpointReason } from './checkpoint.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
 import { isoTimeFormatter } from '../iso-time.js';
-// Policy results are shared, frozen objects (src/policy/engine.ts): each is serialized once.
+// Policy results (src/policy/engine.ts) and static lanes' credential entries
+// (src/credentials/lane-credentials.ts) are shared, frozen objects: each is serialized once.
 import { frozenJson } from '../frozen-json.js';
 
 export interface DecisionRecord {
@@ -194,7 +195,7 @@ export class DecisionLog {
     if (rec.result !== undefined) line += `,"result":${frozenJson(rec.result)}`;
     if (rec.approval !== undefined) line += `,"approval":${rstr(rec.approval)}`;
     if (rec.lane !== undefined) line += `,"lane":${rstr(rec.lane)}`;
-    if (rec.credential !== undefined) line += `,"credential":${JSON.stringify(rec.credential)}`;
+    if (rec.credential !== undefined) line += `,"credential":${frozenJson(rec.credential)}`;
     if (rec.upstream_status !== undefined) line += `,"upstream_status":${num(rec.upstream_status)}`;
     if (rec.mcp_hidden_tools !== undefined) line += `,"mcp_hidden_tools":${JSON.stringify(rec.mcp_hidden_tools)}`;
     if (rec.error !== undefined) line += `,"error":${rstr(rec.error)}`;

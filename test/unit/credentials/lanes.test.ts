@@ -132,6 +132,14 @@ describe('LaneCredentials (static and just-in-time)', () => {
     expect(c).toEqual({ header: 'authorization', value: 'Bearer read-secret-9f1c', log: { lane: 'read', kind: 'static', id: 'github/read' } });
   });
 
+  it("gives a static lane's log entry as one frozen object per lane (the decision log serializes it once)", async () => {
+    const lanes = laneCredentials();
+    const [a, b, other] = await Promise.all([lanes.resolve('github', 'read', who, undefined), lanes.resolve('github', 'read', who, undefined), lanes.resolve('github', 'write', who, undefined)]);
+    expect(Object.isFrozen(a.log)).toBe(true);
+    expect(b.log).toBe(a.log);
+    expect(other.log).toEqual({ lane: 'write', kind: 'static', id: 'github/write' });
+  });
+
   it('refuses to narrow a static lane (POLICY_RESULT_INVALID): forwarding it would grant more than asked', async () => {
     await expect(laneCredentials().resolve('github', 'read', who, { scope: 'repo:read' })).rejects.toMatchObject({
       code: 'POLICY_RESULT_INVALID',

@@ -64,6 +64,19 @@ describe('Authenticator with task tokens', () => {
     for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) await expect(call(token, scheme)).resolves.toMatchObject({ agent: { id: 'agent-1' }, task: { id: task_id }, taskId: task_id });
   });
 
+  it('takes from the cache only the very header that was verified: a token changed before its signature is refused', async () => {
+    const { call, token, task_id } = await setup();
+    await expect(call(token)).resolves.toMatchObject({ taskId: task_id });
+    // Same signature (the cache key's characters), one character of the payload changed.
+    const [head, payload, sig] = token.split('.') as [string, string, string];
+    const i = payload.length >> 1;
+    const tampered = `${head}.${payload.slice(0, i)}${payload[i] === 'A' ? 'B' : 'A'}${payload.slice(i + 1)}.${sig}`;
+    await expect(call(tampered)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    // Other whitespace around the same token is the same token.
+    await expect(call(`${token}  `, 'Bearer\t')).resolves.toMatchObject({ taskId: task_id });
+    await expect(call(token)).resolves.toMatchObject({ taskId: task_id });
+  });
+
   it('reads the token from a custom identity.header', async () => {
     const { auth, token } = await setup({ identity: { header: 'X-Warden-Token' } });
     await expect(auth.authenticate({ 'x-warden-token': token })).resolves.toMatchObject({ agent: { id: 'agent-1' } });
