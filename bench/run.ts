@@ -27,6 +27,7 @@ import type { LoadResult } from './load.js';
 import { HEAP_FLAGS } from '../src/heap-flags.js';
 import { ROOT, readyMessage, spawnNode, type Proc, type Usage } from './procs.js';
 import { inclusiveTime, selfTimeByFile, topSelfTime } from './profile.js';
+import { perfSection, type PerfRun } from './perf-section.js';
 import { medians, ms, num, roundsTable, systemsTable, table, targetsTable, type RoundFigures, type SystemSummary, type Target } from './report.js';
 import { NGINX_OPA_TOKEN, missingNginx, startBareNginx, startNginxOpa } from './nginx/nginx.js';
 import { bundleLoads, startHttpProxy, startUndiciProxy, startUpstream, startWarden, type Started, type StartedWarden } from './systems.js';
@@ -159,7 +160,7 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
     const incl = inclusiveTime(full, ROOT, (where) => /^(dist\/)?src\//.test(where), 20, windowed ? win : undefined);
     const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
     section = `## Where Warden spends its CPU\n\n` +
-      `\`node --cpu-prof\` on Warden during one ${SAT_MS / 1000} s saturation round of the ${PROFILE_REQUEST === 'get' ? 'GET' : PROFILE_REQUEST === 'post' ? 'POST 1 KB JSON' : 'MCP tools/call'} (${num(pr.rps)} req/s under the profiler); ` +
+      `\`node --cpu-prof\` (wall-time samples of the main thread) on Warden during one ${SAT_MS / 1000} s saturation round of the ${PROFILE_REQUEST === 'get' ? 'GET' : PROFILE_REQUEST === 'post' ? 'POST 1 KB JSON' : 'MCP tools/call'} (${num(pr.rps)} req/s under the profiler); ` +
       `${windowed ? 'samples of the round only' : 'whole process lifetime (start-up included)'}: busy ${(busyMs / 1000).toFixed(1)} s of ${(totalMs / 1000).toFixed(1)} s. Self time, top functions (\`nm/\` = node_modules):\n\n` +
       table(['function', 'where', 'self ms', 'share of busy'], top.map((t) => [`\`${t.fn}\``, t.where || '(native)', num(t.ms), pct(t.share)])) +
       `\n\nSelf time by file:\n\n` + table(['file', 'share of busy'], files.map((f) => [f.file, pct(f.share)])) +
@@ -172,11 +173,18 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
   return section;
 }
 
-/** `--profile-only`: just the CPU profile of Warden under load, printed. */
+/** What perf-section.ts needs of this run. */
+function perfRun(upstream: string, config: string, ws: Workspace, procs: Proc[]): PerfRun {
+  return { upstream, config, ws, wardenNodeArgs: WARDEN_NODE_ARGS, warmupMs: WARMUP_MS, satMs: SAT_MS, load: (req, durationMs) => load(req, 'closed', durationMs), procs, log };
+}
+
+/** `--profile-only`: just the CPU profiles of Warden under load, printed. */
 async function profileOnly(): Promise<void> {
   await withBench(async (b) => {
     loadProc = b.loadProc;
-    process.stdout.write(await profileWarden(await b.ws.configFor(b.upstream.origin), b.ws, b.procs));
+    const config = await b.ws.configFor(b.upstream.origin);
+    process.stdout.write(await profileWarden(config, b.ws, b.procs));
+    process.stdout.write(`\n${await perfSection(perfRun(b.upstream.origin, config, b.ws, b.procs))}`);
   });
 }
 
@@ -354,7 +362,7 @@ async function main(): Promise<void> {
     await warden.procs[0]!.stop();
 
     // CPU profile of Warden under load.
-    const profileSection = PROFILE ? await profileWarden(config, ws, procs) : '';
+    const profileSection = PROFILE ? `${await profileWarden(config, ws, procs)}\n${await perfSection(perfRun(upstream.origin, config, ws, procs))}` : '';
 
     // ---- figures, targets, report ----
     const summary = (vs: Variant[]): SystemSummary[] => vs.map((v) => ({ key: v.key, label: v.label, rounds: v.rounds, idleRssMb: v.idleRssMb }));

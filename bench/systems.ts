@@ -19,14 +19,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function nodeServer(name: string, script: string, args: string[]): Promise<Started> {
-  const proc = spawnNode(name, script, args);
+async function nodeServer(name: string, script: string, args: string[], nodeArgs: string[] = []): Promise<Started> {
+  const proc = spawnNode(name, script, args, { nodeArgs });
   const { port } = await readyMessage<{ port: number }>(proc);
   return { origin: `http://127.0.0.1:${port}`, procs: [proc] };
 }
 
 export const startUpstream = (): Promise<Started> => nodeServer('upstream', 'bench/servers/upstream.ts', []);
-export const startUndiciProxy = (upstream: string): Promise<Started> => nodeServer('undici-proxy', 'bench/servers/undici-proxy.ts', ['--upstream', upstream]);
+export const startUndiciProxy = (upstream: string, nodeArgs: string[] = []): Promise<Started> => nodeServer('undici-proxy', 'bench/servers/undici-proxy.ts', ['--upstream', upstream], nodeArgs);
 export const startHttpProxy = (upstream: string): Promise<Started> => nodeServer('http-proxy', 'bench/servers/http-proxy.ts', ['--upstream', upstream]);
 
 export interface StartedWarden extends Started {

@@ -1,6 +1,7 @@
 // JSON text of frozen objects, made once per object: a frozen object cannot change, so its text
 // cannot either. Policy results and static lanes' credential entries (decision-log.ts) and agents
-// (proxy/request-input.ts) repeat from request to request. Only the object itself is checked: callers pass objects frozen all through.
+// (proxy/request-input.ts) repeat from request to request. Only the object itself is checked:
+// callers pass objects frozen all through.
 
 const texts = new WeakMap<object, string>();
 
