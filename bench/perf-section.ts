@@ -21,7 +21,8 @@ export interface PerfRun {
   readonly config: string;
   readonly ws: Workspace;
   readonly wardenNodeArgs: readonly string[];
-  readonly warmupMs: number;
+  /** Saturation before the round of a process just started (JIT and heap settle), as the benchmark's systems get. */
+  readonly settleMs: number;
   readonly satMs: number;
   /** A closed-loop load (the benchmark's generator and connection count). */
   readonly load: (req: LoadRequest, durationMs: number) => Promise<LoadResult>;
@@ -40,7 +41,7 @@ const PERF_ARGS = ['--perf-basic-prof'];
 
 /** One saturation round of `req` against `proc`, perf recording its middle; then `proc` is stopped. */
 async function measure(run: PerfRun, proc: Proc, req: LoadRequest, dir: string): Promise<Measured> {
-  await run.load(req, run.warmupMs);
+  await run.load(req, run.settleMs);
   const out = path.join(dir, `${proc.name}.data`);
   const before = await proc.usage();
   const round = run.load(req, run.satMs);

@@ -175,7 +175,7 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
 
 /** What perf-section.ts needs of this run. */
 function perfRun(upstream: string, config: string, ws: Workspace, procs: Proc[]): PerfRun {
-  return { upstream, config, ws, wardenNodeArgs: WARDEN_NODE_ARGS, warmupMs: WARMUP_MS, satMs: SAT_MS, load: (req, durationMs) => load(req, 'closed', durationMs), procs, log };
+  return { upstream, config, ws, wardenNodeArgs: WARDEN_NODE_ARGS, settleMs: SETTLE_MS + WARMUP_MS, satMs: SAT_MS, load: (req, durationMs) => load(req, 'closed', durationMs), procs, log };
 }
 
 /** `--profile-only`: just the CPU profiles of Warden under load, printed. */
