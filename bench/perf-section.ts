@@ -53,9 +53,11 @@ async function measure(run: PerfRun, proc: Proc, req: LoadRequest, dir: string):
   const after = await proc.usage();
   const report = perfReport(out);
   await proc.stop();
-  rmSync(`/tmp/perf-${proc.child.pid}.map`, { force: true });
   return { report, cpuUsPerReq: (after.cpuUs - before.cpuUs) / Math.max(1, sat.requests), rps: sat.rps };
 }
+
+/** The symbol map `--perf-basic-prof` writes, left behind otherwise. */
+const removePerfMap = (proc: Proc): void => rmSync(`/tmp/perf-${proc.child.pid}.map`, { force: true });
 
 /** The section, or a line saying why there is none. */
 export async function perfSection(run: PerfRun): Promise<string> {
@@ -64,17 +66,22 @@ export async function perfSection(run: PerfRun): Promise<string> {
   if (why !== undefined) return `${heading}Not measured: ${why}.\n`;
   run.log('CPU time by part (perf): the bare undici proxy and Warden, one GET saturation round each');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'warden-perf-'));
+  const started: Proc[] = [];
   try {
     const u = await startUndiciProxy(run.upstream, PERF_ARGS);
     run.procs.push(...u.procs);
+    started.push(...u.procs);
     const undici = await measure(run, u.procs[0]!, { origin: u.origin, path: `/github${GET_PATH}`, method: 'GET', headers: BASE_HEADERS }, dir);
     const w = await startWarden(run.config, run.ws, [...run.wardenNodeArgs, ...PERF_ARGS]);
     run.procs.push(...w.procs);
+    started.push(...w.procs);
     const warden = await measure(run, w.procs[0]!, { origin: w.origin, path: `/github${GET_PATH}`, method: 'GET', headers: { ...BASE_HEADERS, authorization: `Bearer ${w.token}` } }, dir);
     return heading + render(undici, warden);
   } catch (err) {
     return `${heading}Not measured: ${(err as Error).message}\n`;
   } finally {
+    await Promise.all(started.map((p) => p.stop()));
+    started.forEach(removePerfMap);
     await rm(dir, { recursive: true, force: true });
   }
 }
