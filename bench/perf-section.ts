@@ -37,7 +37,12 @@ interface Measured {
   readonly rps: number;
 }
 
-const PERF_ARGS = ['--perf-basic-prof'];
+/**
+ * Node options of the processes perf records: `--perf-basic-prof` names JIT and wasm code (in
+ * /tmp/perf-<pid>.map), and would also leave V8's log of each isolate in the working directory;
+ * that log goes to `dir`, which is removed afterwards.
+ */
+const perfArgs = (dir: string): string[] => ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${path.join(dir, 'v8.log')}`];
 
 /** One saturation round of `req` against `proc`, perf recording its middle; then `proc` is stopped. */
 async function measure(run: PerfRun, proc: Proc, req: LoadRequest, dir: string): Promise<Measured> {
@@ -68,11 +73,11 @@ export async function perfSection(run: PerfRun): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'warden-perf-'));
   const started: Proc[] = [];
   try {
-    const u = await startUndiciProxy(run.upstream, PERF_ARGS);
+    const u = await startUndiciProxy(run.upstream, perfArgs(dir));
     run.procs.push(...u.procs);
     started.push(...u.procs);
     const undici = await measure(run, u.procs[0]!, { origin: u.origin, path: `/github${GET_PATH}`, method: 'GET', headers: BASE_HEADERS }, dir);
-    const w = await startWarden(run.config, run.ws, [...run.wardenNodeArgs, ...PERF_ARGS]);
+    const w = await startWarden(run.config, run.ws, [...run.wardenNodeArgs, ...perfArgs(dir)]);
     run.procs.push(...w.procs);
     started.push(...w.procs);
     const warden = await measure(run, w.procs[0]!, { origin: w.origin, path: `/github${GET_PATH}`, method: 'GET', headers: { ...BASE_HEADERS, authorization: `Bearer ${w.token}` } }, dir);
