@@ -15,7 +15,7 @@ import { checkpointLine, type CheckpointReason } from './checkpoint.js';
 import { applyMasks, compileMasks, type MaskPath } from './mask.js';
 import { isoTimeFormatter } from '../iso-time.js';
 // Policy results (src/policy/engine.ts) and static lanes' credential entries
-// (src/credentials/lane-credentials.ts) are shared, frozen objects: each is serialized once.
+// (src/credentials/lanes.ts) are shared, frozen objects: each is serialized once.
 import { frozenJson } from '../frozen-json.js';
 
 export interface DecisionRecord {

@@ -24,12 +24,6 @@ export interface LaneCredential {
 }
 
 export class LaneCredentials {
-  /**
-   * The log entry of each static lane, made once and frozen: the decision log serializes a frozen
-   * object once (frozen-json.ts) instead of on every request.
-   */
-  readonly #staticLogs = new Map<string, Map<string, CredentialLog>>();
-
   constructor(
     private readonly statics: CredentialLanes,
     private readonly jit: JitCredentials,
@@ -55,19 +49,10 @@ export class LaneCredentials {
     try {
       // A static secret cannot be narrowed: forwarding it would grant more than the policy asked.
       if (narrowing) throw new WardenError('POLICY_RESULT_INVALID', `credential: lane ${upstream}/${lane} is static and cannot be narrowed`);
-      const c = this.statics.resolve(upstream, lane);
-      return { header: c.header, value: c.value, log: this.#staticLog(upstream, lane) };
+      return this.statics.resolve(upstream, lane);
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  #staticLog(upstream: string, lane: string): CredentialLog {
-    let lanes = this.#staticLogs.get(upstream);
-    if (lanes === undefined) this.#staticLogs.set(upstream, (lanes = new Map()));
-    let log = lanes.get(lane);
-    if (log === undefined) lanes.set(lane, (log = Object.freeze({ lane, kind: 'static' as const, id: `${upstream}/${lane}` })));
-    return log;
   }
 
   async #minted(upstream: string, lane: string, who: CredentialSubject, narrowing: Narrowing | undefined): Promise<LaneCredential> {

@@ -7,13 +7,22 @@ import type { UpstreamConfig } from '../config/schema.js';
 import type { SecretTemplate } from '../config/secrets.js';
 import { WardenError, toWardenError } from '../errors.js';
 
+/** What the decision log shows of a static lane: its name and id, never its value. */
+export interface StaticCredentialLog {
+  readonly lane: string;
+  readonly kind: 'static';
+  readonly id: string;
+}
+
 export interface Credential {
   readonly header: string;
   readonly value: string;
+  /** One frozen object per lane, made at start: the decision log serializes it once (frozen-json.ts). */
+  readonly log: StaticCredentialLog;
 }
 
 export class CredentialLanes {
-  readonly #lanes = new Map<string, { header: string; template: SecretTemplate }>();
+  readonly #lanes = new Map<string, { header: string; template: SecretTemplate; log: StaticCredentialLog }>();
   readonly #headersByUpstream = new Map<string, ReadonlySet<string>>();
 
   constructor(upstreams: Readonly<Record<string, UpstreamConfig>>, templates: ReadonlyMap<string, SecretTemplate>) {
@@ -24,7 +33,8 @@ export class CredentialLanes {
         if (cfg.oauth) continue; // a just-in-time lane: src/credentials/jit-credentials.ts
         const template = templates.get(`${name}/${lane}`);
         if (!template) throw new WardenError('CONFIG_INVALID', `upstreams.${name}.lanes.${lane}: no credential template`);
-        this.#lanes.set(`${name}/${lane}`, { header: cfg.header.toLowerCase(), template });
+        const id = `${name}/${lane}`;
+        this.#lanes.set(id, { header: cfg.header.toLowerCase(), template, log: Object.freeze({ lane, kind: 'static', id }) });
       }
       this.#headersByUpstream.set(name, headers);
     }
@@ -44,7 +54,7 @@ export class CredentialLanes {
     const entry = this.#lanes.get(`${upstream}/${lane}`);
     if (!entry) throw new WardenError('LANE_UNDEFINED', `${upstream} has no lane ${lane}`);
     try {
-      return { header: entry.header, value: entry.template.resolve() };
+      return { header: entry.header, value: entry.template.resolve(), log: entry.log };
     } catch (err) {
       throw new WardenError('UPSTREAM_CREDENTIAL_UNAVAILABLE', toWardenError(err).detail ?? `${upstream}/${lane}`, { cause: err });
     }

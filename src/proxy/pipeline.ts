@@ -11,7 +11,6 @@ import type { Tracing } from '../observability/tracing.js';
 import type { DecisionLog } from '../audit/decision-log.js';
 import { compileMasks } from '../audit/mask.js';
 import type { WardenConfig } from '../config/schema.js';
-import type { Credential } from '../credentials/lanes.js';
 import type { LaneCredential, LaneCredentials } from '../credentials/lane-credentials.js';
 import { WardenError, assertNever, toWardenError } from '../errors.js';
 import type { McpDeps } from '../mcp/deps.js';
@@ -280,7 +279,7 @@ function credentialFor(deps: PipelineDeps, call: CallContext, lane: string, narr
 }
 
 /** The headers that go upstream: the agent's, the policy's, the lane credential and the decision id, within the upstream's budget. */
-function outgoingHeaders(call: CallContext, policyHeaders: Record<string, string>, cred: Credential | undefined): Record<string, string | string[]> {
+function outgoingHeaders(call: CallContext, policyHeaders: Record<string, string>, cred: LaneCredential | undefined): Record<string, string | string[]> {
   // Copied key by key, not spread: see learn() in outcome.ts (a new hidden class per request).
   const headers: Record<string, string | string[]> = {};
   for (const name in call.forwardHeaders) headers[name] = call.forwardHeaders[name]!;

@@ -57,8 +57,8 @@ afterAll(async () => {
 describe('CredentialLanes (static lanes)', () => {
   it('fills the lane\'s header, lowercased, with the resolved value', () => {
     const lanes = new CredentialLanes(loaded.config.upstreams, loaded.lanes);
-    expect(lanes.resolve('github', 'read')).toEqual({ header: 'authorization', value: 'Bearer read-secret-9f1c' });
-    expect(lanes.resolve('github', 'write')).toEqual({ header: 'x-api-key', value: 'key=write-secret-v1;v=1' });
+    expect(lanes.resolve('github', 'read')).toEqual({ header: 'authorization', value: 'Bearer read-secret-9f1c', log: { lane: 'read', kind: 'static', id: 'github/read' } });
+    expect(lanes.resolve('github', 'write')).toEqual({ header: 'x-api-key', value: 'key=write-secret-v1;v=1', log: { lane: 'write', kind: 'static', id: 'github/write' } });
   });
 
   it('names every lane header of an upstream, oauth lanes included, and none for an upstream without lanes', () => {
