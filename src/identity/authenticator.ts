@@ -156,7 +156,7 @@ export class Authenticator {
         return this.withAgent(this.taskPrincipal(cached.claims));
       }
     }
-    const token = this.extract(headers);
+    const token = this.extract(raw);
 
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalid('malformed: not a compact JWS');
     let alg: unknown;
@@ -186,9 +186,9 @@ export class Authenticator {
     this.verified.clear();
   }
 
-  /** The token from `identity.header`: `Bearer <token>` (any case), or the bare token in a custom header. */
-  private extract(headers: IncomingHttpHeaders): string {
-    const read = parseBearer(headers[this.header], { bare: this.header !== 'authorization' });
+  /** The token of the `identity.header` value: `Bearer <token>` (any case), or the bare token in a custom header. */
+  private extract(raw: string | string[] | undefined): string {
+    const read = parseBearer(raw, { bare: this.header !== 'authorization' });
     if (read.kind === 'missing') throw new WardenError('TOKEN_MISSING', `${this.header}: ${read.why}`);
     if (read.kind === 'invalid') throw invalid(`${this.header}: ${read.why}`);
     return read.token;
@@ -205,11 +205,14 @@ export class Authenticator {
     }
     this.checkTimes(claims, this.config.identity.task_tokens.max_ttl, 'task token');
     const frozen = Object.freeze(claims);
-    if (this.verified.size >= this.cacheSize) {
+    const key = cacheKey(header);
+    // A header of the same token in another form (scheme case, whitespace) replaces its entry:
+    // nothing else is evicted for it.
+    if (!this.verified.delete(key) && this.verified.size >= this.cacheSize) {
       const oldest = this.verified.keys().next();
       if (!oldest.done) this.verified.delete(oldest.value);
     }
-    this.verified.set(cacheKey(header), { header, claims: frozen, expMs: claims.exp * 1000 });
+    this.verified.set(key, { header, claims: frozen, expMs: claims.exp * 1000 });
     return frozen;
   }
 
