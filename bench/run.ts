@@ -173,18 +173,17 @@ async function profileWarden(config: string, ws: Workspace, procs: Proc[]): Prom
   return section;
 }
 
-/** What perf-section.ts needs of this run. */
-function perfRun(upstream: string, config: string, ws: Workspace, procs: Proc[]): PerfRun {
-  return { upstream, config, ws, wardenNodeArgs: WARDEN_NODE_ARGS, settleMs: SETTLE_MS + WARMUP_MS, satMs: SAT_MS, load: (req, durationMs) => load(req, 'closed', durationMs), procs, log };
+/** V8's profile of Warden under load, then perf's CPU time by part of Warden and the bare proxy. */
+async function profiles(upstream: string, config: string, ws: Workspace, procs: Proc[]): Promise<string> {
+  const run: PerfRun = { upstream, config, ws, wardenNodeArgs: WARDEN_NODE_ARGS, settleMs: SETTLE_MS + WARMUP_MS, satMs: SAT_MS, load: (req, durationMs) => load(req, 'closed', durationMs), procs, log };
+  return `${await profileWarden(config, ws, procs)}\n${await perfSection(run)}`;
 }
 
 /** `--profile-only`: just the CPU profiles of Warden under load, printed. */
 async function profileOnly(): Promise<void> {
   await withBench(async (b) => {
     loadProc = b.loadProc;
-    const config = await b.ws.configFor(b.upstream.origin);
-    process.stdout.write(await profileWarden(config, b.ws, b.procs));
-    process.stdout.write(`\n${await perfSection(perfRun(b.upstream.origin, config, b.ws, b.procs))}`);
+    process.stdout.write(await profiles(b.upstream.origin, await b.ws.configFor(b.upstream.origin), b.ws, b.procs));
   });
 }
 
@@ -362,7 +361,7 @@ async function main(): Promise<void> {
     await warden.procs[0]!.stop();
 
     // CPU profile of Warden under load.
-    const profileSection = PROFILE ? `${await profileWarden(config, ws, procs)}\n${await perfSection(perfRun(upstream.origin, config, ws, procs))}` : '';
+    const profileSection = PROFILE ? await profiles(upstream.origin, config, ws, procs) : '';
 
     // ---- figures, targets, report ----
     const summary = (vs: Variant[]): SystemSummary[] => vs.map((v) => ({ key: v.key, label: v.label, rounds: v.rounds, idleRssMb: v.idleRssMb }));
