@@ -13,21 +13,44 @@
 // then put 7.7–8.5 KB a request into the old generation (a sampling heap profile keeping what only
 // major GCs collect) against 0.5–1.3 KB without it: the old space grew to 47–58 MB against 24–31,
 // GC took 4–5 times as long and a call 15–35 % more CPU (bench/HISTORY.md, tenth session).
+//
+// --no-memory-reducer: V8's memory reducer runs full collections some seconds after the allocation
+// rate drops, that is while a sidecar idles between bursts, when no short-lived object of a request
+// is alive. Every Warden that had idled 10 s before its load then spent about 6 µs a GET in V8's
+// runtime defining the properties of Node's `process.nextTick` queue entries (perf:
+// Runtime_DefineKeyedOwnPropertyInLiteral, MigrateToMap; 6 of 6 processes), and none that had
+// not idled or ran with this option (0 of 6). Paired against the same Warden with the reducer, with
+// idle gaps between rounds: CPU a request −7 to −15 % (medians, GET and MCP), the same peak RSS, and
+// the same RSS after 40 s idle (114 MB both: the reducer gave nothing back to the system here).
+// (bench/HISTORY.md, twelfth session.) V8 reads this one only at start: set later, it does nothing
+// (the slow path stayed, 3 of 3), so a start without it is warned about.
 
 import { setFlagsFromString } from 'node:v8';
 
-export const HEAP_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
+export const HEAP_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring', '--no-memory-reducer'];
 
 /** The flag's name without `--` and `no-`, with `_` as `-` (V8 takes both spellings). */
 const flagName = (arg: string): string => arg.replace(/=.*$/, '').replace(/^--(no-?)?/, '').replaceAll('_', '-');
 
+/** Options V8 reads only as the heap is set up: set later (setFlagsFromString), they do nothing. */
+const START_ONLY: ReadonlySet<string> = new Set(['memory-reducer']);
+
+export interface HeapFlagsApplied {
+  /** Set now, at run time. */
+  readonly applied: string[];
+  /** Missing from the command line and not settable now: the caller warns. */
+  readonly missing: string[];
+}
+
 /**
  * Sets each of HEAP_FLAGS that the process's own command line does not set either way (an
- * operator's `--allocation-site-pretenuring` stands).
+ * operator's `--allocation-site-pretenuring` stands) and that V8 still takes at run time; the
+ * others are reported as missing.
  */
-export function applyHeapFlags(execArgv: readonly string[] = process.execArgv): string[] {
+export function applyHeapFlags(execArgv: readonly string[] = process.execArgv): HeapFlagsApplied {
   const given = new Set(execArgv.filter((a) => a.startsWith('--')).map(flagName));
-  const applied = HEAP_FLAGS.filter((f) => !given.has(flagName(f)));
+  const absent = HEAP_FLAGS.filter((f) => !given.has(flagName(f)));
+  const applied = absent.filter((f) => !START_ONLY.has(flagName(f)));
   for (const f of applied) setFlagsFromString(f);
-  return applied;
+  return { applied, missing: absent.filter((f) => START_ONLY.has(flagName(f))) };
 }

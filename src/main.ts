@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-allocation-site-pretenuring
+#!/usr/bin/env -S node --no-allocation-site-pretenuring --no-memory-reducer
 // Process entry: parse arguments, load config, start, handle signals. Nothing else. Each command
 // imports what it needs when it runs, so that `warden audit verify` does not load the proxy, the
 // policy engine, the metrics and the configuration schema it never uses (each child-process test
@@ -38,10 +38,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run':
     case 'control': {
-      (await import('./heap-flags.js')).applyHeapFlags();
+      const heapFlags = (await import('./heap-flags.js')).applyHeapFlags();
       const [{ loadConfigIsolated }, { createOpsLogger }, { createSidecar }] = await Promise.all([import('./config/load-isolated.js'), import('./audit/ops-log.js'), import('./sidecar.js')]);
       const loaded = await loadConfigIsolated(cmd.config, { ...(cmd.kind === 'run' && cmd.listen && { listen: cmd.listen }), ...(cmd.adminListen && { adminListen: cmd.adminListen }) });
       const ops = createOpsLogger(loaded.config.decision_log.level);
+      if (heapFlags.missing.length > 0) {
+        ops.warn({ missing: heapFlags.missing }, 'V8 options missing from the node command line (they cannot be set after start; README "Command line")');
+      }
       const sidecar = await createSidecar(loaded, { ops, role: cmd.kind === 'control' ? 'control' : 'sidecar' });
       const addrs = await sidecar.listen();
       ops.info({ proxy: addrs.proxy, admin: addrs.admin, revision: sidecar.revision() }, 'warden listening');

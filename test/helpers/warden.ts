@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../src/config/load.js';
+import { HEAP_FLAGS } from '../../src/heap-flags.js';
 import { createSidecar, type Sidecar } from '../../src/sidecar.js';
 import { EXAMPLE_BUNDLE } from './policy.js';
 
@@ -191,9 +192,12 @@ export async function registerAgents(adminUrl: string, agents: readonly Record<s
 
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
 
-/** The node arguments that run the `warden` command line from source with `args`. */
-export function wardenArgv(args: string[], nodeArgs: readonly string[] = []): string[] {
-  return [...nodeArgs, '--import', 'tsx', MAIN, ...args];
+/**
+ * The node arguments that run the `warden` command line from source with `args`, with the V8
+ * options the `warden` bin passes (`heapFlags: false` leaves them out).
+ */
+export function wardenArgv(args: string[], nodeArgs: readonly string[] = [], heapFlags = true): string[] {
+  return [...(heapFlags ? HEAP_FLAGS : []), ...nodeArgs, '--import', 'tsx', MAIN, ...args];
 }
 
 /** A fresh temporary directory (a Warden's state dir, kept across restarts). */
@@ -214,8 +218,13 @@ export function killWarden(w: WardenHandle): Promise<NodeJS.Signals | null> {
  * Start `warden run` (or `warden control`: `proxyUrl` is empty) as a child process; resolves once
  * it logs its listening addresses.
  */
-export async function spawnWarden(configFile: string, role: 'sidecar' | 'control' = 'sidecar', nodeArgs: readonly string[] = []): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const child = spawn(process.execPath, wardenArgv([role === 'control' ? 'control' : 'run', '--config', configFile], nodeArgs), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+export async function spawnWarden(
+  configFile: string,
+  role: 'sidecar' | 'control' = 'sidecar',
+  nodeArgs: readonly string[] = [],
+  heapFlags = true,
+): Promise<{ child: ChildProcess; proxyUrl: string; adminUrl: string; stderr: () => string }> {
+  const child = spawn(process.execPath, wardenArgv([role === 'control' ? 'control' : 'run', '--config', configFile], nodeArgs, heapFlags), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let err = '';
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`warden did not start: ${err}`)), 20_000);
@@ -225,7 +234,7 @@ export async function spawnWarden(configFile: string, role: 'sidecar' | 'control
         if (!line.includes('warden listening')) continue;
         const rec = JSON.parse(line) as { proxy?: { port: number }; admin: { port: number } };
         clearTimeout(timer);
-        res({ child, proxyUrl: rec.proxy ? `http://127.0.0.1:${rec.proxy.port}` : '', adminUrl: `http://127.0.0.1:${rec.admin.port}` });
+        res({ child, proxyUrl: rec.proxy ? `http://127.0.0.1:${rec.proxy.port}` : '', adminUrl: `http://127.0.0.1:${rec.admin.port}`, stderr: () => err });
         return;
       }
     });

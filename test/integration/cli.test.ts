@@ -94,6 +94,21 @@ describe('warden command line', () => {
     }
   });
 
+  it('warns when a V8 option that only the node command line can set is missing, and still serves', async () => {
+    const missing = await spawnWarden(writeConfig({}).configFile, 'sidecar', [], false);
+    const given = await spawnWarden(writeConfig({}).configFile);
+    try {
+      const warning = (text: string): Record<string, unknown> | undefined =>
+        text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => Array.isArray(l.missing));
+      expect(warning(missing.stderr())).toMatchObject({ level: 40, missing: ['--no-memory-reducer'] });
+      expect((await fetch(`${missing.adminUrl}/ready`)).status).toBe(200);
+      expect(warning(given.stderr())).toBeUndefined();
+    } finally {
+      missing.child.kill('SIGKILL');
+      given.child.kill('SIGKILL');
+    }
+  });
+
   it('shuts down on SIGTERM: in-flight requests finish and every decision line is flushed', async () => {
     const upstream = await startUpstream();
     // The slow call is answered only once Warden is shutting down: in flight across the SIGTERM.
