@@ -1,6 +1,8 @@
 // A byte buffer that grows by doubling, for writers that encode into one buffer as data arrives
 // (the decision-log shipper's batches, the OTLP span encoder).
 
+import { Buffer } from 'node:buffer';
+
 /**
  * `buf` when `more` bytes fit after its first `used`; else a buffer at least twice as large holding
  * them, from `alloc` (Buffer.allocUnsafeSlow for one that owns its ArrayBuffer, to be transferred).

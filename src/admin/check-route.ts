@@ -2,6 +2,7 @@
 // policy input (at least `request`); `time` is filled in when absent. The decision is logged
 // like any other, with outcome `check`-tagged path.
 
+import { hrtime } from 'node:process';
 import { randomUUID } from 'node:crypto';
 import type { DecisionLog } from '../audit/decision-log.js';
 import type { WardenConfig } from '../config/schema.js';
@@ -22,14 +23,14 @@ export function checkRoute(deps: { engine: PolicyEngine; log: DecisionLog; confi
     }
     const decisionId = randomUUID();
     const input = { ...body, time: body.time ?? timeInput(Date.now()) };
-    const started = process.hrtime.bigint();
+    const started = hrtime.bigint();
     try {
       const { decision, revision } = deps.engine.evaluate(JSON.stringify(input));
-      deps.log.decision({ decision_id: decisionId, path: deps.config.policy.entrypoint, input, result: decision, revision, outcome: decision.decision === 'step_up' ? 'step_up' : decision.decision, status: 200, duration_ms: Number(process.hrtime.bigint() - started) / 1e6, upstream: typeof request.upstream === 'string' ? request.upstream : undefined });
+      deps.log.decision({ decision_id: decisionId, path: deps.config.policy.entrypoint, input, result: decision, revision, outcome: decision.decision === 'step_up' ? 'step_up' : decision.decision, status: 200, duration_ms: Number(hrtime.bigint() - started) / 1e6, upstream: typeof request.upstream === 'string' ? request.upstream : undefined });
       return { status: 200, body: { decision_id: decisionId, result: decision, revision } };
     } catch (err) {
       const e = toWardenError(err);
-      deps.log.decision({ decision_id: decisionId, path: deps.config.policy.entrypoint, input, outcome: 'error', error: e.code, status: e.status, duration_ms: Number(process.hrtime.bigint() - started) / 1e6 });
+      deps.log.decision({ decision_id: decisionId, path: deps.config.policy.entrypoint, input, outcome: 'error', error: e.code, status: e.status, duration_ms: Number(hrtime.bigint() - started) / 1e6 });
       throw e;
     }
   };

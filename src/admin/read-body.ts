@@ -1,5 +1,6 @@
 // The body of an admin-listener request (admin API JSON, console forms), refused past `max` bytes.
 
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { WardenError } from '../errors.js';
 

@@ -3,6 +3,7 @@
 // The chain field is appended as text, so the verifier recovers the hashed bytes exactly by
 // cutting it off again: no canonical JSON is needed, and an edit of any byte breaks the hash.
 
+import { Buffer } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 

@@ -4,6 +4,7 @@
 // checkpoint cannot be forged without the key, and a log that ends neither in a closing checkpoint
 // nor within `interval` of a recent one has lost its tail.
 
+import { Buffer } from 'node:buffer';
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { WardenConfig } from '../config/schema.js';
 import { SecretTemplate } from '../config/secrets.js';

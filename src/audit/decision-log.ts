@@ -5,6 +5,7 @@
 // are logged by name. Every line is linked into a hash chain (chain.ts), optionally with signed
 // checkpoints (checkpoint.ts); reopen() follows logrotate's rename-then-signal.
 
+import { Buffer } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -5,6 +5,7 @@
 // collected there, which cost more than the compression (bench/HISTORY.md, issue 14). As in OPA's
 // decision-log plugin, a batch is encoded as events arrive, up to the upload size limit.
 
+import { Buffer } from 'node:buffer';
 import { promisify } from 'node:util';
 import { constants, gzip as gzipCb } from 'node:zlib';
 import { withRoom } from '../grow-buffer.js';

@@ -5,6 +5,7 @@
 // an ArrayBuffer that it transfers; this thread copies them into its batches, gives the buffer
 // back (`spare`), and reports back what was shipped, dropped and is buffered.
 
+import { Buffer } from 'node:buffer';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SecretTemplate, type SecretTemplateSource } from '../config/secrets.js';
 import type { ErrorCode } from '../errors.js';

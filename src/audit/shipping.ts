@@ -6,6 +6,7 @@
 // thread, which gives it back: no string crosses, nothing is cloned. The metrics and log lines
 // stay here, driven by the thread's reports.
 
+import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { Worker } from 'node:worker_threads';
 import { withRoom } from '../grow-buffer.js';

@@ -3,6 +3,7 @@
 // endpoint (RFC 7009). The client authenticates with client_secret_basic. Nothing here logs or
 // echoes a token or the client secret: failures carry the endpoint's status and OAuth error code.
 
+import { Buffer } from 'node:buffer';
 import { Agent, request } from 'undici';
 import { WardenError, describeThrown } from '../errors.js';
 

@@ -6,6 +6,7 @@
 // parsed body. Presence is required only of requests that claim the 2026-07-28 envelope; a header
 // that is present is checked in both eras.
 
+import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export const PROTOCOL_VERSION_META = 'io.modelcontextprotocol/protocolVersion';

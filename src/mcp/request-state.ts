@@ -5,6 +5,7 @@
 // the upstream server continues an approved call over several rounds, its own `requestState`
 // rides inside (`inner`) and is handed back to it unchanged on the next round.
 
+import { Buffer } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const PREFIX = 'warden1.';

@@ -5,6 +5,7 @@
 // returns it unchanged or a replacement. A body that cannot be read as JSON passes unchanged
 // unless `strict`: then the stream fails (the caller cannot answer what it could not check).
 
+import { Buffer } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Awaitable } from '../store/awaitable.js';
 import { sseRewriter } from './sse.js';

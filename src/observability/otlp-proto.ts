@@ -7,6 +7,7 @@
 // test/unit/observability/otlp-proto.test.ts checks the output field by field against the SDK's
 // own serializer.
 
+import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { withRoom } from '../grow-buffer.js';
 import type { PhaseTimes } from './phases.js';

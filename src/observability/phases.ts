@@ -3,6 +3,8 @@
 // tracing off a phase costs one undefined check and no allocation. A phase is three numbers in one
 // array (start, end, failed) and its name in another: no object or closure per phase.
 
+import { performance } from 'node:perf_hooks';
+
 export type PhaseName = 'route' | 'identify' | 'evaluate' | 'step_up' | 'forward';
 
 /** `performance.timeOrigin` is a call into the runtime each time it is read: read once. */

@@ -4,6 +4,7 @@
 // max_delay; failures are retried with backoff (capped at max_delay). Whatever fails — the
 // server, the download, the signature, the policy — the last good bundle keeps serving.
 
+import { Buffer } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import { WardenError, describeThrown, toWardenError } from '../errors.js';
 import { bearerHeader, nextDelay } from '../service/backoff.js';

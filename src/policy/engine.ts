@@ -3,6 +3,7 @@
 // every check, so a broken bundle never replaces a good one and evaluation (synchronous) never
 // sees a half-loaded policy.
 
+import { Buffer } from 'node:buffer';
 import { deepFreeze } from '../deep-freeze.js';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { WardenError, describeThrown } from '../errors.js';

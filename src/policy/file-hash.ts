@@ -5,6 +5,7 @@
 // them as json.Number), so `1.0` and `1` differ, as they do for `opa build --signing-key`.
 // Every other file is hashed as its raw bytes.
 
+import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 
 /** OPA's names → node's. */

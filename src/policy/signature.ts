@@ -6,6 +6,7 @@
 // every listed file must be present. Unlike OPA, a bundle without `.signatures.json` is refused
 // whenever verification is configured, key id or not (fail closed).
 
+import { Buffer } from 'node:buffer';
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose/decode/protected_header';
 import { compactVerify } from 'jose/jws/compact/verify';

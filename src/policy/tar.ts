@@ -4,6 +4,7 @@
 // skipped, never followed), a name that climbs out of the bundle (`../x`) or repeats refuses the
 // whole archive, and a truncated archive is an error.
 
+import { Buffer } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { extract } from 'tar-stream';

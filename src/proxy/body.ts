@@ -2,6 +2,7 @@
 // (approvals bind to it) and, for JSON, its parsed form. A body over the limit, or whose
 // Content-Length announces one, is refused before it is read in full and is never forwarded.
 
+import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { sha256Hex } from '../audit/chain.js';
 import { WardenError, assertNever } from '../errors.js';

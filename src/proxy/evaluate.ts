@@ -1,6 +1,7 @@
 // One policy evaluation of one call: build the input, run the engine, time it. Never throws: a
 // failed evaluation is an Evaluation whose result is the coded error.
 
+import { hrtime } from 'node:process';
 import type { Metrics } from '../observability/metrics.js';
 import { toWardenError } from '../errors.js';
 import type { PolicyEngine } from '../policy/engine.js';
@@ -13,7 +14,7 @@ export function evaluate(engine: PolicyEngine, metrics: Metrics, call: CallConte
   const input = buildInput({ request: call.request, mcp: call.mcp, agent: call.principal.agent, task: call.principal.task, approval, nowMs: Date.now() });
   const inputJson = serializeInput(input);
   const phase = call.phases?.start('evaluate');
-  const t0 = process.hrtime.bigint();
+  const t0 = hrtime.bigint();
   let result: Evaluation['result'];
   let revision: string | undefined;
   try {
@@ -23,7 +24,7 @@ export function evaluate(engine: PolicyEngine, metrics: Metrics, call: CallConte
   } catch (err) {
     result = { ok: false, error: toWardenError(err) };
   }
-  const evalNs = Number(process.hrtime.bigint() - t0);
+  const evalNs = Number(hrtime.bigint() - t0);
   if (phase !== undefined) call.phases!.end(phase, !result.ok);
   metrics.evalSeconds.observe(evalNs / 1e9);
   return { input, inputJson, revision: revision ?? engine.revision, evalNs, result };

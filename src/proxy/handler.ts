@@ -1,6 +1,7 @@
 // The request handler: decide() returns one outcome; this answers it and records it, each from one
 // exhaustive switch, and writes the decision line in `finally` so that no path skips it.
 
+import { hrtime } from 'node:process';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever, toWardenError, type WardenError } from '../errors.js';
@@ -32,7 +33,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 }
 
 async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = process.hrtime.bigint();
+  const started = hrtime.bigint();
   deps.inflight.enter();
   const decisionId = randomUUID();
   const link = new ClientLink(res);
@@ -53,7 +54,7 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
       decisionId,
       entrypoint: deps.config.policy.entrypoint,
       method: req.method ?? 'GET',
-      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      durationMs: Number(hrtime.bigint() - started) / 1e6,
       clientGone: link.aborted && !res.writableFinished,
     });
     account(deps.log, deps.metrics, rec);

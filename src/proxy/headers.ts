@@ -2,6 +2,7 @@
 // named in `Connection` are dropped; the agent cannot send `warden-*` headers, credentials or a
 // lane's header through; the policy input never sees a credential.
 
+import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { WardenError } from '../errors.js';
 

@@ -7,6 +7,7 @@
 // `input_required` round the server answers is sealed as a continuation of that call, so its
 // later rounds run on the same approval.
 
+import { Buffer } from 'node:buffer';
 import { WardenError } from '../errors.js';
 import { INPUT_REQUIRED_METHODS, isModernVersion, retryState, stepUpInputRequired, unwrapRetry } from '../mcp/mrtr.js';
 import { isWardenRequestState, openRequestState, sealRequestState, type RequestStateClaims } from '../mcp/request-state.js';

@@ -4,6 +4,7 @@
 // them itself and no decision-log line would show them; every request Warden receives is
 // accounted for, so each gets a coded answer and exactly one decision-log line here.
 
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';

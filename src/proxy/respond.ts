@@ -2,6 +2,7 @@
 // request data or internal error text (DESIGN.md "Proxy responses"). For an MCP request, deny and
 // step-up are the MCP domain's JSON-RPC answers (src/mcp/answers.ts).
 
+import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import { ERRORS, type WardenError } from '../errors.js';
 import type { McpInput } from '../policy/types.js';

@@ -6,7 +6,7 @@
 // data or a second value, NaN/Infinity); `JSON.parse` (native) then builds the value. The pass
 // costs about twice the parse (bench/body-parse.ts, bench/HISTORY.md): keys go through a Set.
 
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 
 /**
  * - `syntax`: no JSON parser reads it (`{ hello`): not JSON.

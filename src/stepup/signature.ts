@@ -2,6 +2,7 @@
 // scheme Stripe uses for its webhooks: the timestamp inside the MAC stops replays beyond the
 // tolerance, and receivers verify over the raw bytes, before any JSON parsing.
 
+import { Buffer } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'warden-signature';

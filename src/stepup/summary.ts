@@ -2,6 +2,7 @@
 // query values under secret-looking names are masked, and of the body only a preview of at most
 // `step_up.body_preview_bytes` (default 0: none) is sent outside the pod.
 
+import { Buffer } from 'node:buffer';
 import { applyMasks, type MaskPath } from '../audit/mask.js';
 import type { AgentInput, McpInput, RequestInput, TaskInput } from '../policy/types.js';
 

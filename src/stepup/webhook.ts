@@ -3,6 +3,7 @@
 // exponential backoff on connection errors, timeouts and 5xx. A 4xx is the receiver refusing the
 // event (bad signature, unknown type): retrying would only repeat the refusal.
 
+import { Buffer } from 'node:buffer';
 import { Agent, request } from 'undici';
 import { describeThrown } from '../errors.js';
 import { signPayload } from './signature.js';

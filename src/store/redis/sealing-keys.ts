@@ -1,6 +1,7 @@
 // SealingKeyStore on Redis: one string per key (`<prefix>sealing-key:<name>`, base64), set once with
 // SET NX by the first sidecar to start; every sidecar of the fleet reads that one.
 
+import { Buffer } from 'node:buffer';
 import { checkedSealingKey, newSealingKey, type SealingKeyStore } from '../sealing-keys.js';
 import type { RedisLink } from './link.js';
 
