@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-allocation-site-pretenuring --no-memory-reducer
+#!/usr/bin/env -S node --no-allocation-site-pretenuring --no-memory-reducer --max-semi-space-size=8
 // Process entry: parse arguments, load config, start, handle signals. Nothing else. Each command
 // imports what it needs when it runs, so that `warden audit verify` does not load the proxy, the
 // policy engine, the metrics and the configuration schema it never uses (each child-process test

@@ -100,7 +100,7 @@ describe('warden command line', () => {
     try {
       const warning = (text: string): Record<string, unknown> | undefined =>
         text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => Array.isArray(l.missing));
-      expect(warning(missing.stderr())).toMatchObject({ level: 40, missing: ['--no-memory-reducer'] });
+      expect(warning(missing.stderr())).toMatchObject({ level: 40, missing: ['--no-memory-reducer', '--max-semi-space-size=8'] });
       expect((await fetch(`${missing.adminUrl}/ready`)).status).toBe(200);
       expect(warning(given.stderr())).toBeUndefined();
     } finally {

@@ -19,14 +19,15 @@ describe('heap flags', () => {
   });
 
   it('are set at start when the command line has none of them, but for those V8 reads only at start: they are reported', () => {
-    expect(applyHeapFlags(['--import', 'tsx'])).toEqual({ applied: ['--no-allocation-site-pretenuring'], missing: ['--no-memory-reducer'] });
+    expect(applyHeapFlags(['--import', 'tsx'])).toEqual({ applied: ['--no-allocation-site-pretenuring'], missing: ['--no-memory-reducer', '--max-semi-space-size=8'] });
   });
 
   it('leave a flag the operator set either way, in either spelling', () => {
     for (const flag of HEAP_FLAGS) {
-      const name = flag.replace(/^--no-/, '');
+      const name = flag.replace(/^--(no-)?/, '').replace(/=.*$/, '');
       const others = HEAP_FLAGS.filter((f) => f !== flag);
-      for (const given of [`--${name}`, `--${name.replaceAll('-', '_')}`, `--no-${name}`, `--no${name}`]) {
+      const spellings = flag.includes('=') ? [`--${name}=16`, `--${name.replaceAll('-', '_')}=32`] : [`--${name}`, `--${name.replaceAll('-', '_')}`, `--no-${name}`, `--no${name}`];
+      for (const given of spellings) {
         const { applied, missing } = applyHeapFlags([given]);
         expect([...applied, ...missing].sort(), given).toEqual([...others].sort());
       }
