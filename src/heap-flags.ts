@@ -2,9 +2,9 @@
 // options on its own command line only (NODE_OPTIONS refuses these), so every way the project
 // starts Warden passes them: the `warden` bin's shebang (src/main.ts), the fleet example's
 // Dockerfile, `npm start` and the benchmark (test/unit/heap-flags.test.ts holds them to this
-// list). A start without them (`node dist/src/main.js run`) gets them from applyHeapFlags(), which
-// V8 honours only in part once it runs (an MCP call kept 3.2–6.1 KB in the old generation
-// instead of 0.5 KB).
+// list). A start without them (`node dist/src/main.js run`) gets the first from applyHeapFlags(),
+// which V8 honours only in part once it runs (an MCP call kept 3.2–6.1 KB in the old generation
+// instead of 0.5 KB), and a warning that names the other two, which V8 reads only at start.
 //
 // --no-allocation-site-pretenuring: V8 counts, at each young collection, how many of an allocation
 // site's objects survived, and past a threshold allocates that site's objects straight in the old
