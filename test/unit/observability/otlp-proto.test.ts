@@ -86,6 +86,16 @@ describe('OTLP/protobuf encoding', () => {
     expect(identify).toMatchObject({ status: { code: 2 }, endTimeUnixNano: nanos(T0 + 1001) });
   });
 
+  it('writes times exact to the nanosecond for any millisecond value, fractions rounding up included', () => {
+    let seed = 7;
+    const rand = (): number => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff);
+    const starts = [T0 + 0.9999996, 2 ** 41 - 1.0000004, 2 ** 21 + 0.5, 1e12 - 0.0000001];
+    for (let i = 0; i < 500; i++) starts.push(Math.floor(rand() * 2 ** 41) + Math.round(rand() * 1e7) / 1e7);
+    const requests: TracedRequest[] = starts.map((startMs) => ({ ...BATCH[1]!, startMs, endMs: startMs + rand() * 5, phases: recorded([]) }));
+    const spans = decodeTraceRequest(encodeTraces('warden-test', requests));
+    expect(spans.map((sp) => [sp.startTimeUnixNano, sp.endTimeUnixNano])).toEqual(requests.map((r) => [nanos(r.startMs), nanos(r.endMs)]));
+  });
+
   it('starts each batch empty after take(), and an unencodable request leaves the batch as it was', () => {
     const b = new TraceBatch('warden-test');
     b.add(BATCH[0]!);
