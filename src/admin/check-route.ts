@@ -2,8 +2,8 @@
 // policy input (at least `request`); `time` is filled in when absent. The decision is logged
 // like any other, with outcome `check`-tagged path.
 
-import { hrtime } from 'node:process';
 import { randomUUID } from 'node:crypto';
+import { hrtime } from 'node:process';
 import type { DecisionLog } from '../audit/decision-log.js';
 import type { WardenConfig } from '../config/schema.js';
 import { WardenError, toWardenError } from '../errors.js';

@@ -1,8 +1,8 @@
 // The request handler: decide() returns one outcome; this answers it and records it, each from one
 // exhaustive switch, and writes the decision line in `finally` so that no path skips it.
 
-import { hrtime } from 'node:process';
 import { randomUUID } from 'node:crypto';
+import { hrtime } from 'node:process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever, toWardenError, type WardenError } from '../errors.js';
 import type { CallContext } from './call-context.js';
