@@ -116,9 +116,13 @@ export class RedisLink {
     return this.#prefix + parts.join(':');
   }
 
-  /** True while cached state is confirmed fresh. */
+  /**
+   * True while cached state is confirmed fresh and the commands can reach Redis: the three
+   * connections reconnect each on its own, and a subscription back before the command connections
+   * would let a request through the freshness check only to fail on its first command.
+   */
   fresh(): boolean {
-    return this.#subscribed && this.#now() - this.#confirmedAt <= this.#maxStalenessMs;
+    return this.#subscribed && this.cmd.status === 'ready' && this.fast.status === 'ready' && this.#now() - this.#confirmedAt <= this.#maxStalenessMs;
   }
 
   /** Throws STORE_UNAVAILABLE unless cached state is confirmed fresh. */

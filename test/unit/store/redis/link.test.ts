@@ -77,6 +77,15 @@ describe('RedisLink', () => {
     expect(await a.run(() => a.cmd.set(a.key('x'), '1'))).toBe('OK');
   });
 
+  it('is not fresh while a command connection is down, though the subscription is confirmed', async () => {
+    const { a } = await pair();
+    expect(a.fresh()).toBe(true);
+    a.fast.disconnect();
+    await until(() => !a.fresh());
+    expect(a.fast.status).toBe('end');
+    expect(() => a.assertFresh()).toThrow(expect.objectContaining({ code: 'STORE_UNAVAILABLE' }));
+  });
+
   it('passes a coded error through run() as it is, and names keys under its prefix', async () => {
     const { a } = await pair();
     const own = new WardenError('APPROVAL_CONFLICT', 'already decided');
