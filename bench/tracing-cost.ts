@@ -6,6 +6,7 @@
 // Compare with the CPU µs per request of `npm run bench:ops` (plain Warden).
 // Usage: node dist/bench/tracing-cost.js [--n 20000] [--rounds 5] [--impl MODULE]
 
+import { performance } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -31,9 +32,9 @@ async function main(): Promise<void> {
     const parents = Array.from({ length: 1024 }, () => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-${sampled ? '01' : '00'}`);
     const t0 = process.cpuUsage();
     for (let k = 0; k < N; k++) {
-      const phases = t.begin();
+      const phases = t.begin(performance.now());
       for (const name of ['route', 'identify', 'evaluate', 'forward'] as const) phases.end(phases.start(name));
-      t.record({ phases, headers: { traceparent: parents[k % 1024] }, decisionId: `d-${k}`, method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
+      t.record({ phases, endAt: performance.now(), headers: { traceparent: parents[k % 1024] }, decisionId: `d-${k}`, method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
       if (k % 50 === 49) await new Promise((r) => setImmediate(r));
     }
     await t.close();

@@ -104,7 +104,9 @@ class Writer {
     this.varint(n);
     this.#room(n);
     const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[this.pos++] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+    let at = this.pos;
+    for (let i = 0; i < n; i++) buf[at++] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+    this.pos = at;
   }
 
   /** `bytes` field of fresh random bytes; returns where they are (for the children's parent id). */
@@ -116,10 +118,12 @@ class Writer {
     this.tag(field, 2);
     this.varint(n);
     this.#room(n);
-    const at = this.pos;
+    const start = this.pos;
     const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[this.pos++] = pool[poolAt++]!;
-    return at;
+    let at = start;
+    for (let i = 0; i < n; i++) buf[at++] = pool[poolAt++]!;
+    this.pos = at;
+    return start;
   }
 
   /** `bytes` field copied from `src`. */
@@ -128,7 +132,9 @@ class Writer {
     this.varint(n);
     this.#room(n);
     const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[this.pos++] = src[from + i]!;
+    let at = this.pos;
+    for (let i = 0; i < n; i++) buf[at++] = src[from + i]!;
+    this.pos = at;
   }
 
   /** fixed64 nanoseconds since the epoch from milliseconds (sub-millisecond fraction), exactly. */
@@ -204,7 +210,9 @@ class Writer {
     const n = src.length;
     this.#room(n);
     const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[this.pos++] = src[i]!;
+    let at = this.pos;
+    for (let i = 0; i < n; i++) buf[at++] = src[i]!;
+    this.pos = at;
   }
 }
 
@@ -292,6 +300,8 @@ function writeRequest(w: Writer, r: TracedRequest): void {
   for (let p = 0; p < names.length; p++) {
     const name = names[p]!;
     const end = times[3 * p + 1]!;
+    // A phase that never ended threw (Phases.end): it ends with the request, as an error.
+    const open = Number.isNaN(end);
     // A phase's span is about 70 bytes: one byte of length.
     const span = w.begin(2, 1);
     w.bytes(1, ids, 0, 16);
@@ -301,8 +311,8 @@ function writeRequest(w: Writer, r: TracedRequest): void {
     w.tag(6, 0);
     w.varint(name === 'forward' ? KIND_CLIENT : KIND_INTERNAL);
     w.unixNano(7, times[3 * p]!);
-    w.unixNano(8, Number.isNaN(end) ? r.endMs : end);
-    if (times[3 * p + 2] === 1) status(w, STATUS_ERROR, undefined);
+    w.unixNano(8, open ? r.endMs : end);
+    if (open || times[3 * p + 2] === 1) status(w, STATUS_ERROR, undefined);
     w.end(span, 1);
   }
 }

@@ -1,7 +1,7 @@
 // The phases of one request (route, identify, evaluate, step_up, forward) as start/end times, for
 // the trace. Only created when tracing is on: the request path calls `phases?.start(...)`, so with
 // tracing off a phase costs one undefined check and no allocation. A phase is three numbers in one
-// array (start, end, failed) and its name in another: no object or closure per phase.
+// array (start, end, failed) and its name in another: no object, closure or promise per phase.
 
 import { performance } from 'node:perf_hooks';
 
@@ -9,7 +9,6 @@ export type PhaseName = 'route' | 'identify' | 'evaluate' | 'step_up' | 'forward
 
 /** `performance.timeOrigin` is a call into the runtime each time it is read: read once. */
 const ORIGIN_MS = performance.timeOrigin;
-const nowMs = (): number => ORIGIN_MS + performance.now();
 
 /** What the encoder reads of a request's phases (test/unit/observability builds these by hand). */
 export interface PhaseTimes {
@@ -17,58 +16,49 @@ export interface PhaseTimes {
   readonly names: readonly PhaseName[];
   /**
    * Phase i at 3i: start (ms since the epoch, sub-millisecond), end (NaN while it has not ended),
-   * failed (1 or 0).
+   * failed (1 or 0). A phase that never ended is one that threw, and is exported as failed.
    */
   readonly times: readonly number[];
 }
 
+/**
+ * Times are `performance.now()` readings, which the request path takes anyway (its duration, the
+ * evaluation's time) and passes in: each clock read costs 60-90 ns on this host, and a traced
+ * request took sixteen of them before (bench/HISTORY.md, issue 14, thirteenth session).
+ */
 export class Phases implements PhaseTimes {
-  readonly startMs = nowMs();
+  readonly startMs: number;
   readonly names: PhaseName[] = [];
   readonly times: number[] = [];
 
-  /** Starts a phase; returns its slot for `end`. */
-  start(name: PhaseName): number {
+  /** `at`: the request's start, a `performance.now()` reading. */
+  constructor(at: number) {
+    this.startMs = ORIGIN_MS + at;
+  }
+
+  /** Starts a phase at `at` (a `performance.now()` reading, now by default); returns its slot for `end`. */
+  start(name: PhaseName, at = performance.now()): number {
     this.names.push(name);
-    this.times.push(nowMs(), NaN, 0);
+    this.times.push(ORIGIN_MS + at, NaN, 0);
     return this.names.length - 1;
   }
 
-  /** Ends the phase started as `slot`; `failed` marks it an error. */
-  end(slot: number, failed = false): void {
-    this.times[3 * slot + 1] = nowMs();
+  /**
+   * Ends the phase started as `slot`; `failed` marks it an error. A phase whose call throws is
+   * simply not ended: no promise or closure wraps the call to catch it.
+   */
+  end(slot: number, failed = false, at = performance.now()): void {
+    this.times[3 * slot + 1] = ORIGIN_MS + at;
     if (failed) this.times[3 * slot + 2] = 1;
   }
 
   /** A W3C trace context found in the request body (MCP `params._meta`), which wins over the header. */
   meta: { traceparent: string; tracestate?: string } | undefined;
 
-  static now(): number {
-    return nowMs();
+  /** ms since the epoch of a `performance.now()` reading. */
+  static epochMs(at: number): number {
+    return ORIGIN_MS + at;
   }
-}
-
-/** Runs `fn` as the phase `name` when tracing is on; a rejection marks the phase failed. */
-export function phased<T>(phases: Phases | undefined, name: PhaseName, fn: () => Promise<T>): Promise<T> {
-  if (!phases) return fn();
-  const slot = phases.start(name);
-  let running: Promise<T>;
-  try {
-    running = fn();
-  } catch (err) {
-    phases.end(slot, true);
-    throw err;
-  }
-  return running.then(
-    (v) => {
-      phases.end(slot);
-      return v;
-    },
-    (err: unknown) => {
-      phases.end(slot, true);
-      throw err;
-    },
-  );
 }
 
 /** `params._meta.traceparent` (and `tracestate`) of a JSON-RPC body, as MCP clients send them. */

@@ -29,6 +29,8 @@ export interface TracingOptions extends ExporterOptions {
 
 export interface RequestSummary extends RequestAttributes {
   readonly phases: Phases;
+  /** When the request ended, a `performance.now()` reading. */
+  readonly endAt: number;
   readonly headers: IncomingHttpHeaders;
 }
 
@@ -63,9 +65,9 @@ export class Tracing {
     });
   }
 
-  /** A fresh phase recorder for one request. */
-  begin(): Phases {
-    return new Phases();
+  /** A fresh phase recorder for one request that started at `at` (a `performance.now()` reading). */
+  begin(at: number): Phases {
+    return new Phases(at);
   }
 
   /** Queues the spans of one answered request when it is sampled. Never throws. */
@@ -79,7 +81,7 @@ export class Tracing {
       if (parent ? !parent.sampled : !(Math.random() < this.#ratio)) return;
       const ts = meta ? meta.tracestate : r.headers.tracestate;
       const rec = {
-        startMs: r.phases.startMs, endMs: Phases.now(), phases: r.phases,
+        startMs: r.phases.startMs, endMs: Phases.epochMs(r.endAt), phases: r.phases,
         traceId: parent?.traceId, spanId: parent?.spanId, traceState: parent && typeof ts === 'string' ? ts : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
       };

@@ -2,12 +2,11 @@
 // exhaustive switch, and writes the decision line in `finally` so that no path skips it.
 
 import { randomUUID } from 'node:crypto';
-import { hrtime } from 'node:process';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever, toWardenError, type WardenError } from '../errors.js';
 import type { CallContext } from './call-context.js';
 import { ClientLink } from './client-link.js';
-import { phased } from '../observability/phases.js';
 import type { Outcome } from './outcome.js';
 import { decide, type DropHeaders, type PipelineDeps } from './pipeline.js';
 import { account, recordOf, type Answered } from './record.js';
@@ -33,13 +32,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 }
 
 async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = hrtime.bigint();
+  const started = performance.now();
   deps.inflight.enter();
   const decisionId = randomUUID();
   const link = new ClientLink(res);
   let outcome: Outcome = { kind: 'client_gone', known: {} };
   let answered: Answered = { status: 0 };
-  const phases = deps.tracing?.begin();
+  const phases = deps.tracing?.begin(started);
   try {
     outcome = await decide(deps, drop, req, decisionId, link, phases);
     answered = await answer(deps, outcome, res, link, decisionId);
@@ -50,15 +49,16 @@ async function handle(deps: HandlerDeps, drop: DropHeaders, req: IncomingMessage
     outcome = { kind: 'error', known: outcome.known, error: e };
     answered = link.aborted ? { status: 0 } : sendErrorAnswer(res, e, decisionId);
   } finally {
+    const ended = performance.now();
     const rec = recordOf(outcome, answered, {
       decisionId,
       entrypoint: deps.config.policy.entrypoint,
       method: req.method ?? 'GET',
-      durationMs: Number(hrtime.bigint() - started) / 1e6,
+      durationMs: ended - started,
       clientGone: link.aborted && !res.writableFinished,
     });
     account(deps.log, deps.metrics, rec);
-    if (phases) deps.tracing!.record({ phases, headers: req.headers, decisionId, method: rec.method ?? 'GET', status: rec.status, outcome: rec.outcome, upstream: rec.upstream, error: rec.error });
+    if (phases) deps.tracing!.record({ phases, endAt: ended, headers: req.headers, decisionId, method: rec.method ?? 'GET', status: rec.status, outcome: rec.outcome, upstream: rec.upstream, error: rec.error });
     deps.inflight.leave();
   }
 }
@@ -117,7 +117,9 @@ async function forward(deps: HandlerDeps, o: Outcome & { kind: 'forward' }, res:
     rewrite: forwardRewrite(deps.mcp, { upstream: call.route.name, mcp: call.mcp, visible: listingVisible(deps, call), seal: o.seal, maxJsonBytes: MAX_LISTING_BYTES }, hidden),
   };
   try {
-    const status = await phased(call.phases, 'forward', () => deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: call.body.raw, decisionId: call.decisionId, ...streaming }, res));
+    const phase = call.phases?.start('forward');
+    const status = await deps.upstreams.forward({ upstream: call.route.name, method: call.method, pathAndQuery: call.path + call.search, headers, body: call.body.raw, decisionId: call.decisionId, ...streaming }, res);
+    if (phase !== undefined) call.phases!.end(phase);
     return { status, upstreamStatus: status, hiddenTools: hidden };
   } catch (err) {
     const e = toWardenError(err);

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import { metaTraceContext, phased, type Phases } from '../observability/phases.js';
+import { metaTraceContext, type Phases } from '../observability/phases.js';
 import type { Tracing } from '../observability/tracing.js';
 import type { DecisionLog } from '../audit/decision-log.js';
 import { compileMasks } from '../audit/mask.js';
@@ -78,7 +78,9 @@ export async function decide(deps: PipelineDeps, drop: DropHeaders, req: Incomin
     refuseConnectionListed(req.headers);
     refuseNonAsciiValues(req.headers);
 
-    const principal = await phased(phases, 'identify', () => deps.identity.authenticate(req.headers));
+    const identifying = phases?.start('identify');
+    const principal = await deps.identity.authenticate(req.headers);
+    if (identifying !== undefined) phases!.end(identifying);
     known = { upstream: route.name, agent: principal.agent.id, task: principal.task?.id, stage: principal.task?.stage };
 
     // A JSON body is read whatever its Content-Type (an MCP server, like many frameworks, parses it
@@ -228,7 +230,8 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
   const { step_up } = deps.config;
   const task = call.principal.task;
   const digest = knownDigest ?? gate.digest(bindingOf(call));
-  const r = await phased(call.phases, 'step_up', () => runStepUp(
+  const phase = call.phases?.start('step_up');
+  const r = await runStepUp(
     gate,
     {
       binding: bindingOf(call),
@@ -241,7 +244,8 @@ async function stepUp(deps: PipelineDeps, gate: StepUpGate, call: CallContext, k
     },
     decision,
     step_up.hold,
-  ));
+  );
+  if (phase !== undefined) call.phases!.end(phase);
   const withApproval = learn(known, { approval: r.approvalId });
   switch (r.kind) {
     case 'denied':

@@ -25,7 +25,8 @@ const BATCH: TracedRequest[] = [
   },
   {
     startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', parent: undefined,
-    phases: recorded([phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined, true)]),
+    // identify never ended (it threw): not marked failed, and exported as an error all the same.
+    phases: recorded([phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined)]),
   },
 ];
 

@@ -1,9 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { phased, Phases } from '../../../src/observability/phases.js';
+import { Phases } from '../../../src/observability/phases.js';
 
 describe('Phases', () => {
   it('records each phase in start order with its times, an open end as NaN, and failures', () => {
-    const p = new Phases();
+    const p = new Phases(performance.now());
     const route = p.start('route');
     p.end(route);
     const evaluate = p.start('evaluate');
@@ -19,17 +20,15 @@ describe('Phases', () => {
     expect(t[7]).toBeNaN();
   });
 
-  it('phased() times a phase, marks a rejection or a throw failed, and passes both on', async () => {
-    const p = new Phases();
-    await expect(phased(p, 'identify', async () => 7)).resolves.toBe(7);
-    await expect(phased(p, 'forward', () => Promise.reject(new Error('upstream down')))).rejects.toThrow('upstream down');
-    expect(() => phased(p, 'step_up', () => { throw new Error('sync'); })).toThrow('sync');
-    expect(p.names).toEqual(['identify', 'forward', 'step_up']);
-    expect([p.times[2], p.times[5], p.times[8]]).toEqual([0, 1, 1]);
-    expect(p.times.filter((_, i) => i % 3 === 1).every((end) => !Number.isNaN(end))).toBe(true);
-  });
-
-  it('phased() without tracing just runs the function', async () => {
-    await expect(phased(undefined, 'identify', async () => 'ok')).resolves.toBe('ok');
+  it('keeps the clock readings it is given, as ms since the epoch', () => {
+    const at = performance.now();
+    const p = new Phases(at);
+    const slot = p.start('evaluate', at + 0.25);
+    p.end(slot, false, at + 0.5);
+    expect(p.startMs).toBe(performance.timeOrigin + at);
+    expect(p.times).toEqual([performance.timeOrigin + at + 0.25, performance.timeOrigin + at + 0.5, 0]);
+    expect(Phases.epochMs(at)).toBe(p.startMs);
+    // Within a few ms of the wall clock: the readings are performance.now()'s, not the epoch's.
+    expect(Math.abs(p.startMs - Date.now())).toBeLessThan(1000);
   });
 });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 // The exporter against a real OTLP/HTTP receiver on port 0: full batches go out as they fill (by
 // encoded size, not by a timer), the rest at close(), every request's spans exactly once; a
 // failed trace thread stops tracing and nothing else.
@@ -22,11 +23,11 @@ describe('Tracing export', () => {
     const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 60_000 });
     const sent: string[] = [];
     for (let i = 0; i < 2000; i++) {
-      const phases = t.begin();
+      const phases = t.begin(performance.now());
       for (const name of ['route', 'identify', 'evaluate', 'forward'] as const) phases.end(phases.start(name));
       const tp = traceparent();
       sent.push(tp.slice(3, 35));
-      t.record({ phases, headers: { traceparent: tp }, decisionId: `d-${i}`, method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
+      t.record({ phases, endAt: performance.now(), headers: { traceparent: tp }, decisionId: `d-${i}`, method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
     }
     // No timer fires (60 s): what arrives goes because the batch was full. About 530 requests fill
     // one, so 2000 make three, and the rest waits.
@@ -54,9 +55,9 @@ describe('Tracing export', () => {
     await until(() => errors.length > 0);
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('export URL');
-    const phases = t.begin();
+    const phases = t.begin(performance.now());
     phases.end(phases.start('route'));
-    expect(() => t.record({ phases, headers: { traceparent: traceparent() }, decisionId: 'd', method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined })).not.toThrow();
+    expect(() => t.record({ phases, endAt: performance.now(), headers: { traceparent: traceparent() }, decisionId: 'd', method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined })).not.toThrow();
     await t.close();
   });
 });
