@@ -9,27 +9,10 @@
 
 import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
+import { TraceState } from '@opentelemetry/core';
 import { withRoom } from '../grow-buffer.js';
-import type { PhaseTimes } from './phases.js';
-
-/** What the `warden.request` span says of a request. */
-export interface RequestAttributes {
-  readonly method: string;
-  readonly status: number;
-  readonly decisionId: string;
-  readonly outcome: string;
-  readonly upstream: string | undefined;
-  readonly error: string | undefined;
-}
-
-/** One traced request, as it ends. */
-export interface TracedRequest extends RequestAttributes {
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly phases: PhaseTimes;
-  /** The agent's trace context (hex trace id, hex parent span id, tracestate), when it sent one. */
-  readonly parent: { readonly traceId: string; readonly spanId: string; readonly traceState: string | undefined } | undefined;
-}
+import { createRing, RingReader, RingWriter } from '../service/spsc-ring.js';
+import { PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_SPAN_ID, S_TRACE_ID, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from './trace-pack.js';
 
 // OTLP enums (opentelemetry/proto/trace/v1/trace.proto).
 const KIND_INTERNAL = 1;
@@ -41,8 +24,49 @@ const STATUS_ERROR = 2;
 const pool = Buffer.allocUnsafe(65_536);
 let poolAt = pool.length;
 
+/** Writes `n` (at most the pool's size) random bytes at `buf[at]`. */
+function randomBytes(buf: Buffer, at: number, n: number): void {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  for (let i = 0; i < n; i++) buf[at++] = pool[poolAt++]!;
+}
+
 /** 0–15 from a lowercase hex digit. */
 const nibble = (c: number): number => (c <= 0x39 ? c - 0x30 : c - 0x57);
+
+/** Writes `ms` (milliseconds since the epoch, sub-millisecond fraction) at `at` as fixed64 nanoseconds, exactly. */
+function writeNano(buf: Buffer, at: number, ms: number): void {
+  let whole = Math.floor(ms);
+  let frac = Math.round((ms - whole) * 1e6);
+  if (frac === 1e6) {
+    whole++;
+    frac = 0;
+  }
+  // whole * 1e6 + frac exceeds 2^53: split whole (< 2^41) so every product stays exact. The
+  // remainders by powers of two are taken as x - floor(x / 2^k) * 2^k, exact in doubles: `%` on
+  // a double is a call into C (fmod), and was this function's largest cost.
+  const wholeHi = Math.floor(whole / 0x200000);
+  const hiPart = wholeHi * 1e6; // (whole >> 21) * 1e6 < 2^40, to be shifted by 21
+  const low = (whole - wholeHi * 0x200000) * 1e6 + frac; // < 2^41
+  const hiPartHi = Math.floor(hiPart / 0x800);
+  const lowHi = Math.floor(low / 0x100000000);
+  let lo = (hiPart - hiPartHi * 0x800) * 0x200000 + (low - lowHi * 0x100000000);
+  let hi = hiPartHi + lowHi;
+  if (lo >= 0x100000000) {
+    lo -= 0x100000000;
+    hi++;
+  }
+  buf[at++] = lo & 0xff;
+  buf[at++] = (lo >>> 8) & 0xff;
+  buf[at++] = (lo >>> 16) & 0xff;
+  buf[at++] = lo >>> 24;
+  buf[at++] = hi & 0xff;
+  buf[at++] = (hi >>> 8) & 0xff;
+  buf[at++] = (hi >>> 16) & 0xff;
+  buf[at] = hi >>> 24;
+}
 
 /** Writes protobuf fields into one growing buffer. */
 class Writer {
@@ -53,12 +77,12 @@ class Writer {
     this.buf = Buffer.allocUnsafe(size);
   }
 
-  #room(n: number): void {
+  room(n: number): void {
     this.buf = withRoom(this.buf, this.pos, n);
   }
 
   varint(v: number): void {
-    this.#room(10);
+    this.room(10);
     while (v > 0x7f) {
       this.buf[this.pos++] = (v & 0x7f) | 0x80;
       v = Math.floor(v / 128);
@@ -76,7 +100,7 @@ class Writer {
     // cheaper than a call into Buffer's native UTF-8 writer.
     const n = s.length;
     if (n < 0x80) {
-      this.#room(n + 1);
+      this.room(n + 1);
       const buf = this.buf;
       let at = this.pos + 1;
       let i = 0;
@@ -93,36 +117,30 @@ class Writer {
     }
     const bytes = Buffer.byteLength(s);
     this.varint(bytes);
-    this.#room(bytes);
+    this.room(bytes);
     this.pos += this.buf.write(s, this.pos);
   }
 
-  /** `bytes` field from a hex id (validated by the W3C trace-context parser). */
-  hexId(field: number, hex: string): void {
-    const n = hex.length >> 1;
+  /** `bytes` field from the `n` lowercase hex digits at `src[from]` (validated by the W3C trace-context parser). */
+  hexBytes(field: number, src: Buffer, from: number, n: number): void {
+    n >>= 1;
     this.tag(field, 2);
     this.varint(n);
-    this.#room(n);
+    this.room(n);
     const buf = this.buf;
     let at = this.pos;
-    for (let i = 0; i < n; i++) buf[at++] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+    for (let i = from, end = from + 2 * n; i < end; i += 2) buf[at++] = (nibble(src[i]!) << 4) | nibble(src[i + 1]!);
     this.pos = at;
   }
 
   /** `bytes` field of fresh random bytes; returns where they are (for the children's parent id). */
   randomId(field: number, n: number): number {
-    if (poolAt + n > pool.length) {
-      randomFillSync(pool);
-      poolAt = 0;
-    }
     this.tag(field, 2);
     this.varint(n);
-    this.#room(n);
+    this.room(n);
     const start = this.pos;
-    const buf = this.buf;
-    let at = start;
-    for (let i = 0; i < n; i++) buf[at++] = pool[poolAt++]!;
-    this.pos = at;
+    randomBytes(this.buf, start, n);
+    this.pos += n;
     return start;
   }
 
@@ -130,7 +148,7 @@ class Writer {
   bytes(field: number, src: Buffer, from: number, n: number): void {
     this.tag(field, 2);
     this.varint(n);
-    this.#room(n);
+    this.room(n);
     const buf = this.buf;
     let at = this.pos;
     for (let i = 0; i < n; i++) buf[at++] = src[from + i]!;
@@ -140,38 +158,9 @@ class Writer {
   /** fixed64 nanoseconds since the epoch from milliseconds (sub-millisecond fraction), exactly. */
   unixNano(field: number, ms: number): void {
     this.tag(field, 1);
-    this.#room(8);
-    let whole = Math.floor(ms);
-    let frac = Math.round((ms - whole) * 1e6);
-    if (frac === 1e6) {
-      whole++;
-      frac = 0;
-    }
-    // whole * 1e6 + frac exceeds 2^53: split whole (< 2^41) so every product stays exact. The
-    // remainders by powers of two are taken as x - floor(x / 2^k) * 2^k, exact in doubles: `%` on
-    // a double is a call into C (fmod), and was this function's largest cost.
-    const wholeHi = Math.floor(whole / 0x200000);
-    const hiPart = wholeHi * 1e6; // (whole >> 21) * 1e6 < 2^40, to be shifted by 21
-    const low = (whole - wholeHi * 0x200000) * 1e6 + frac; // < 2^41
-    const hiPartHi = Math.floor(hiPart / 0x800);
-    const lowHi = Math.floor(low / 0x100000000);
-    let lo = (hiPart - hiPartHi * 0x800) * 0x200000 + (low - lowHi * 0x100000000);
-    let hi = hiPartHi + lowHi;
-    if (lo >= 0x100000000) {
-      lo -= 0x100000000;
-      hi++;
-    }
-    const buf = this.buf;
-    let at = this.pos;
-    buf[at++] = lo & 0xff;
-    buf[at++] = (lo >>> 8) & 0xff;
-    buf[at++] = (lo >>> 16) & 0xff;
-    buf[at++] = lo >>> 24;
-    buf[at++] = hi & 0xff;
-    buf[at++] = (hi >>> 8) & 0xff;
-    buf[at++] = (hi >>> 16) & 0xff;
-    buf[at++] = hi >>> 24;
-    this.pos = at;
+    this.room(8);
+    writeNano(this.buf, this.pos, ms);
+    this.pos += 8;
   }
 
   /**
@@ -181,7 +170,7 @@ class Writer {
    */
   begin(field: number, reserve: 1 | 2 | 3): number {
     this.tag(field, 2);
-    this.#room(reserve);
+    this.room(reserve);
     this.pos += reserve;
     return this.pos;
   }
@@ -191,7 +180,7 @@ class Writer {
     if (len >= 0x200000) throw new RangeError('OTLP span too large');
     const size = len < 0x80 ? 1 : len < 0x4000 ? 2 : 3;
     if (size !== reserve) {
-      if (size > reserve) this.#room(size - reserve);
+      if (size > reserve) this.room(size - reserve);
       this.buf.copyWithin(start - reserve + size, start, this.pos);
       this.pos += size - reserve;
     }
@@ -208,7 +197,7 @@ class Writer {
   /** Bytes encoded beforehand (a field with its tag and length). */
   raw(src: Buffer): void {
     const n = src.length;
-    this.#room(n);
+    this.room(n);
     const buf = this.buf;
     let at = this.pos;
     for (let i = 0; i < n; i++) buf[at++] = src[i]!;
@@ -236,84 +225,134 @@ const KEYS = {
   error: key('error.type'),
 };
 const ROOT_NAME = fieldBytes(5, 'warden.request');
-const PHASE_NAMES = new Map<string, Buffer>();
-function phaseName(name: string): Buffer {
-  let b = PHASE_NAMES.get(name);
-  if (b === undefined) PHASE_NAMES.set(name, (b = fieldBytes(5, name)));
-  return b;
+
+/**
+ * A phase span's body as written for every phase of that name, ids and times zero: trace id at 2,
+ * span id at 20, parent span id at 30, the name at 38, kind, start and end (fixed64) in the last
+ * 18 bytes. Under 128 bytes (a one-byte length). A phase is the template copied and five fields
+ * filled in, instead of fourteen fields encoded one by one.
+ */
+const PHASE_TEMPLATES: readonly Buffer[] = PHASES.map((name) => {
+  const name5 = fieldBytes(5, name);
+  const body = Buffer.alloc(38 + name5.length + 20);
+  body.set([0x0a, 16], 0); // 1: trace_id
+  body.set([0x12, 8], 18); // 2: span_id
+  body.set([0x22, 8], 28); // 4: parent_span_id
+  body.set(name5, 38); // 5: name
+  let at = 38 + name5.length;
+  body.set([0x30, name === 'forward' ? KIND_CLIENT : KIND_INTERNAL], at); // 6: kind
+  body[at + 2] = 0x39; // 7: start_time_unix_nano, fixed64
+  body[at + 11] = 0x41; // 8: end_time_unix_nano, fixed64
+  return body;
+});
+/** Span.status with code ERROR and no message. */
+const PHASE_ERROR = [0x7a, 0x02, 0x18, STATUS_ERROR] as const;
+
+/** Span.attributes: a KeyValue of `key` and `n` bytes of string at `src[from]`. */
+function attribute(w: Writer, key: Key, src: Buffer, from: number, n: number): void {
+  const k = key.length;
+  const kv = k + 4 + n;
+  if (kv >= 0x80) {
+    // Over 127 bytes (a long decision id or upstream name): lengths measured as written.
+    const at = w.begin(9, 1);
+    w.raw(key);
+    const any = w.begin(2, 1);
+    w.bytes(1, src, from, n);
+    w.end(any, 1);
+    w.end(at, 1);
+    return;
+  }
+  // Every length fits one byte: the KeyValue's, the AnyValue's and the string's, known up front.
+  w.room(2 + kv);
+  const buf = w.buf;
+  let at = w.pos;
+  buf[at++] = 0x4a; // 9: attributes
+  buf[at++] = kv;
+  for (let i = 0; i < k; i++) buf[at++] = key[i]!;
+  buf[at++] = 0x12; // KeyValue 2: value
+  buf[at++] = n + 2;
+  buf[at++] = 0x0a; // AnyValue 1: string_value
+  buf[at++] = n;
+  for (let i = 0; i < n; i++) buf[at++] = src[from + i]!;
+  w.pos = at;
 }
 
-/** Span.attributes: a KeyValue of `key` and a string or int value (almost always under 128 bytes). */
-function attribute(w: Writer, key: Key, value: string | number): void {
+function intAttribute(w: Writer, key: Key, value: number): void {
   const kv = w.begin(9, 1);
   w.raw(key);
   const any = w.begin(2, 1);
-  if (typeof value === 'string') w.string(1, value);
-  else {
-    w.tag(3, 0);
-    w.varint(value);
-  }
+  w.tag(3, 0);
+  w.varint(value);
   w.end(any, 1);
   w.end(kv, 1);
 }
 
-function status(w: Writer, code: number, message: string | undefined): void {
-  const st = w.begin(15, 1);
-  if (message !== undefined) w.string(2, message);
-  if (code !== 0) {
-    w.tag(3, 0);
-    w.varint(code);
-  }
-  w.end(st, 1);
-}
-
 const ids = Buffer.alloc(24);
 
-/** The spans of one request: a root and a child per phase, as ScopeSpans.spans fields. */
-function writeRequest(w: Writer, r: TracedRequest): void {
+/**
+ * The spans of a packed request: a root and a child per phase, as ScopeSpans.spans fields.
+ * `traceState` maps the agent's tracestate to what is passed on, and may throw (nothing is written then).
+ */
+function writeRequest(w: Writer, c: PackedRequest, traceState: (raw: string) => string | undefined): void {
+  const { bytes: src, from, size, nums } = c;
+  const parent = size[S_TRACE_ID]! >= 0 && size[S_SPAN_ID]! >= 0;
+  const state = parent && size[S_TRACE_STATE]! >= 0 ? traceState(c.string(S_TRACE_STATE)!) : undefined;
   // The root span: trace id from the agent's context or fresh; its own id is reused as the children's parent.
   // A root span is about 250 bytes: two bytes of length.
   const root = w.begin(2, 2);
   const traceAt = w.pos + 2;
-  if (r.parent) w.hexId(1, r.parent.traceId);
+  if (parent) w.hexBytes(1, src, from[S_TRACE_ID]!, size[S_TRACE_ID]!);
   else w.randomId(1, 16);
   const rootIdAt = w.randomId(2, 8);
-  if (r.parent?.traceState) w.string(3, r.parent.traceState);
-  if (r.parent) w.hexId(4, r.parent.spanId);
+  if (state) w.string(3, state);
+  if (parent) w.hexBytes(4, src, from[S_SPAN_ID]!, size[S_SPAN_ID]!);
   w.raw(ROOT_NAME);
   w.tag(6, 0);
   w.varint(KIND_SERVER);
-  w.unixNano(7, r.startMs);
-  w.unixNano(8, r.endMs);
-  attribute(w, KEYS.method, r.method);
-  attribute(w, KEYS.status, r.status);
-  attribute(w, KEYS.decisionId, r.decisionId);
-  attribute(w, KEYS.outcome, r.outcome);
-  if (r.upstream !== undefined) attribute(w, KEYS.upstream, r.upstream);
-  if (r.error !== undefined) attribute(w, KEYS.error, r.error);
-  status(w, r.error !== undefined ? STATUS_ERROR : 0, r.error);
+  const endMs = c.endMs;
+  w.unixNano(7, c.startMs);
+  w.unixNano(8, endMs);
+  attribute(w, KEYS.method, src, from[S_METHOD]!, size[S_METHOD]!);
+  intAttribute(w, KEYS.status, c.status);
+  attribute(w, KEYS.decisionId, src, from[S_DECISION_ID]!, size[S_DECISION_ID]!);
+  attribute(w, KEYS.outcome, src, from[S_OUTCOME]!, size[S_OUTCOME]!);
+  if (size[S_UPSTREAM]! >= 0) attribute(w, KEYS.upstream, src, from[S_UPSTREAM]!, size[S_UPSTREAM]!);
+  const error = size[S_ERROR]!;
+  if (error >= 0) attribute(w, KEYS.error, src, from[S_ERROR]!, error);
+  const st = w.begin(15, 1); // Span.status
+  if (error >= 0) {
+    w.bytes(2, src, from[S_ERROR]!, error);
+    w.tag(3, 0);
+    w.varint(STATUS_ERROR);
+  }
+  w.end(st, 1);
   // The trace id and the root's id, kept for the children (closing the root may move its bytes).
-  for (let i = 0; i < 16; i++) ids[i] = w.buf[traceAt + i]!;
-  for (let i = 0; i < 8; i++) ids[16 + i] = w.buf[rootIdAt + i]!;
+  let buf = w.buf;
+  for (let i = 0; i < 16; i++) ids[i] = buf[traceAt + i]!;
+  for (let i = 0; i < 8; i++) ids[16 + i] = buf[rootIdAt + i]!;
   w.end(root, 2);
-  const { names, times } = r.phases;
-  for (let p = 0; p < names.length; p++) {
-    const name = names[p]!;
-    const end = times[3 * p + 1]!;
+  for (let p = 0; p < c.phases; p++) {
+    const at = c.phase(p);
+    const template = PHASE_TEMPLATES[nums[at]!]!;
+    const end = nums[at + 2]!;
     // A phase that never ended threw (Phases.end): it ends with the request, as an error.
     const open = Number.isNaN(end);
-    // A phase's span is about 70 bytes: one byte of length.
-    const span = w.begin(2, 1);
-    w.bytes(1, ids, 0, 16);
-    w.randomId(2, 8);
-    w.bytes(4, ids, 16, 8);
-    w.raw(phaseName(name));
-    w.tag(6, 0);
-    w.varint(name === 'forward' ? KIND_CLIENT : KIND_INTERNAL);
-    w.unixNano(7, times[3 * p]!);
-    w.unixNano(8, open ? r.endMs : end);
-    if (open || times[3 * p + 2] === 1) status(w, STATUS_ERROR, undefined);
-    w.end(span, 1);
+    const failed = open || nums[at + 3] === 1;
+    const n = template.length;
+    w.room(2 + n + (failed ? PHASE_ERROR.length : 0));
+    buf = w.buf;
+    let pos = w.pos;
+    buf[pos++] = 0x12; // ScopeSpans.spans
+    buf[pos++] = n + (failed ? PHASE_ERROR.length : 0);
+    buf.set(template, pos);
+    for (let i = 0; i < 16; i++) buf[pos + 2 + i] = ids[i]!;
+    randomBytes(buf, pos + 20, 8);
+    for (let i = 0; i < 8; i++) buf[pos + 30 + i] = ids[16 + i]!;
+    writeNano(buf, pos + n - 17, nums[at + 1]!);
+    writeNano(buf, pos + n - 8, open ? endMs : end);
+    pos += n;
+    if (failed) for (const b of PHASE_ERROR) buf[pos++] = b;
+    w.pos = pos;
   }
 }
 
@@ -338,32 +377,51 @@ function preamble(serviceName: string): { resource: Buffer; scope: Buffer } {
 
 const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
 
+/** The agent's tracestate as the W3C rules keep it (invalid members dropped); undefined when nothing is left. */
+export const w3cTraceState = (raw: string): string | undefined => new TraceState(raw).serialize() || undefined;
+
+/** Buffers kept for the next batches once their export is done (one per export under way, and one). */
+const SPARES = 9;
+
 /**
- * Requests' spans, encoded as each request ends into one growing buffer; `take()` returns the
- * ExportTraceServiceRequest around them and starts over.
+ * Requests' spans, encoded as each request ends into one growing buffer after room for the
+ * message's head; `take()` writes the ExportTraceServiceRequest's head right before them and
+ * returns the whole without a copy. The caller gives the body back (`recycle`) once it is sent:
+ * copying each 256 KiB body into a fresh buffer, and faulting its pages in, was a tenth of the
+ * trace thread's time (bench/HISTORY.md, issue 14, fourteenth session).
  */
 export class TraceBatch {
   readonly #pre: { resource: Buffer; scope: Buffer };
-  #w = new Writer(16 * 1024);
+  readonly #traceState: (raw: string) => string | undefined;
+  /** Room kept before the spans for the head: two tags, two lengths (5 bytes each at most), resource and scope. */
+  readonly #headRoom: number;
+  readonly #w: Writer;
+  readonly #spares: Buffer[] = [];
   /** Requests added since the last take(). */
   count = 0;
 
   /** Bytes of the spans added since the last take(). */
   get bytes(): number {
-    return this.#w.pos;
+    return this.#w.pos - this.#headRoom;
   }
 
-  constructor(serviceName: string) {
+  constructor(serviceName: string, traceState = w3cTraceState) {
     this.#pre = preamble(serviceName);
+    this.#traceState = traceState;
+    this.#headRoom = 12 + this.#pre.resource.length + this.#pre.scope.length;
+    this.#w = new Writer(16 * 1024);
+    this.#w.pos = this.#headRoom;
   }
 
-  /** Encodes the spans of one request (with fresh random span, and trace, ids). */
-  add(r: TracedRequest): void {
+  /**
+   * Encodes the spans of a packed request (with fresh random span, and trace, ids); throws,
+   * leaving nothing of it in the batch, when it cannot (a tracestate refused, a span over 2 MiB).
+   */
+  add(c: PackedRequest): void {
     const at = this.#w.pos;
     try {
-      writeRequest(this.#w, r);
+      writeRequest(this.#w, c, this.#traceState);
     } catch (err) {
-      // A request that cannot be encoded leaves nothing half-written in the batch.
       this.#w.pos = at;
       throw err;
     }
@@ -373,30 +431,47 @@ export class TraceBatch {
   /** The OTLP/protobuf body of the requests added so far; the batch is empty afterwards. */
   take(): Buffer {
     const { resource, scope } = this.#pre;
-    const spans = this.#w.buf.subarray(0, this.#w.pos);
-    const ss = scope.length + spans.length; // ResourceSpans.scope_spans
+    const w = this.#w;
+    const buf = w.buf;
+    const ss = scope.length + w.pos - this.#headRoom; // ResourceSpans.scope_spans
     const rs = resource.length + 1 + varintSize(ss) + ss; // ExportTraceServiceRequest.resource_spans
-    const w = new Writer(1 + varintSize(rs) + rs);
+    const start = this.#headRoom - (1 + varintSize(rs) + resource.length + 1 + varintSize(ss) + scope.length);
+    const end = w.pos;
+    w.pos = start;
     w.tag(1, 2);
     w.varint(rs);
-    resource.copy(w.buf, w.pos);
+    resource.copy(buf, w.pos);
     w.pos += resource.length;
     w.tag(2, 2);
     w.varint(ss);
-    scope.copy(w.buf, w.pos);
-    w.pos += scope.length;
-    spans.copy(w.buf, w.pos);
-    w.pos += spans.length;
-    // The span buffer is kept for the next batch, at the size this one needed.
-    this.#w.pos = 0;
+    scope.copy(buf, w.pos);
+    // The next batch goes into a spare buffer, at the size this one needed.
+    w.buf = this.#spares.pop() ?? Buffer.allocUnsafe(buf.length);
+    w.pos = this.#headRoom;
     this.count = 0;
-    return w.buf.subarray(0, w.pos);
+    return buf.subarray(start, end);
+  }
+
+  /** Gives back a body that take() returned, once it is sent, for a later batch. */
+  recycle(body: Buffer): void {
+    // Bodies of 16 KiB and more own their ArrayBuffer (none of Buffer's shared pool): that is the buffer.
+    if (this.#spares.length < SPARES && body.buffer.byteLength >= 16 * 1024) this.#spares.push(Buffer.from(body.buffer));
   }
 }
 
-/** The OTLP/protobuf body for a batch of traced requests, with fresh random span (and trace) ids. */
-export function encodeTraces(serviceName: string, batch: readonly TracedRequest[]): Buffer {
-  const b = new TraceBatch(serviceName);
-  for (const r of batch) b.add(r);
-  return b.take();
+/** The OTLP/protobuf body for traced requests, packed and encoded as the trace thread does (tests and benchmarks). */
+export function encodeTraces(serviceName: string, records: readonly TraceRecord[], traceState = w3cTraceState): Buffer {
+  const batch = new TraceBatch(serviceName, traceState);
+  const ring = createRing(1 << 20);
+  const packer = new TracePacker(new RingWriter(ring));
+  const reader = new RingReader(ring);
+  const request = new PackedRequest(reader);
+  const drain = (): void => void reader.drain((at) => batch.add(request.read(at)));
+  for (const r of records) {
+    if (packer.add(r)) continue;
+    drain();
+    if (!packer.add(r)) throw new RangeError('OTLP request too large to pack');
+  }
+  drain();
+  return batch.take();
 }

@@ -4,7 +4,9 @@
 // OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { TraceBatch, type TracedRequest } from './otlp-proto.js';
+import { TraceBatch } from './otlp-proto.js';
+import type { RingReader } from '../service/spsc-ring.js';
+import { PackedRequest } from './trace-pack.js';
 
 export interface ExporterOptions {
   /** OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`. */
@@ -39,7 +41,13 @@ export class TraceExporter {
   #timer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<void>>();
 
-  constructor(opts: ExporterOptions) {
+  readonly #ring: RingReader;
+  readonly #request: PackedRequest;
+
+  /** `ring`: where the request path packs traced requests (trace-pack.ts). */
+  constructor(opts: ExporterOptions, ring: RingReader) {
+    this.#ring = ring;
+    this.#request = new PackedRequest(ring);
     const serializer = {
       serializeRequest: (e: Encoded): Uint8Array => e.body,
       deserializeResponse: (): unknown => ({}),
@@ -50,13 +58,24 @@ export class TraceExporter {
     this.#batch = new TraceBatch(opts.serviceName);
   }
 
-  /** Encodes one request's spans into the batch; throws (and keeps the batch intact) when it cannot. */
-  add(r: TracedRequest): void {
+  /**
+   * Encodes the spans of the requests in the ring. A request that cannot be encoded costs its
+   * trace, never the others; with MAX_INFLIGHT exports under way, requests go untraced.
+   */
+  drain(): void {
+    this.#ring.drain(this.#each);
+  }
+
+  readonly #each = (at: number): void => {
     if (this.#inflight.size >= MAX_INFLIGHT) return;
-    this.#batch.add(r);
+    try {
+      this.#batch.add(this.#request.read(at));
+    } catch {
+      return;
+    }
     if (this.#batch.bytes >= EXPORT_BYTES) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs).unref();
-  }
+  };
 
   #flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
@@ -65,11 +84,16 @@ export class TraceExporter {
     const encoded: Encoded = { requests: this.#batch.count, body: this.#batch.take() };
     const done = new Promise<void>((resolve) => this.#delegate.export(encoded, () => resolve()));
     this.#inflight.add(done);
-    void done.then(() => this.#inflight.delete(done));
+    void done.then(() => {
+      this.#inflight.delete(done);
+      // Sent, or given up on: the body's buffer serves a later batch.
+      this.#batch.recycle(encoded.body);
+    });
   }
 
-  /** Exports what is left and waits for every export under way. */
+  /** Exports what is left (in the ring too) and waits for every export under way. */
   async close(): Promise<void> {
+    this.drain();
     this.#flush();
     await Promise.all(this.#inflight);
     await this.#delegate.shutdown();

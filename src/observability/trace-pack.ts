@@ -1,16 +1,18 @@
 // How a traced request crosses from the request path to the trace exporter's thread (tracing.ts):
-// its numbers (times, status, phases, and the length of each of its strings) in one Float64Array
-// per batch, moved to the thread without a copy, and its strings (ids, tracestate, attributes) one
-// after the other in one string. Packing a request is a few dozen stores; encoding it as
-// OTLP/protobuf and exporting it happen in the thread. One string per batch, not an array of
-// thousands: postMessage clones each string of an array on its own, which cost the request path
-// about 2 % of its time.
+// one record of the ring they share (service/spsc-ring.ts) holds its numbers (times, status,
+// phases, and the byte length of each of its strings) and then its strings (ids, tracestate,
+// attributes) as UTF-8. Packing a request is a few dozen stores and a copy of about a hundred
+// characters; the thread encodes the spans straight from the ring (otlp-proto.ts), making no string
+// or object per request. As JS strings they cost twice: postMessage flattened the batch's one
+// concatenated string, and the thread sliced it into eight strings a request only to copy them out
+// again (bench/HISTORY.md, issue 14, fourteenth session).
 
+import type { Buffer } from 'node:buffer';
+import type { RingReader, RingWriter } from '../service/spsc-ring.js';
 import type { PhaseName, PhaseTimes } from './phases.js';
-import type { RequestAttributes, TracedRequest } from './otlp-proto.js';
 
 /** Phase names by code (a phase travels as its index here). */
-const PHASES: readonly PhaseName[] = ['route', 'identify', 'evaluate', 'step_up', 'forward'];
+export const PHASES: readonly PhaseName[] = ['route', 'identify', 'evaluate', 'step_up', 'forward'];
 const PHASE_CODE: ReadonlyMap<PhaseName, number> = new Map(PHASES.map((p, i) => [p, i]));
 
 /**
@@ -19,25 +21,31 @@ const PHASE_CODE: ReadonlyMap<PhaseName, number> = new Map(PHASES.map((p, i) => 
  */
 export const MAX_PHASES = 64;
 
-/** Strings per request: trace id, span id, tracestate, method, decision id, outcome, upstream, error. */
+/** The strings of a request, by index: trace id, span id, tracestate, method, decision id, outcome, upstream, error. */
+export const S_TRACE_ID = 0;
+export const S_SPAN_ID = 1;
+export const S_TRACE_STATE = 2;
+export const S_METHOD = 3;
+export const S_DECISION_ID = 4;
+export const S_OUTCOME = 5;
+export const S_UPSTREAM = 6;
+export const S_ERROR = 7;
 const STRINGS = 8;
 /**
- * Numbers per request: start, end, status, phase count, the length of each string (-1: none), then
- * code, start, end, failed per phase.
+ * Numbers per request: start, end, status, phase count, the byte length of each string (-1:
+ * none), then code, start, end, failed per phase.
  */
 const HEAD = 4 + STRINGS;
 const PER_PHASE = 4;
 
-/** Requests per batch at most: a batch is posted when it is this full. */
-export const BATCH_REQUESTS = 512;
-const CAPACITY = BATCH_REQUESTS * (HEAD + 8 * PER_PHASE);
-
-/** A batch as posted to the thread. */
-export interface PackedBatch {
-  readonly nums: Float64Array;
-  /** The requests' strings, one after the other (their lengths are in `nums`). */
-  readonly text: string;
-  readonly count: number;
+/** What the `warden.request` span says of a request. */
+export interface RequestAttributes {
+  readonly method: string;
+  readonly status: number;
+  readonly decisionId: string;
+  readonly outcome: string;
+  readonly upstream: string | undefined;
+  readonly error: string | undefined;
 }
 
 /** What the request path knows of a traced request when it ends (the parent already parsed). */
@@ -51,102 +59,130 @@ export interface TraceRecord extends RequestAttributes {
   readonly traceState: string | undefined;
 }
 
-export class TracePacker {
-  #nums = new Float64Array(CAPACITY);
-  #at = 0;
-  #text = '';
-  count = 0;
+const len = (s: string | undefined): number => (s === undefined ? 0 : s.length);
 
-  #string(at: number, s: string | undefined): void {
-    if (s === undefined) {
-      this.#nums[at] = -1;
-      return;
-    }
-    this.#nums[at] = s.length;
-    this.#text += s;
+/** Writes traced requests into the ring that the trace thread drains. */
+export class TracePacker {
+  readonly #ring: RingWriter;
+  #byte = 0;
+
+  constructor(ring: RingWriter) {
+    this.#ring = ring;
   }
 
-  /** Packs one request; false when the batch has no room left for it (take() first). */
+  /** Writes `s` as UTF-8 at the byte cursor (room for 3 bytes a character is known) and its length at `at`. */
+  #string(nums: Float64Array, at: number, s: string | undefined): void {
+    if (s === undefined) {
+      nums[at] = -1;
+      return;
+    }
+    const buf = this.#ring.bytes;
+    const from = this.#byte;
+    const n = s.length;
+    let p = from;
+    // ASCII (all of Warden's strings but an odd upstream name or tracestate) char by char: cheaper
+    // than a call into Buffer's native UTF-8 writer.
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        p = from + buf.write(s, from, 'utf8');
+        break;
+      }
+      buf[p++] = c;
+    }
+    nums[at] = p - from;
+    this.#byte = p;
+  }
+
+  /** Packs one request; false when the ring has no room for it (the thread is behind, or the request is huge). */
   add(r: TraceRecord): boolean {
     const { names, times } = r.phases;
     const n = Math.min(names.length, MAX_PHASES);
-    const need = HEAD + PER_PHASE * n;
-    if (this.count >= BATCH_REQUESTS || this.#at + need > CAPACITY) return false;
-    const nums = this.#nums;
-    let at = this.#at;
+    const numBytes = 8 * (HEAD + PER_PHASE * n);
+    const chars = len(r.traceId) + len(r.spanId) + len(r.traceState) + r.method.length + r.decisionId.length + r.outcome.length + len(r.upstream) + len(r.error);
+    const ring = this.#ring;
+    const start = ring.reserve(numBytes + 3 * chars);
+    if (start < 0) return false;
+    const nums = ring.f64;
+    let at = start >> 3;
+    this.#byte = start + numBytes;
     nums[at++] = r.startMs;
     nums[at++] = r.endMs;
     nums[at++] = r.status;
     nums[at++] = n;
-    this.#string(at++, r.traceId);
-    this.#string(at++, r.spanId);
-    this.#string(at++, r.traceState);
-    this.#string(at++, r.method);
-    this.#string(at++, r.decisionId);
-    this.#string(at++, r.outcome);
-    this.#string(at++, r.upstream);
-    this.#string(at++, r.error);
+    this.#string(nums, at++, r.traceId);
+    this.#string(nums, at++, r.spanId);
+    this.#string(nums, at++, r.traceState);
+    this.#string(nums, at++, r.method);
+    this.#string(nums, at++, r.decisionId);
+    this.#string(nums, at++, r.outcome);
+    this.#string(nums, at++, r.upstream);
+    this.#string(nums, at++, r.error);
     for (let p = 0; p < n; p++) {
       nums[at++] = PHASE_CODE.get(names[p]!) ?? 0;
       nums[at++] = times[3 * p]!;
       nums[at++] = times[3 * p + 1]!;
       nums[at++] = times[3 * p + 2]!;
     }
-    this.#at = at;
-    this.count++;
+    ring.commit(this.#byte - start);
     return true;
-  }
-
-  /** The batch so far (its numbers in an exact-size array that can be transferred); starts a new one. */
-  take(): PackedBatch {
-    const batch = { nums: this.#nums.slice(0, this.#at), text: this.#text, count: this.count };
-    this.#at = 0;
-    this.#text = '';
-    this.count = 0;
-    return batch;
   }
 }
 
 /**
- * The requests of a batch, for the encoder. `traceState` maps the agent's tracestate to what is
- * passed on (the W3C rules drop invalid members); it may throw, and then that request is skipped.
+ * One packed request, read where the ring holds it (`read`), with no allocation: its numbers at
+ * `at` in `nums`, its strings `bytes[from[k], from[k] + size[k])` (size -1: none), its phase p's
+ * code, start, end and failed at `phase(p)`.
  */
-export function* unpack(b: PackedBatch, traceState: (raw: string) => string | undefined): Generator<TracedRequest> {
-  const { nums, text } = b;
-  let at = 0;
-  let from = 0;
-  const strs: (string | undefined)[] = new Array(STRINGS);
-  for (let i = 0; i < b.count; i++) {
-    const startMs = nums[at++]!;
-    const endMs = nums[at++]!;
-    const status = nums[at++]!;
-    const n = nums[at++]!;
+export class PackedRequest {
+  readonly nums: Float64Array;
+  readonly bytes: Buffer;
+  readonly from = new Int32Array(STRINGS);
+  readonly size = new Int32Array(STRINGS);
+  /** This request's first number. */
+  at = 0;
+  /** This request's phase count. */
+  phases = 0;
+
+  constructor(ring: RingReader) {
+    this.nums = ring.f64;
+    this.bytes = ring.bytes;
+  }
+
+  /** Moves to the request whose record's payload starts at `payload` (8-aligned). */
+  read(payload: number): this {
+    const nums = this.nums;
+    const at = (this.at = payload >> 3);
+    this.phases = nums[at + 3]!;
+    let byte = payload + 8 * (HEAD + PER_PHASE * this.phases);
     for (let k = 0; k < STRINGS; k++) {
-      const len = nums[at++]!;
-      if (len < 0) strs[k] = undefined;
-      else {
-        strs[k] = text.slice(from, from + len);
-        from += len;
-      }
+      const n = nums[at + 4 + k]!;
+      this.from[k] = byte;
+      this.size[k] = n;
+      if (n > 0) byte += n;
     }
-    const names: PhaseName[] = [];
-    const times: number[] = [];
-    for (let p = 0; p < n; p++) {
-      names.push(PHASES[nums[at++]!]!);
-      times.push(nums[at++]!, nums[at++]!, nums[at++]!);
-    }
-    const [traceId, spanId, rawState, method, decisionId, outcome, upstream, error] = strs;
-    let state: string | undefined;
-    try {
-      state = rawState === undefined ? undefined : traceState(rawState);
-    } catch {
-      // A malformed trace context costs the trace, never the others of the batch.
-      continue;
-    }
-    yield {
-      startMs, endMs, phases: { names, times },
-      parent: traceId !== undefined && spanId !== undefined ? { traceId, spanId, traceState: state } : undefined,
-      method: method!, status, decisionId: decisionId!, outcome: outcome!, upstream, error,
-    };
+    return this;
+  }
+  get startMs(): number {
+    return this.nums[this.at]!;
+  }
+
+  get endMs(): number {
+    return this.nums[this.at + 1]!;
+  }
+
+  get status(): number {
+    return this.nums[this.at + 2]!;
+  }
+
+  /** Where phase p's four numbers (code, start, end, failed) begin. */
+  phase(p: number): number {
+    return this.at + HEAD + PER_PHASE * p;
+  }
+
+  /** String k of this request, decoded (for the rare reader that needs a string: tracestate, tests). */
+  string(k: number): string | undefined {
+    const n = this.size[k]!;
+    return n < 0 ? undefined : this.bytes.toString('utf8', this.from[k], this.from[k]! + n);
   }
 }

@@ -1,30 +1,33 @@
-// The trace thread (started by tracing.ts): unpacks the batches the request path posts, encodes
-// and exports them (trace-exporter.ts), and on `close` exports what is left and answers `closed`.
+// The trace thread (started by tracing.ts): drains the ring the request path packs traced requests
+// into, on its own timer (or at once when the request path finds the ring half full), encodes and
+// exports them (trace-exporter.ts), and on `close` exports what is left and answers `closed`.
 
-import { TraceState } from '@opentelemetry/core';
 import { parentPort, workerData } from 'node:worker_threads';
+import { RingReader } from '../service/spsc-ring.js';
 import { TraceExporter, type ExporterOptions } from './trace-exporter.js';
-import { unpack, type PackedBatch } from './trace-pack.js';
+
+/** What tracing.ts gives the thread. */
+export interface TraceThreadData {
+  readonly exporter: ExporterOptions;
+  readonly ring: SharedArrayBuffer;
+  /** How often the ring is drained. */
+  readonly drainMs: number;
+}
 
 /** Messages to the thread. */
-export type ToTraceThread = { readonly type: 'batch'; readonly batch: PackedBatch } | { readonly type: 'close' };
+export type ToTraceThread = { readonly type: 'drain' } | { readonly type: 'close' };
 
-const exporter = new TraceExporter(workerData as ExporterOptions);
-// tracestate is passed on as the W3C rules keep it (invalid members dropped).
-const traceState = (raw: string): string | undefined => new TraceState(raw).serialize() || undefined;
+const data = workerData as TraceThreadData;
+const exporter = new TraceExporter(data.exporter, new RingReader(data.ring));
+const timer = setInterval(() => exporter.drain(), data.drainMs);
 const port = parentPort!;
 
 port.on('message', (m: ToTraceThread) => {
-  if (m.type === 'batch') {
-    for (const r of unpack(m.batch, traceState)) {
-      try {
-        exporter.add(r);
-      } catch {
-        // A request that cannot be encoded costs its trace, never the others.
-      }
-    }
+  if (m.type === 'drain') {
+    exporter.drain();
     return;
   }
+  clearInterval(timer);
   void exporter.close().finally(() => {
     port.postMessage({ type: 'closed' });
     port.close();

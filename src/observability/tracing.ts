@@ -5,19 +5,21 @@
 // phase (route, identify, evaluate, step_up, forward).
 //
 // The request path only takes timestamps (Phases) and, when the request is sampled, packs its
-// numbers and strings into a batch (trace-pack.ts) that goes to the trace thread (trace-thread.ts)
-// every 512 requests or 20 ms (export_delay when shorter); the thread encodes the spans and
-// exports them. Encoding and exporting on the request path's own thread cost it 15-20 µs of CPU a
-// request where the encoder alone takes 3 µs (bench/HISTORY.md, issue 14, sixth session).
+// numbers and strings into a ring shared with the trace thread (trace-pack.ts,
+// service/spsc-ring.ts); the thread drains it every 100 ms (export_delay when shorter), encodes
+// the spans and exports them. Encoding and exporting on the request path's own thread cost it
+// 15-20 µs of CPU a request where the encoder alone takes 3 µs (bench/HISTORY.md, issue 14, sixth
+// session); posting batches to the thread cost it a wake-up of the thread's core each time
+// (fourteenth session).
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Worker } from 'node:worker_threads';
+import { createRing, RingWriter } from '../service/spsc-ring.js';
 import { closeThread, startThread } from '../service/thread.js';
-import type { RequestAttributes } from './otlp-proto.js';
 import { Phases } from './phases.js';
-import { TracePacker } from './trace-pack.js';
+import { TracePacker, type RequestAttributes } from './trace-pack.js';
 import type { ExporterOptions } from './trace-exporter.js';
-import type { ToTraceThread } from './trace-thread.js';
+import type { ToTraceThread, TraceThreadData } from './trace-thread.js';
 import { readTraceParent } from './trace-parent.js';
 
 export interface TracingOptions extends ExporterOptions {
@@ -35,28 +37,33 @@ export interface RequestSummary extends RequestAttributes {
 }
 
 /**
- * Longest wait of a packed request before its batch goes to the thread (export_delay when
- * shorter). Posting every 100 ms instead did not lower `postMessage`'s share of the main thread's
- * profile (1.17 → 1.10 %): what it shows there is the thread's work on the batch, run on the
- * request path's core while it posts, not the post itself (bench/HISTORY.md, seventh session).
+ * How often the thread drains the ring (export_delay when shorter). The thread wakes on its own
+ * timer: the request path never wakes it, but when it finds the ring half full (RING_BYTES).
  */
-const POST_MS = 20;
+const DRAIN_MS = 100;
+/**
+ * The ring's size: about 2800 traced requests of 370 bytes, seven times what 100 ms bring at 4000
+ * requests a second. When it is full, requests go untraced until the thread catches up.
+ */
+const RING_BYTES = 1 << 20;
 
 export class Tracing {
   readonly #thread: Worker;
   readonly #ratio: number;
-  readonly #postMs: number;
-  #packer = new TracePacker();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #ring: RingWriter;
+  readonly #packer: TracePacker;
   /** The thread failed or was closed: nothing more is recorded. */
   #stopped = false;
   #closing: Promise<void> | undefined;
 
   constructor(opts: TracingOptions) {
     this.#ratio = opts.sampleRatio;
-    this.#postMs = Math.min(POST_MS, opts.exportDelayMs);
+    const ring = createRing(RING_BYTES);
+    this.#ring = new RingWriter(ring);
+    this.#packer = new TracePacker(this.#ring);
     const exporter: ExporterOptions = { url: opts.url, serviceName: opts.serviceName, exportDelayMs: opts.exportDelayMs, ...(opts.headers && { headers: opts.headers }) };
-    this.#thread = startThread(import.meta.url, './trace-thread', exporter);
+    const data: TraceThreadData = { exporter, ring, drainMs: Math.min(DRAIN_MS, opts.exportDelayMs) };
+    this.#thread = startThread(import.meta.url, './trace-thread', data);
     // Never what keeps the process alive: close() is what waits for the exports.
     this.#thread.unref();
     this.#thread.on('error', (err) => {
@@ -85,23 +92,11 @@ export class Tracing {
         traceId: parent?.traceId, spanId: parent?.spanId, traceState: parent && typeof ts === 'string' ? ts : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
       };
-      if (!this.#packer.add(rec)) {
-        this.#post();
-        this.#packer.add(rec);
-      }
-      this.#timer ??= setTimeout(() => this.#post(), this.#postMs).unref();
+      // A full ring (the thread is behind) costs this request its trace.
+      if (this.#packer.add(rec) && this.#ring.shouldWake()) this.#thread.postMessage({ type: 'drain' } satisfies ToTraceThread);
     } catch {
       // A malformed trace context costs the trace, never the request.
     }
-  }
-
-  #post(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#packer.count === 0) return;
-    const batch = this.#packer.take();
-    const m: ToTraceThread = { type: 'batch', batch };
-    this.#thread.postMessage(m, [batch.nums.buffer as ArrayBuffer]);
   }
 
   /** Exports what is left; bounded by the drain time of the caller. */
@@ -111,7 +106,6 @@ export class Tracing {
 
   async #close(): Promise<void> {
     if (this.#stopped) return;
-    this.#post();
     this.#stopped = true;
     await closeThread(this.#thread, { type: 'close' } satisfies ToTraceThread);
   }

@@ -66,7 +66,7 @@ describe('decision-log shipping in its thread (against a real collector)', () =>
     const c = await collector();
     const { loaded } = configure(c.url, { min_delay: '1h', max_delay: '1h', max_upload_bytes: 16384 });
     const { shipper, metrics } = start(loaded);
-    // 1000 decisions: full batches go out at once; the last ones wait on the main thread for their message.
+    // 1000 decisions: full batches go out at once; the last ones wait in the ring for the thread's drain.
     push(shipper, 0, 1000);
     await shipper.close(5000);
     expect(c.events.map((e) => e.decision_id)).toEqual(ids(0, 1000));
@@ -79,6 +79,24 @@ describe('decision-log shipping in its thread (against a real collector)', () =>
     push(shipper, 1000, 1001);
     expect(await value(metrics.logDropped)).toBe(1);
     expect(await value(metrics.errors, 'AUDIT_BUFFER_FULL')).toBe(1);
+  });
+
+  it('delivers a line too large for the ring (over 1 MiB) once, with the lines around it', async () => {
+    const c = await collector();
+    const { loaded } = configure(c.url, { min_delay: '1h', max_delay: '1h' });
+    const { shipper, metrics } = start(loaded);
+    push(shipper, 0, 10);
+    const big = Buffer.from(`{"decision_id":"d-big","pad":"${'y'.repeat(1_200_000)}"}`);
+    shipper.push(big, 0, big.length);
+    push(shipper, 10, 20);
+    await shipper.close(5000);
+    // Every line once; the large one after all that preceded it (it may pass a few that followed).
+    const got = c.events.map((e) => e.decision_id);
+    expect([...got].sort()).toEqual([...ids(0, 20), 'd-big'].sort());
+    expect(got.indexOf('d-big')).toBeGreaterThanOrEqual(10);
+    expect(c.events.find((e) => e.decision_id === 'd-big')!.pad).toHaveLength(1_200_000);
+    expect(await value(metrics.logShipped)).toBe(21);
+    expect(await value(metrics.logDropped)).toBe(0);
   });
 
   it('reports shipments and the buffer as they happen, and re-reads a rotated token file per upload', async () => {

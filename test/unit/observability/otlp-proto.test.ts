@@ -5,8 +5,10 @@
 import { TraceState } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
-import { encodeTraces, TraceBatch, type TracedRequest } from '../../../src/observability/otlp-proto.js';
+import { encodeTraces, TraceBatch } from '../../../src/observability/otlp-proto.js';
 import type { PhaseName, PhaseTimes } from '../../../src/observability/phases.js';
+import { PackedRequest, TracePacker, type TraceRecord } from '../../../src/observability/trace-pack.js';
+import { createRing, RingReader, RingWriter } from '../../../src/service/spsc-ring.js';
 import { decodeTraceRequest } from '../../helpers/otlp-decode.js';
 import type { ReceivedSpan } from '../../helpers/otlp-receiver.js';
 
@@ -17,14 +19,14 @@ const phase = (name: PhaseName, startMs: number, endMs: number | undefined, fail
 const recorded = (list: Phase[]): PhaseTimes => ({ names: list.map((p) => p.name), times: list.flatMap((p) => [p.startMs, p.endMs ?? NaN, p.failed ? 1 : 0]) });
 const FIRST = [phase('route', T0 + 0.01, T0 + 0.02), phase('identify', T0 + 0.02, T0 + 0.5), phase('evaluate', T0 + 0.5, T0 + 0.51), phase('forward', T0 + 0.51, T0 + 3.2)];
 
-const BATCH: TracedRequest[] = [
+const BATCH: TraceRecord[] = [
   {
     startMs: T0, endMs: T0 + 3.25, method: 'GET', status: 200, decisionId: 'd-1', outcome: 'allow', upstream: 'github', error: undefined,
-    parent: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceState: 'vendor=a,other=b' },
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceState: 'vendor=a,other=b',
     phases: recorded(FIRST),
   },
   {
-    startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', parent: undefined,
+    startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', traceId: undefined, spanId: undefined, traceState: undefined,
     // identify never ended (it threw): not marked failed, and exported as an error all the same.
     phases: recorded([phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined)]),
   },
@@ -66,7 +68,7 @@ describe('OTLP/protobuf encoding', () => {
     expect(mine.map((s) => s.name)).toEqual(['warden.request', 'route', 'identify', 'evaluate', 'forward', 'warden.request', 'route', 'identify']);
     const [root, ...kids] = mine.slice(0, 5);
     expect(root).toMatchObject({
-      traceId: BATCH[0]!.parent!.traceId, parentSpanId: BATCH[0]!.parent!.spanId, traceState: 'vendor=a,other=b', kind: 2, service: 'warden-test',
+      traceId: BATCH[0]!.traceId, parentSpanId: BATCH[0]!.spanId, traceState: 'vendor=a,other=b', kind: 2, service: 'warden-test',
       startTimeUnixNano: nanos(T0), endTimeUnixNano: nanos(T0 + 3.25),
       attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'warden.decision_id': 'd-1', 'warden.outcome': 'allow', 'warden.upstream': 'github' },
     });
@@ -81,7 +83,7 @@ describe('OTLP/protobuf encoding', () => {
     const [root, route, identify] = mine.slice(5);
     expect(root!.parentSpanId).toBeUndefined();
     expect(root!.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(root!.traceId).not.toBe(BATCH[0]!.parent!.traceId);
+    expect(root!.traceId).not.toBe(BATCH[0]!.traceId);
     expect(root).toMatchObject({ startTimeUnixNano: nanos(T0 + 999.9999996), status: { code: 2, message: 'TOKEN_MISSING' }, attributes: { 'warden.decision_id': 'x'.repeat(200), 'warden.upstream': 'äpi-ünicode', 'error.type': 'TOKEN_MISSING' } });
     expect(route!.status.code).toBeUndefined();
     expect(identify).toMatchObject({ status: { code: 2 }, endTimeUnixNano: nanos(T0 + 1001) });
@@ -92,23 +94,43 @@ describe('OTLP/protobuf encoding', () => {
     const rand = (): number => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff);
     const starts = [T0 + 0.9999996, 2 ** 41 - 1.0000004, 2 ** 21 + 0.5, 1e12 - 0.0000001];
     for (let i = 0; i < 500; i++) starts.push(Math.floor(rand() * 2 ** 41) + Math.round(rand() * 1e7) / 1e7);
-    const requests: TracedRequest[] = starts.map((startMs) => ({ ...BATCH[1]!, startMs, endMs: startMs + rand() * 5, phases: recorded([]) }));
+    const requests: TraceRecord[] = starts.map((startMs) => ({ ...BATCH[1]!, startMs, endMs: startMs + rand() * 5, phases: recorded([]) }));
     const spans = decodeTraceRequest(encodeTraces('warden-test', requests));
     expect(spans.map((sp) => [sp.startTimeUnixNano, sp.endTimeUnixNano])).toEqual(requests.map((r) => [nanos(r.startMs), nanos(r.endMs)]));
   });
 
   it('starts each batch empty after take(), and an unencodable request leaves the batch as it was', () => {
-    const b = new TraceBatch('warden-test');
-    b.add(BATCH[0]!);
+    const sab = createRing(1 << 16);
+    const packer = new TracePacker(new RingWriter(sab));
+    packer.add(BATCH[0]!);
+    packer.add(BATCH[0]!);
+    packer.add(BATCH[1]!);
+    const reader = new RingReader(sab);
+    const packed: number[] = [];
+    reader.drain((at) => packed.push(at));
+    const c = new PackedRequest(reader);
+    // The second request's tracestate is refused: it alone is left out.
+    let seen = 0;
+    const b = new TraceBatch('warden-test', (raw) => {
+      if (++seen === 2) throw new Error('bad tracestate');
+      return raw;
+    });
+    b.add(c.read(packed[0]!));
     expect(b.count).toBe(1);
     expect(decodeTraceRequest(b.take()).map((s) => s.name)).toEqual(['warden.request', 'route', 'identify', 'evaluate', 'forward']);
     expect(b.count).toBe(0);
-    b.add(BATCH[1]!);
-    // A root span over the 2 MiB the encoder allows is refused whole.
-    expect(() => b.add({ ...BATCH[0]!, decisionId: 'x'.repeat(3 << 20) })).toThrow(RangeError);
+    expect(() => b.add(c.read(packed[1]!))).toThrow('bad tracestate');
+    expect(b.count).toBe(0);
+    b.add(c.read(packed[2]!));
     expect(b.count).toBe(1);
     const second = decodeTraceRequest(b.take());
     expect(second.map((s) => s.name)).toEqual(['warden.request', 'route', 'identify']);
     expect(second[0]!.attributes['warden.decision_id']).toBe('x'.repeat(200));
+  });
+
+  it('drops invalid tracestate members as the W3C rules do, and a tracestate left empty', () => {
+    const spans = decodeTraceRequest(encodeTraces('warden-test', [{ ...BATCH[0]!, traceState: 'ok=1,BAD KEY=2' }, { ...BATCH[0]!, traceState: 'BAD KEY=2' }]));
+    const roots = spans.filter((s) => s.name === 'warden.request');
+    expect(roots.map((r) => r.traceState)).toEqual(['ok=1', undefined]);
   });
 });

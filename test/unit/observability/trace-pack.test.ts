@@ -1,10 +1,11 @@
-// The hand-over of traced requests from the request path to the trace thread: what unpack() gives
-// is what was packed, field by field; a full batch says so instead of overwriting; phases beyond
-// MAX_PHASES are dropped; a tracestate the W3C parser refuses costs that request only.
+// The hand-over of traced requests from the request path to the trace thread: what PackedRequest
+// reads is what was packed, field by field, non-ASCII strings included; a full ring says so
+// instead of overwriting; phases beyond MAX_PHASES are dropped.
 
 import { describe, expect, it } from 'vitest';
 import type { PhaseName } from '../../../src/observability/phases.js';
-import { BATCH_REQUESTS, MAX_PHASES, TracePacker, unpack, type TraceRecord } from '../../../src/observability/trace-pack.js';
+import { createRing, RingReader, RingWriter } from '../../../src/service/spsc-ring.js';
+import { MAX_PHASES, PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_SPAN_ID, S_TRACE_ID, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from '../../../src/observability/trace-pack.js';
 
 const T0 = 1_764_680_000_123.4567;
 const record = (i: number, over: Partial<TraceRecord> = {}): TraceRecord => ({
@@ -14,56 +15,72 @@ const record = (i: number, over: Partial<TraceRecord> = {}): TraceRecord => ({
   method: 'GET', status: 200 + (i % 3), decisionId: `d-${i}`, outcome: 'allow', upstream: i % 2 ? 'github' : undefined, error: i % 2 ? undefined : 'UPSTREAM_TIMEOUT',
   ...over,
 });
-const keep = (raw: string): string => raw;
 
-describe('TracePacker and unpack', () => {
-  it('gives back every field of every request packed, in order', () => {
-    const p = new TracePacker();
-    const sent = Array.from({ length: 20 }, (_, i) => record(i, i === 3 ? { traceId: undefined, spanId: undefined, traceState: undefined } : {}));
-    for (const r of sent) expect(p.add(r)).toBe(true);
-    const got = [...unpack(p.take(), keep)];
-    expect(got).toHaveLength(20);
-    got.forEach((g, i) => {
-      const r = sent[i]!;
-      expect(g).toEqual({
-        startMs: r.startMs, endMs: r.endMs, phases: r.phases,
-        parent: r.traceId === undefined ? undefined : { traceId: r.traceId, spanId: r.spanId, traceState: r.traceState },
-        method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
+/** A packer over a fresh ring of `bytes`, and what its reader gives back of each request packed so far. */
+function ring(bytes = 1 << 20): { packer: TracePacker; read: () => TraceRecord[] } {
+  const sab = createRing(bytes);
+  const reader = new RingReader(sab);
+  const c = new PackedRequest(reader);
+  const read = (): TraceRecord[] => {
+    const out: TraceRecord[] = [];
+    reader.drain((at) => {
+      c.read(at);
+      const names: PhaseName[] = [];
+      const times: number[] = [];
+      for (let p = 0; p < c.phases; p++) {
+        const k = c.phase(p);
+        names.push(PHASES[c.nums[k]!]!);
+        times.push(c.nums[k + 1]!, c.nums[k + 2]!, c.nums[k + 3]!);
+      }
+      out.push({
+        startMs: c.startMs, endMs: c.endMs, status: c.status, phases: { names, times },
+        traceId: c.string(S_TRACE_ID), spanId: c.string(S_SPAN_ID), traceState: c.string(S_TRACE_STATE),
+        method: c.string(S_METHOD)!, decisionId: c.string(S_DECISION_ID)!, outcome: c.string(S_OUTCOME)!, upstream: c.string(S_UPSTREAM), error: c.string(S_ERROR),
       });
     });
+    return out;
+  };
+  return { packer: new TracePacker(new RingWriter(sab)), read };
+}
+
+describe('TracePacker and PackedRequest', () => {
+  it('gives back every field of every request packed, in order, non-ASCII strings included', () => {
+    const { packer, read } = ring();
+    const sent = Array.from({ length: 20 }, (_, i) => record(i, i === 3 ? { traceId: undefined, spanId: undefined, traceState: undefined } : i === 4 ? { upstream: 'äpi-ünicode', error: '' } : {}));
+    for (const r of sent) expect(packer.add(r)).toBe(true);
+    expect(read()).toEqual(sent);
   });
 
-  it('refuses a request when the batch is full, and starts empty after take()', () => {
-    const p = new TracePacker();
-    for (let i = 0; i < BATCH_REQUESTS; i++) expect(p.add(record(i))).toBe(true);
-    expect(p.add(record(BATCH_REQUESTS))).toBe(false);
-    const full = p.take();
-    expect(full.count).toBe(BATCH_REQUESTS);
-    expect([...unpack(full, keep)].at(-1)!.decisionId).toBe(`d-${BATCH_REQUESTS - 1}`);
-    expect(p.count).toBe(0);
-    expect(p.add(record(7))).toBe(true);
-    expect([...unpack(p.take(), keep)].map((r) => r.decisionId)).toEqual(['d-7']);
+  it('refuses a request when the ring is full, and takes requests again once it is read', () => {
+    const { packer, read } = ring(64 * 1024);
+    let n = 0;
+    while (packer.add(record(n))) n++;
+    expect(n).toBeGreaterThan(100);
+    const got = read();
+    expect(got.map((r) => r.decisionId)).toEqual(Array.from({ length: n }, (_, i) => `d-${i}`));
+    // Round the ring several times: every request comes back once, whole.
+    for (let k = 0; k < 5 * n; k += 7) {
+      for (let i = k; i < k + 7; i++) expect(packer.add(record(i))).toBe(true);
+      expect(read().map((r) => r.decisionId)).toEqual(Array.from({ length: 7 }, (_, i) => `d-${k + i}`));
+    }
+  });
+
+  it('refuses a request whose strings alone would not fit the ring', () => {
+    const { packer, read } = ring();
+    expect(packer.add(record(1, { decisionId: 'x'.repeat(1 << 20) }))).toBe(false);
+    expect(packer.add(record(2))).toBe(true);
+    expect(read().map((r) => r.decisionId)).toEqual(['d-2']);
   });
 
   it(`keeps the first ${MAX_PHASES} phases of a request that has more`, () => {
     const names: PhaseName[] = Array.from({ length: 300 }, () => 'evaluate');
     const times = names.flatMap((_, k) => [T0 + k, T0 + k + 0.5, 0]);
-    const p = new TracePacker();
-    expect(p.add(record(1, { phases: { names, times } }))).toBe(true);
-    expect(p.add(record(2))).toBe(true);
-    const [many, next] = [...unpack(p.take(), keep)];
+    const { packer, read } = ring();
+    expect(packer.add(record(1, { phases: { names, times } }))).toBe(true);
+    expect(packer.add(record(2))).toBe(true);
+    const [many, next] = read();
     expect(many!.phases.names).toHaveLength(MAX_PHASES);
     expect(many!.phases.times).toEqual(times.slice(0, 3 * MAX_PHASES));
     expect(next!.decisionId).toBe('d-2');
-  });
-
-  it('skips only the request whose tracestate is refused', () => {
-    const p = new TracePacker();
-    for (let i = 0; i < 3; i++) p.add(record(i));
-    const got = [...unpack(p.take(), (raw) => {
-      if (raw === 'k1=v') throw new Error('bad tracestate');
-      return raw.toUpperCase();
-    })];
-    expect(got.map((r) => [r.decisionId, r.parent?.traceState])).toEqual([['d-0', 'K0=V'], ['d-2', 'K2=V']]);
   });
 });
