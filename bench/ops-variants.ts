@@ -64,29 +64,38 @@ export function sampledTraceparent(): string {
 /** One saturation slice of a system: its req/s. */
 export type Slice = (system: number) => Promise<number>;
 
+/** A comparison of the interleaved slices: the systems `of` (a variant's processes) against the systems `against` (the plain ones). */
+export interface Comparison {
+  readonly of: readonly number[];
+  readonly against: readonly number[];
+}
+
 export interface InterleavedCost {
-  /** Per cycle, 1 − variant req/s ÷ plain req/s, for each variant (index 1.. of the systems). */
+  /** Per comparison, per cycle: 1 − mean req/s of `of` ÷ mean req/s of `against`. */
   readonly perCycle: number[][];
-  /** Median over the cycles, per variant. */
+  /** Median over the cycles, per comparison. */
   readonly median: number[];
 }
 
 /**
- * What each variant costs against system 0 (the plain Warden) in throughput, from `cycles` short
- * saturation slices of every system back to back, the order rotated each cycle. On a host whose
- * speed drifts by ±15 % from one 10 s round to the next, a 2 s slice of each system right beside
- * the others' compares them under nearly the same conditions, and the median over many cycles
- * drops the cycles a hiccup fell into. Each variant is compared with the plain slice of its own cycle.
+ * What each variant costs against the plain Warden in throughput, from `cycles` short saturation
+ * slices of every system back to back, the order rotated each cycle. On a host whose speed drifts
+ * by ±15 % from one 10 s round to the next, a 2 s slice of each system right beside the others'
+ * compares them under nearly the same conditions, and the median over many cycles drops the
+ * cycles a hiccup fell into. Two processes of the same code also differ, by up to 10 % here
+ * (bench/HISTORY.md, thirteenth and fourteenth sessions): each side of a comparison is the mean of
+ * two processes, and each cycle compares the slices of its own.
  */
-export async function interleavedCost(systems: number, cycles: number, slice: Slice): Promise<InterleavedCost> {
-  const perCycle: number[][] = Array.from({ length: systems - 1 }, () => []);
+export async function interleavedCost(systems: number, cycles: number, slice: Slice, comparisons: readonly Comparison[]): Promise<InterleavedCost> {
+  const perCycle: number[][] = comparisons.map(() => []);
+  const meanOf = (rps: number[], xs: readonly number[]): number => xs.reduce((a, s) => a + rps[s]!, 0) / xs.length;
   for (let c = 0; c < cycles; c++) {
     const rps = new Array<number>(systems);
     for (let k = 0; k < systems; k++) {
       const s = (k + c) % systems;
       rps[s] = await slice(s);
     }
-    for (let s = 1; s < systems; s++) perCycle[s - 1]!.push(1 - rps[s]! / rps[0]!);
+    comparisons.forEach((cmp, i) => perCycle[i]!.push(1 - meanOf(rps, cmp.of) / meanOf(rps, cmp.against)));
   }
   return { perCycle, median: perCycle.map((xs) => median(xs)) };
 }

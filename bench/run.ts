@@ -7,9 +7,9 @@
 //
 // Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
 //        --settle MS (3000: saturation per system once before the first repetition)
-//        --ops-cycles N (20) --ops-slice MS (2000): issue 14's cost, from N cycles of slices of the
-//        plain, shipping and tracing Wardens side by side, and of a second plain one (the A/A
-//        control: the noise of that measurement)
+//        --ops-cycles N (20) --ops-slice MS (2000): issue 14's cost, from N cycles of slices of
+//        two plain, two shipping and two tracing Wardens side by side, and of two more plain ones
+//        (the A/A control: the noise of that measurement)
 //        --soak SECONDS (60; the 10-minute check is --soak 600)  --no-profile  --out FILE
 //        --profile-only (just the CPU profile of Warden, printed)  --keep-profile FILE (.cpuprofile copy)
 //        --profile-request get|post|mcp (the request profiled; GET unless told)
@@ -50,6 +50,8 @@ const PROFILE = !process.argv.includes('--no-profile');
 /** Issue 14's cost: cycles of short saturation slices of the plain, shipping and tracing Wardens (ops-variants.ts). */
 const OPS_CYCLES = flag('--ops-cycles', 20);
 const OPS_SLICE_MS = flag('--ops-slice', 2000);
+/** The comparisons of the interleaved slices, as reported. */
+const OPS_SIDES = ['decision-log shipping (two Wardens)', 'tracing every request (two Wardens)', 'plain again (two Wardens, A/A control)'];
 /** Node options for Warden's process, e.g. `--warden-node-args "--max-semi-space-size=2"`. */
 const WARDEN_NODE_ARGS = ((i) => (i >= 0 ? (process.argv[i + 1] ?? '').split(' ').filter(Boolean) : []))(process.argv.indexOf('--warden-node-args'));
 /** `--profile-request get|post|mcp`: the request the profile run sends (GET unless told). */
@@ -237,10 +239,22 @@ async function main(): Promise<void> {
       ops[kind] = await startWarden(file, ws, WARDEN_NODE_ARGS);
       procs.push(...ops[kind].procs);
     }
-    // A second plain Warden, measured against the first like the two variants: its "cost" is the
-    // noise of the measurement (an A/A control), shown beside theirs.
-    const control = await startWarden(await ws.configFor(upstream.origin, 'control'), ws, WARDEN_NODE_ARGS);
-    procs.push(...control.procs);
+    // Issue 14's cost is measured against plain Wardens with the variants' history (GET only), not
+    // against (5), which also serves the POST, MCP and hot-reload rounds: code that has seen more
+    // kinds of request runs slower. Two processes of the same code differ too, so each kind is two
+    // processes: a second shipping and tracing Warden, two plain ones, and two more plain ones whose
+    // "cost" against the first two is the measurement's noise (an A/A control).
+    const twins: Record<OpsKind, StartedWarden> = { shipping: warden, tracing: warden };
+    for (const kind of ['shipping', 'tracing'] as const) {
+      const file = await opsConfig(await ws.configFor(upstream.origin, `${kind}-2`), path.join(ws.dir, `warden-${kind}-2-on.yaml`), kind, sinks[kind].url);
+      twins[kind] = await startWarden(file, ws, WARDEN_NODE_ARGS);
+      procs.push(...twins[kind].procs);
+    }
+    const plains: StartedWarden[] = [];
+    for (const name of ['plain-a', 'plain-b', 'control-a', 'control-b']) {
+      plains.push(await startWarden(await ws.configFor(upstream.origin, name), ws, WARDEN_NODE_ARGS));
+      procs.push(...plains.at(-1)!.procs);
+    }
 
     const bearer = (t: string): Record<string, string> => ({ ...BASE_HEADERS, authorization: `Bearer ${t}` });
     const get = (s: Started, token: string, p = `/github${GET_PATH}`): Request => ({ origin: s.origin, path: p, method: 'GET', headers: bearer(token) });
@@ -269,10 +283,15 @@ async function main(): Promise<void> {
       mk('warden-shipping', OPS_LABELS.shipping, get(ops.shipping, ops.shipping.token), ops.shipping),
       mk('warden-tracing', OPS_LABELS.tracing, { ...get(ops.tracing, ops.tracing.token), headers: { ...bearer(ops.tracing.token), traceparent: sampledTraceparent() } }, ops.tracing),
     ];
-    const controlVariant = mk('warden-control', 'Warden, plain again (A/A control)', get(control, control.token), control);
+    // Only in the interleaved slices: the plain pair, the second shipping and tracing Wardens, the control pair.
+    const sliceOnly = [
+      ...plains.slice(0, 2).map((p, i) => mk(`warden-plain-${i + 1}`, `Warden, plain (${i + 1})`, get(p, p.token), p)),
+      mk('warden-shipping-2', `${OPS_LABELS.shipping} (2)`, get(twins.shipping, twins.shipping.token), twins.shipping),
+      mk('warden-tracing-2', `${OPS_LABELS.tracing} (2)`, get(twins.tracing, twins.tracing.token), twins.tracing),
+      ...plains.slice(2).map((p, i) => mk(`warden-control-${i + 1}`, `Warden, plain again (A/A control ${i + 1})`, get(p, p.token), p)),
+    ];
     const all = [...main5, ...postVariants, ...mcpVariants, ...opsVariants];
-    /** Every system started: the control Warden only runs in the interleaved slices, not in rounds. */
-    const started = [...all, controlVariant];
+    const started = [...all, ...sliceOnly];
     // The order rotates each repetition; the shipping and tracing Wardens stay right behind the
     // plain one, so their rounds in the tables run back to back (their cost in the targets comes
     // from the interleaved slices further down).
@@ -295,15 +314,19 @@ async function main(): Promise<void> {
     }
 
     // Issue 14: what shipping and tracing cost, from short slices of the plain, shipping, tracing
-    // and control Wardens side by side.
-    log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of the plain, shipping, tracing and control Wardens`);
-    // All four get the same request, the tracing one's (with the agent's sampled traceparent), so
-    // that what differs is the feature, not the traffic.
-    const opsSystems = [main5[4]!, ...opsVariants, controlVariant];
+    // and control Wardens side by side, two processes of each.
+    // Slice systems: plain, shipping, tracing, control, then the second of each: the two processes
+    // of a side are half a cycle apart, so that the host's drift within a cycle weighs on every
+    // side alike (with the pairs back to back, it moved whole cycles by ±20 %).
+    const opsSystems = [sliceOnly[0]!, opsVariants[0]!, opsVariants[1]!, sliceOnly[4]!, sliceOnly[1]!, sliceOnly[2]!, sliceOnly[3]!, sliceOnly[5]!];
+    const comparisons = [{ of: [1, 5], against: [0, 4] }, { of: [2, 6], against: [0, 4] }, { of: [3, 7], against: [0, 4] }];
+    log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of two plain, two shipping, two tracing and two control Wardens`);
+    // All get the same request, the tracing one's (with the agent's sampled traceparent), so that
+    // what differs is the feature, not the traffic.
     const traceparent = opsVariants[1]!.req.headers['traceparent']!;
     const sliceReq = (v: Variant): Request => ({ ...v.req, headers: { ...v.req.headers, traceparent } });
-    // The control ran no rounds: it gets as long at saturation as one round before the slices.
-    await load(sliceReq(controlVariant), 'closed', WARMUP_MS + SAT_MS);
+    // Those that ran no rounds get as long at saturation as one repetition's GET rounds and the settling.
+    for (const v of sliceOnly) await load(sliceReq(v), 'closed', SETTLE_MS + WARMUP_MS + SAT_MS);
     const sliceCpu: number[][] = opsSystems.map(() => []);
     const opsCost = await interleavedCost(opsSystems.length, OPS_CYCLES, async (i) => {
       const v = opsSystems[i]!;
@@ -312,9 +335,11 @@ async function main(): Promise<void> {
       const after = await usageOf(v.procs);
       sliceCpu[i]!.push(cpuPerRequest(before, after, r.requests));
       return r.rps;
-    });
+    }, comparisons);
     log(`shipping ${(opsCost.median[0]! * 100).toFixed(1)} %, tracing ${(opsCost.median[1]! * 100).toFixed(1)} %, A/A control ${(opsCost.median[2]! * 100).toFixed(1)} % (medians of the cycles)`);
     const controlCost = `${(opsCost.median[2]! * 100).toFixed(1)} %`;
+    /** Median CPU µs a request of a comparison's side: the mean of its processes' medians over the slices. */
+    const sideCpu = (xs: readonly number[]): number => xs.reduce((a, s) => a + median(sliceCpu[s]!), 0) / xs.length;
 
     // Hot reload under load: swap the bundle file 5 times during one saturation round.
     log('hot reload under load');
@@ -394,7 +419,7 @@ async function main(): Promise<void> {
         const o = m[`warden-${kind}`]!;
         const k = kind === 'shipping' ? 0 : 1;
         const cost = opsCost.median[k]!;
-        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (median of ${OPS_CYCLES} interleaved cycles; a second plain Warden, measured alike: ${controlCost}; CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req; the 10 s rounds above: ${num(o.rps)} vs ${num(w.rps)} req/s)` };
+        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (median of ${OPS_CYCLES} interleaved cycles, two processes a side; two more plain Wardens, measured alike: ${controlCost}; CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req; the 10 s rounds above: ${num(o.rps)} vs ${num(w.rps)} req/s)` };
       }),
       { name: 'zero failed requests across a hot reload under load', met: reloadFailed === 0 && reloads >= 5, figure: `${reloadFailed} failed of ${reload.requests}; ${reloads} bundle loads seen` },
     );
@@ -426,9 +451,9 @@ async function main(): Promise<void> {
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
       `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +
         opsVariants.map((v) => `- ${v.label} vs Warden: ${mcpCost(v.key, 'warden')}.`).join('\n') + '\n\n' +
-        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs (in the rounds above the plain and shipping Wardens get the GET without one): per cycle, 1 − variant req/s ÷ plain req/s, then the median. A second plain Warden is measured the same way: its figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
-        table(['cycle', ...[...opsVariants, controlVariant].map((v) => `${v.label}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
-        `Medians: ${[...opsVariants, controlVariant].map((v, k) => `${v.label} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(median(sliceCpu[k + 1]!))} vs ${num(median(sliceCpu[0]!))} µs/req`).join('; ')}.\n`,
+        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs (in the rounds above the plain and shipping Wardens get the GET without one): per cycle, 1 − variant req/s ÷ plain req/s, then the median. Two processes of the same code differ by up to 10 % on this host, so each side is two processes, their req/s averaged in each cycle: the two Wardens above and a second of each, against two plain Wardens that, like the variants, have only served the GET (not (5), which also served the POST, MCP and hot-reload rounds: code that has seen more kinds of request runs slower). Two more plain Wardens are measured the same way: their figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
+        table(['cycle', ...OPS_SIDES.map((l) => `${l}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
+        `Medians: ${OPS_SIDES.map((l, k) => `${l} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req`).join('; ')}.\n`,
       `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
         `${reloads} loads seen in \`warden_bundle_loads_total\`, ${reloadFailed} failed or non-2xx of ${reload.requests} requests (${num(reload.rps)} req/s, p99 ${ms(reload.p99Us)} ms; statuses ${JSON.stringify(reload.statuses)}).\n`,
       `## Memory over a longer run\n\nWarden at saturation for ${SOAK_S} s (${num(soak.rps)} req/s, ${soak.non2xx + soak.errors} failed of ${soak.requests}), RSS sampled each second: ` +

@@ -2,8 +2,9 @@
 // opentelemetry/proto/collector/trace/v1, the default encoding of OTLP/HTTP): one resource, one
 // scope, per request a `warden.request` server span and one child per phase. Written by hand, not
 // with the OpenTelemetry SDK's span objects and serializer: those cost more than the whole 5 %
-// budget per traced request (bench/HISTORY.md, issue 14); here a request's spans are written, when
-// it ends, straight into the batch's one buffer (about 600 bytes), and nothing of it is kept.
+// budget per traced request (bench/HISTORY.md, issue 14); here a request's spans are written from
+// its packed record in the ring (trace-pack.ts) straight into the batch's one buffer (about 600
+// bytes), and nothing of it is kept.
 // test/unit/observability/otlp-proto.test.ts checks the output field by field against the SDK's
 // own serializer.
 
