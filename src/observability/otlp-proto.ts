@@ -264,6 +264,8 @@ function attribute(w: Writer, key: Key, src: Buffer, from: number, n: number): v
     return;
   }
   // Every length fits one byte: the KeyValue's, the AnyValue's and the string's, known up front.
+  // Written inline: the same through raw(), tag(), varint() and bytes() took 2.45 against
+  // 2.08 µs a request to encode (bench/HISTORY.md, fourteenth session).
   w.room(2 + kv);
   const buf = w.buf;
   let at = w.pos;
