@@ -88,7 +88,8 @@ function changed(): void {
 }
 
 const lines = new RingReader(ring);
-const each = (at: number, n: number): void => shipper.pushBytes(lines.bytes, at, at + n);
+/** A record: its line's skip (shipping.ts, lineSkip), then the line. */
+const each = (at: number, n: number): void => shipper.pushBytes(lines.bytes, at + lines.bytes[at]!, at + n);
 /** Hands the lines in the ring to the shipper. */
 function drain(): void {
   if (lines.drain(each) > 0) changed();

@@ -61,6 +61,14 @@ export interface TraceRecord extends RequestAttributes {
 
 const len = (s: string | undefined): number => (s === undefined ? 0 : s.length);
 
+/**
+ * Called, not looked up on each string: the strings packed here come in many representations
+ * (sliced trace and span ids, header values, the decision id, constants), enough for the lookup of
+ * `s.charCodeAt` to go megamorphic in a running Warden, a generic property lookup for every
+ * character (bench/HISTORY.md, issue 14, fifteenth session: callgrind).
+ */
+const charCodeAt = String.prototype.charCodeAt;
+
 /** Writes traced requests into the ring that the trace thread drains. */
 export class TracePacker {
   readonly #ring: RingWriter;
@@ -83,7 +91,7 @@ export class TracePacker {
     // ASCII (all of Warden's strings but an odd upstream name or tracestate) char by char: cheaper
     // than a call into Buffer's native UTF-8 writer.
     for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = charCodeAt.call(s, i);
       if (c > 0x7f) {
         p = from + buf.write(s, from, 'utf8');
         break;

@@ -75,3 +75,27 @@ describe('ShipBatch', () => {
     expect(await unzip(b)).toEqual([{}]);
   });
 });
+
+describe('ShipBatch, lines from shared memory', () => {
+  it('puts each line at the remainder mod 8 it has in shared memory (up to 7 spaces before it), and the array still parses to the lines', async () => {
+    const ring = Buffer.from(new SharedArrayBuffer(4096));
+    const lines: string[] = [];
+    const b = new ShipBatch(16);
+    let len = 1; // after '['
+    for (let k = 0; k < 24; k++) {
+      const line = JSON.stringify({ k, s: 'zwölf'.repeat(k % 5), pad: 'x'.repeat(k * 7) });
+      const from = 64 * k + ((k * 3) % 8);
+      const n = ring.write(line, from);
+      const size = b.stageBytes(ring, from, from + n);
+      b.keep(size);
+      const pad = size - n - 1;
+      expect(pad).toBeGreaterThanOrEqual(0);
+      expect(pad).toBeLessThan(8);
+      expect((len + pad) % 8).toBe(from % 8);
+      len += size;
+      lines.push(line);
+    }
+    expect(b.bytes).toBe(len - 1);
+    expect(await unzip(b)).toEqual(lines.map((l) => JSON.parse(l)));
+  });
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigText, type LoadedConfig } from '../../../src/config/load.js';
-import { createLogShipper, type DecisionShipper } from '../../../src/audit/shipping.js';
+import { createLogShipper, lineSkip, type DecisionShipper } from '../../../src/audit/shipping.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { startCollector, type TestCollector } from '../../helpers/collector.js';
 import { until } from '../../helpers/wait.js';
@@ -53,13 +53,26 @@ const value = async (c: { get(): Promise<{ values: { value: number; labels: Reco
 /** Pushes decisions `from`..`to - 1` as the decision log does: each line as bytes of a larger buffer. */
 function push(s: DecisionShipper, from: number, to: number): void {
   for (let i = from; i < to; i++) {
-    // As the decision log hands them over: bytes of a larger buffer.
-    const b = Buffer.from(`\n{"decision_id":"d-${i}","pad":"${'x'.repeat(i % 50)}"}\n`);
-    s.push(b, 1, b.length - 1);
+    // As the decision log hands them over: bytes of a larger buffer, starting at every remainder
+    // mod 8 (the ring places a line by it: shipping.ts, lineSkip).
+    const skip = 1 + (i % 8);
+    const b = Buffer.from(`${'\n'.repeat(skip)}{"decision_id":"d-${i}","pad":"${'x'.repeat(i % 50)}"}\n`);
+    s.push(b, skip, b.length - 1);
   }
 }
 
 const ids = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `d-${from + i}`);
+
+describe('lineSkip', () => {
+  it('places a line 1-8 bytes into its record, at the remainder mod 8 it had (a word-at-a-time copy)', () => {
+    for (let offset = 0; offset < 64; offset++) {
+      const skip = lineSkip(offset);
+      expect(skip).toBeGreaterThanOrEqual(1);
+      expect(skip).toBeLessThanOrEqual(8);
+      expect(skip % 8).toBe(offset % 8);
+    }
+  });
+});
 
 describe('decision-log shipping in its thread (against a real collector)', () => {
   it('delivers every pushed decision once, in order, by close(), and counts it shipped', async () => {
