@@ -239,16 +239,20 @@ async function main(): Promise<void> {
       ops[kind] = await startWarden(file, ws, WARDEN_NODE_ARGS);
       procs.push(...ops[kind].procs);
     }
-    // Issue 14's cost is measured against plain Wardens with the variants' history (GET only), not
-    // against (5), which also serves the POST, MCP and hot-reload rounds: code that has seen more
-    // kinds of request runs slower. Two processes of the same code differ too, so each kind is two
-    // processes: a second shipping and tracing Warden, two plain ones, and two more plain ones whose
-    // "cost" against the first two is the measurement's noise (an A/A control).
-    const twins: Record<OpsKind, StartedWarden> = { shipping: warden, tracing: warden };
+    // Issue 14's cost is measured on Wardens that have served nothing but the slices' request, the
+    // GET with the agent's traceparent: not (5), which also serves the POST, MCP and hot-reload
+    // rounds, and not the two above, which serve the rounds' GET without one (code that has seen
+    // more kinds of request runs slower; bench/HISTORY.md, fourteenth and fifteenth sessions). Two
+    // processes of the same code differ too, so each kind is two processes: two shipping, two
+    // tracing and two plain Wardens, and two more plain ones whose "cost" against the first two is
+    // the measurement's noise (an A/A control).
+    const twins: Record<OpsKind, StartedWarden[]> = { shipping: [], tracing: [] };
     for (const kind of ['shipping', 'tracing'] as const) {
-      const file = await opsConfig(await ws.configFor(upstream.origin, `${kind}-2`), path.join(ws.dir, `warden-${kind}-2-on.yaml`), kind, sinks[kind].url);
-      twins[kind] = await startWarden(file, ws, WARDEN_NODE_ARGS);
-      procs.push(...twins[kind].procs);
+      for (const n of [2, 3]) {
+        const file = await opsConfig(await ws.configFor(upstream.origin, `${kind}-${n}`), path.join(ws.dir, `warden-${kind}-${n}-on.yaml`), kind, sinks[kind].url);
+        twins[kind].push(await startWarden(file, ws, WARDEN_NODE_ARGS));
+        procs.push(...twins[kind].at(-1)!.procs);
+      }
     }
     const plains: StartedWarden[] = [];
     for (const name of ['plain-a', 'plain-b', 'control-a', 'control-b']) {
@@ -279,16 +283,19 @@ async function main(): Promise<void> {
       mk('warden-mcp', 'Warden, MCP tools/call', mcp(warden, warden.token), warden),
       mk('opa-mcp', 'nginx + OPA, MCP tools/call', mcp(opaP, NGINX_OPA_TOKEN), opaP),
     ];
+    // The agent's sampled traceparent: every request of the tracing Warden's rounds and of the slices is traced.
+    const traceparent = sampledTraceparent();
+    const traced = (s: Started, token: string): Request => ({ ...get(s, token), headers: { ...bearer(token), traceparent } });
     const opsVariants = [
       mk('warden-shipping', OPS_LABELS.shipping, get(ops.shipping, ops.shipping.token), ops.shipping),
-      mk('warden-tracing', OPS_LABELS.tracing, { ...get(ops.tracing, ops.tracing.token), headers: { ...bearer(ops.tracing.token), traceparent: sampledTraceparent() } }, ops.tracing),
+      mk('warden-tracing', OPS_LABELS.tracing, traced(ops.tracing, ops.tracing.token), ops.tracing),
     ];
-    // Only in the interleaved slices: the plain pair, the second shipping and tracing Wardens, the control pair.
+    // Only in the interleaved slices, all sent the tracing Warden's request so that what differs is
+    // the feature, not the traffic: the plain pair, the shipping pair, the tracing pair, the control pair.
     const sliceOnly = [
-      ...plains.slice(0, 2).map((p, i) => mk(`warden-plain-${i + 1}`, `Warden, plain (${i + 1})`, get(p, p.token), p)),
-      mk('warden-shipping-2', `${OPS_LABELS.shipping} (2)`, get(twins.shipping, twins.shipping.token), twins.shipping),
-      mk('warden-tracing-2', `${OPS_LABELS.tracing} (2)`, get(twins.tracing, twins.tracing.token), twins.tracing),
-      ...plains.slice(2).map((p, i) => mk(`warden-control-${i + 1}`, `Warden, plain again (A/A control ${i + 1})`, get(p, p.token), p)),
+      ...plains.slice(0, 2).map((p, i) => mk(`warden-plain-${i + 1}`, `Warden, plain (${i + 1})`, traced(p, p.token), p)),
+      ...(['shipping', 'tracing'] as const).flatMap((kind) => twins[kind].map((w, i) => mk(`warden-${kind}-${i + 2}`, `${OPS_LABELS[kind]} (${i + 2})`, traced(w, w.token), w))),
+      ...plains.slice(2).map((p, i) => mk(`warden-control-${i + 1}`, `Warden, plain again (A/A control ${i + 1})`, traced(p, p.token), p)),
     ];
     const all = [...main5, ...postVariants, ...mcpVariants, ...opsVariants];
     const started = [...all, ...sliceOnly];
@@ -318,25 +325,25 @@ async function main(): Promise<void> {
     // Slice systems: plain, shipping, tracing, control, then the second of each: the two processes
     // of a side are half a cycle apart, so that the host's drift within a cycle weighs on every
     // side alike (with the pairs back to back, it moved whole cycles by ±20 %).
-    const opsSystems = [sliceOnly[0]!, opsVariants[0]!, opsVariants[1]!, sliceOnly[4]!, sliceOnly[1]!, sliceOnly[2]!, sliceOnly[3]!, sliceOnly[5]!];
+    const [plain1, plain2, shipping2, shipping3, tracing2, tracing3, control1, control2] = sliceOnly as [Variant, Variant, Variant, Variant, Variant, Variant, Variant, Variant];
+    const opsSystems = [plain1, shipping2, tracing2, control1, plain2, shipping3, tracing3, control2];
     const comparisons = [{ of: [1, 5], against: [0, 4] }, { of: [2, 6], against: [0, 4] }, { of: [3, 7], against: [0, 4] }];
     log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of two plain, two shipping, two tracing and two control Wardens`);
-    // All get the same request, the tracing one's (with the agent's sampled traceparent), so that
-    // what differs is the feature, not the traffic.
-    const traceparent = opsVariants[1]!.req.headers['traceparent']!;
-    const sliceReq = (v: Variant): Request => ({ ...v.req, headers: { ...v.req.headers, traceparent } });
-    // Those that ran no rounds get as long at saturation as one repetition's GET rounds and the settling.
-    for (const v of sliceOnly) await load(sliceReq(v), 'closed', SETTLE_MS + WARMUP_MS + SAT_MS);
+    // They ran no rounds: each gets as long at saturation as one repetition's GET rounds and the settling.
+    for (const v of sliceOnly) await load(v.req, 'closed', SETTLE_MS + WARMUP_MS + SAT_MS);
     const sliceCpu: number[][] = opsSystems.map(() => []);
+    const sliceRps: number[][] = opsSystems.map(() => []);
     const opsCost = await interleavedCost(opsSystems.length, OPS_CYCLES, async (i) => {
       const v = opsSystems[i]!;
       const before = await usageOf(v.procs);
-      const r = await load(sliceReq(v), 'closed', OPS_SLICE_MS);
+      const r = await load(v.req, 'closed', OPS_SLICE_MS);
       const after = await usageOf(v.procs);
       sliceCpu[i]!.push(cpuPerRequest(before, after, r.requests));
+      sliceRps[i]!.push(r.rps);
       return r.rps;
     }, comparisons);
     log(`shipping ${(opsCost.median[0]! * 100).toFixed(1)} %, tracing ${(opsCost.median[1]! * 100).toFixed(1)} %, A/A control ${(opsCost.median[2]! * 100).toFixed(1)} % (medians of the cycles)`);
+    log(`median req/s of each slice's Warden: ${opsSystems.map((v, i) => `${v.label} ${median(sliceRps[i]!).toFixed(0)}`).join(', ')}`);
     const controlCost = `${(opsCost.median[2]! * 100).toFixed(1)} %`;
     /** Median CPU µs a request of a comparison's side: the mean of its processes' medians over the slices. */
     const sideCpu = (xs: readonly number[]): number => xs.reduce((a, s) => a + median(sliceCpu[s]!), 0) / xs.length;
@@ -413,7 +420,7 @@ async function main(): Promise<void> {
       { name: 'policy evaluation p99 ≤ 25 µs (GET input)', met: evalGet.p99Us <= 25, figure: `p99 ${evalGet.p99Us.toFixed(1)} µs, p50 ${evalGet.p50Us.toFixed(1)} µs` },
       ...evalRes.figures.filter((f) => f.name.startsWith('input + eval')).slice(0, 1).map((f) => ({ name: 'input building + evaluation p99 ≤ 35 µs (GET)', met: f.p99Us <= 35, figure: `p99 ${f.p99Us.toFixed(1)} µs, p50 ${f.p50Us.toFixed(1)} µs` })),
       { name: 'Warden peak RSS ≤ bare undici proxy + 15 MB', met: wardenPeak <= undiciPeak + 15, figure: `${wardenPeak.toFixed(1)} vs ${undiciPeak.toFixed(1)} MB sampled (Warden's kernel lifetime maxRSS ${(lifetime.maxRss / 2 ** 20).toFixed(1)} MB, incl. start-up)` },
-      { name: `added p99 latency over direct at ${RATE} req/s ≤ 1 ms`, met: addedP99 <= 1000, figure: `+${ms(addedP99)} ms (${ms(w.fixedP99Us)} vs ${ms(m.direct!.fixedP99Us)} ms)` },
+      { name: `added p99 latency over direct at ${RATE} req/s ≤ 1 ms`, met: addedP99 <= 1000, figure: `${addedP99 < 0 ? '−' : '+'}${ms(Math.abs(addedP99))} ms (${ms(w.fixedP99Us)} vs ${ms(m.direct!.fixedP99Us)} ms)` },
       { name: `no RSS growth (soak ${SOAK_S} s${SOAK_S < 600 ? '; the 10-minute check is `--soak 600`' : ''})`, met: growth <= Math.max(5, mean(first) * 0.1), figure: `first ${win.toFixed(0)} s ${mean(first).toFixed(1)} MB → last ${win.toFixed(0)} s ${mean(last).toFixed(1)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB)` },
       ...(['shipping', 'tracing'] as const).map((kind) => {
         const o = m[`warden-${kind}`]!;
@@ -451,9 +458,10 @@ async function main(): Promise<void> {
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
       `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +
         opsVariants.map((v) => `- ${v.label} vs Warden: ${mcpCost(v.key, 'warden')}.`).join('\n') + '\n\n' +
-        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs (in the rounds above the plain and shipping Wardens get the GET without one): per cycle, 1 − variant req/s ÷ plain req/s, then the median. Two processes of the same code differ by up to 10 % on this host, so each side is two processes, their req/s averaged in each cycle: the two Wardens above and a second of each, against two plain Wardens that, like the variants, have only served the GET (not (5), which also served the POST, MCP and hot-reload rounds: code that has seen more kinds of request runs slower). Two more plain Wardens are measured the same way: their figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
+        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs: per cycle, 1 − variant req/s ÷ plain req/s, then the median. The slices' Wardens have served nothing but that request: not the Wardens above (in the rounds, (5) also serves the POST, MCP and hot-reload rounds, and (5) and the shipping Warden the GET without a \`traceparent\`; code that has seen more kinds of request runs slower). Two processes of the same code differ by up to 10 % on this host, so each side is two processes, their req/s averaged in each cycle: two shipping, two tracing and two plain Wardens. Two more plain Wardens are measured the same way: their figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
         table(['cycle', ...OPS_SIDES.map((l) => `${l}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
-        `Medians: ${OPS_SIDES.map((l, k) => `${l} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req`).join('; ')}.\n`,
+        `Medians: ${OPS_SIDES.map((l, k) => `${l} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req`).join('; ')}.\n\n` +
+        `Median req/s of each of the slices' Wardens: ${opsSystems.map((v, i) => `${v.label} ${num(median(sliceRps[i]!))}`).join(', ')}.\n`,
       `## Hot reload under load\n\nThe bundle file was replaced (write + rename) 5 times during a 5 s saturation round of Warden (poll interval 200 ms): ` +
         `${reloads} loads seen in \`warden_bundle_loads_total\`, ${reloadFailed} failed or non-2xx of ${reload.requests} requests (${num(reload.rps)} req/s, p99 ${ms(reload.p99Us)} ms; statuses ${JSON.stringify(reload.statuses)}).\n`,
       `## Memory over a longer run\n\nWarden at saturation for ${SOAK_S} s (${num(soak.rps)} req/s, ${soak.non2xx + soak.errors} failed of ${soak.requests}), RSS sampled each second: ` +
