@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Worker } from 'node:worker_threads';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
-import { createRing, RingWriter } from '../service/spsc-ring.js';
+import { alikeMod8, createRing, RingWriter } from '../service/spsc-ring.js';
 import { closeThread, startThread } from '../service/thread.js';
 import type { LogShipperStats } from './log-shipper.js';
 import type { ShipThreadCommand, ShipThreadData, ShipThreadReport } from './ship-thread.js';
@@ -34,15 +34,12 @@ const RING_BYTES = 4 << 20;
 const CLOSE_MARGIN_MS = 500;
 
 /**
- * Where a line whose first byte lies at `offset` (mod 8) starts in its ring record: 1-8 bytes in,
- * at the same remainder mod 8. V8 copies into and out of shared memory a word at a time only
- * between addresses alike mod 8, else byte by byte: a 1.8 KB line took 1.3 µs instead of 0.3 to
- * copy into the ring, and as long again out of it (bench/HISTORY.md, issue 14, fifteenth session).
- * The reading end (ship-thread.ts) reads the skip from the record's first byte. (A `byteOffset`
- * counts from its ArrayBuffer's start, which V8 aligns to 8 bytes at least.)
+ * Where a line whose first byte lies at `offset` starts in its ring record: 1-8 bytes in (after
+ * the skip itself, in the record's first byte, which ship-thread.ts reads), alike mod 8 with
+ * `offset` so that it is copied a word at a time (alikeMod8; a payload starts 8-aligned).
  */
 export function lineSkip(offset: number): number {
-  return ((offset + 7) & 7) + 1;
+  return 1 + alikeMod8(offset, 1);
 }
 
 /** The shipper as the sidecar uses it; `stats` are the thread's, as last reported. */
@@ -120,8 +117,6 @@ class ShipperThread implements DecisionShipper {
     const ring = this.#ring;
     const at = ring.reserve(n + 8);
     if (at >= 0) {
-      // The line starts `skip` bytes into the record (1-8, the record's first byte), where its
-      // address has the remainder mod 8 it has in `src` (the payload is 8-aligned).
       const skip = lineSkip(src.byteOffset + from);
       ring.bytes[at] = skip;
       src.copy(ring.bytes, at + skip, from, to);
