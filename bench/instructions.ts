@@ -13,17 +13,14 @@
 // Needs valgrind (Debian's package). Takes about 8 minutes for the three Wardens.
 
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
-import { HEAP_FLAGS } from '../src/heap-flags.js';
 import { flag, runMain, stringFlag, withBench } from './harness.js';
 import { sendLoad } from './load-client.js';
 import { opsConfig, sampledTraceparent, startSink, type OpsKind } from './ops-variants.js';
-import { spawnProc } from './procs.js';
 import { table } from './report.js';
-import { benchTask } from './systems.js';
+import { startWarden } from './systems.js';
 
 const KINDS = (stringFlag('--kinds') ?? 'plain,shipping,tracing').split(',') as ('plain' | OpsKind)[];
 const WARM = flag('--warm', 3000);
@@ -52,27 +49,18 @@ async function main(): Promise<void> {
       const wardens: { kind: string; pid: number; origin: string; token: string }[] = [];
       for (const [i, kind] of KINDS.entries()) {
         const plain = await ws.configFor(upstream.origin, `cg-${i}`);
-        let file = plain;
-        if (kind !== 'plain') {
-          file = await opsConfig(plain, path.join(ws.dir, `cg-${i}.yaml`), kind, sink.url);
-          // Uploads and exports by size, as at native rates: under valgrind a request takes 50-100
-          // times as long, and the delays would send a batch every few requests.
-          const config = parse(await readFile(file, 'utf8')) as Record<string, any>;
-          if (kind === 'shipping') Object.assign(config.decision_log.service, { min_delay: '600s', max_delay: '600s' });
-          else config.tracing.export_delay = '600s';
-          await writeFile(file, stringify(config));
-        }
-        const p = spawnProc(`warden-${kind}`, 'valgrind', ['--tool=callgrind', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/${kind}-${i}.%p`, process.execPath, ...HEAP_FLAGS, ...NODE_ARGS, 'dist/src/main.js', 'run', '--config', file], { env: ws.env });
-        procs.push(p);
-        let m: RegExpExecArray | null = null;
-        for (let t = 0; t < 600 && !m && p.child.exitCode === null; t++) {
-          await new Promise((r) => setTimeout(r, 500));
-          m = /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/.exec(p.stderr());
-        }
-        if (!m) throw new Error(`${kind}: Warden did not start under valgrind\n${p.stderr()}`);
-        const admin = `http://127.0.0.1:${m[2]}`;
-        wardens.push({ kind: `${kind}-${i}`, pid: p.child.pid!, origin: `http://127.0.0.1:${m[1]}`, token: await benchTask(admin) });
-        log(`${kind} started under valgrind (pid ${p.child.pid})`);
+        // Uploads and exports by size, as at native rates: under valgrind a request takes 50-100
+        // times as long, and the delays would send a batch every few requests.
+        const delays = kind === 'shipping' ? { min_delay: '600s', max_delay: '600s' } : { export_delay: '600s' };
+        const file = kind === 'plain' ? plain : await opsConfig(plain, path.join(ws.dir, `cg-${i}.yaml`), kind, sink.url, delays);
+        const w = await startWarden(file, ws, NODE_ARGS, undefined, {
+          wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/${kind}-${i}.%p`],
+          startMs: 300_000,
+        });
+        procs.push(...w.procs);
+        const pid = w.procs[0]!.child.pid!;
+        wardens.push({ kind: `${kind}-${i}`, pid, origin: w.origin, token: w.token });
+        log(`${kind} started under valgrind (pid ${pid})`);
       }
       const traceparent = sampledTraceparent();
       const serve = async (w: (typeof wardens)[number], count: number): Promise<number> => {

@@ -46,12 +46,13 @@ export const OPS_LABELS: Readonly<Record<OpsKind, string>> = {
 
 /**
  * Writes `out`: the Warden config `base` plus shipping every decision line to `sinkUrl`
- * (`decision_log.service`) or exporting every request's trace to it (`tracing.otlp_url`).
+ * (`decision_log.service`) or exporting every request's trace to it (`tracing.otlp_url`), with
+ * `more` settings of that section.
  */
-export async function opsConfig(base: string, out: string, kind: OpsKind, sinkUrl: string): Promise<string> {
+export async function opsConfig(base: string, out: string, kind: OpsKind, sinkUrl: string, more: Record<string, unknown> = {}): Promise<string> {
   const config = parse(await readFile(base, 'utf8')) as Record<string, any>;
-  if (kind === 'shipping') config.decision_log = { ...config.decision_log, service: { url: sinkUrl } };
-  else config.tracing = { otlp_url: `${sinkUrl}/v1/traces` };
+  if (kind === 'shipping') config.decision_log = { ...config.decision_log, service: { url: sinkUrl, ...more } };
+  else config.tracing = { otlp_url: `${sinkUrl}/v1/traces`, ...more };
   await writeFile(out, stringify(config));
   return out;
 }

@@ -81,10 +81,15 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: { env
   return proc;
 }
 
-/** A Node child with the usage preload (and tsx when the benchmark itself runs under tsx). */
-export function spawnNode(name: string, script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; root?: string } = {}): Proc {
+/**
+ * A Node child with the usage preload (and tsx when the benchmark itself runs under tsx). `wrap`:
+ * a command that runs node, with its own arguments first (bench/instructions.ts: valgrind).
+ */
+export function spawnNode(name: string, script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; root?: string; wrap?: readonly string[] } = {}): Proc {
   const loader = COMPILED ? [] : ['--import', 'tsx'];
-  return spawnProc(name, process.execPath, [...(opts.nodeArgs ?? []), ...loader, '--import', USAGE_PRELOAD, entry(script), ...args], { ...opts, ipc: true });
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), ...loader, '--import', USAGE_PRELOAD, entry(script), ...args];
+  const [cmd, ...argv] = [...(opts.wrap ?? []), ...node];
+  return spawnProc(name, cmd!, argv, { ...opts, ipc: true });
 }
 
 function askUsage(child: ChildProcess, reset: boolean): Promise<Usage> {

@@ -34,10 +34,16 @@ export interface StartedWarden extends Started {
   readonly token: string;
 }
 
+/** How Warden's process is started: under another command (`wrap`, e.g. valgrind), and how long it may take to listen. */
+export interface Launch {
+  readonly wrap?: readonly string[];
+  readonly startMs?: number;
+}
+
 /** `warden run` (or `warden control`) on `config`; its listeners' origins from the "warden listening" line. */
-async function spawnWarden(role: 'run' | 'control', config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<{ proc: Proc; origin: string; admin: string }> {
-  const proc = spawnNode(role === 'run' ? 'warden' : 'warden-control', 'src/main.ts', [role, '--config', config], { env: ws.env, nodeArgs: [...HEAP_FLAGS, ...nodeArgs], ...(root !== undefined && { root }) });
-  const m = await stderrMatch(proc, role === 'run' ? /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/ : /"admin":\{[^}]*"port":(\d+)\}()/, 60_000);
+async function spawnWarden(role: 'run' | 'control', config: string, ws: Workspace, nodeArgs: string[] = [], root?: string, launch: Launch = {}): Promise<{ proc: Proc; origin: string; admin: string }> {
+  const proc = spawnNode(role === 'run' ? 'warden' : 'warden-control', 'src/main.ts', [role, '--config', config], { env: ws.env, nodeArgs: [...HEAP_FLAGS, ...nodeArgs], ...(root !== undefined && { root }), ...(launch.wrap && { wrap: launch.wrap }) });
+  const m = await stderrMatch(proc, role === 'run' ? /"proxy":\{[^}]*"port":(\d+)\},"admin":\{[^}]*"port":(\d+)\}/ : /"admin":\{[^}]*"port":(\d+)\}()/, launch.startMs ?? 60_000);
   return { proc, origin: role === 'run' ? `http://127.0.0.1:${m[1]}` : '', admin: `http://127.0.0.1:${role === 'run' ? m[2] : m[1]}` };
 }
 
@@ -63,8 +69,8 @@ export async function benchTask(admin: string, root?: string): Promise<string> {
 }
 
 /** `root`: a compiled checkout to run Warden from (bench/ab.ts), default this one. */
-export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = [], root?: string): Promise<StartedWarden> {
-  const { proc, origin, admin } = await spawnWarden('run', config, ws, nodeArgs, root);
+export async function startWarden(config: string, ws: Workspace, nodeArgs: string[] = [], root?: string, launch: Launch = {}): Promise<StartedWarden> {
+  const { proc, origin, admin } = await spawnWarden('run', config, ws, nodeArgs, root, launch);
   return { origin, admin, token: await benchTask(admin, root), procs: [proc] };
 }
 
