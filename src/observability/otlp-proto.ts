@@ -13,7 +13,8 @@ import { randomFillSync } from 'node:crypto';
 import { TraceState } from '@opentelemetry/core';
 import { withRoom } from '../grow-buffer.js';
 import { createRing, RingReader, RingWriter } from '../service/spsc-ring.js';
-import { PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_SPAN_ID, S_TRACE_ID, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from './trace-pack.js';
+import { PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_PARENT, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from './trace-pack.js';
+import { readTraceParent } from './trace-parent.js';
 
 // OTLP enums (opentelemetry/proto/trace/v1/trace.proto).
 const KIND_INTERNAL = 1;
@@ -292,23 +293,36 @@ function intAttribute(w: Writer, key: Key, value: number): void {
 
 const ids = Buffer.alloc(24);
 
+/** Where the trace id and the parent span id are in a traceparent of the common form (55 characters). */
+const PARENT_TRACE_ID = 3;
+const PARENT_SPAN_ID = 36;
+
 /**
- * The spans of a packed request: a root and a child per phase, as ScopeSpans.spans fields.
+ * The spans of a packed request: a root and a child per phase, as ScopeSpans.spans fields; false
+ * (nothing written) when the agent's traceparent proves invalid and `sample()` (the ratio) says no.
  * `traceState` maps the agent's tracestate to what is passed on, and may throw (nothing is written then).
  */
-function writeRequest(w: Writer, c: PackedRequest, traceState: (raw: string) => string | undefined): void {
+function writeRequest(w: Writer, c: PackedRequest, traceState: (raw: string) => string | undefined, sample: () => boolean): boolean {
   const { bytes: src, from, size, nums } = c;
-  const parent = size[S_TRACE_ID]! >= 0 && size[S_SPAN_ID]! >= 0;
+  // The request path packs a traceparent after a look at its length and flag only
+  // (trace-parent.ts, parentToPack): read in full here, one that is not valid leaves the
+  // request to the ratio, as having none does.
+  let parent = false;
+  if (size[S_PARENT]! >= 0) {
+    const read = size[S_PARENT] === 55 ? readTraceParent(c.string(S_PARENT)!) : null;
+    if (read?.sampled) parent = true;
+    else if (read || !sample()) return false;
+  }
   const state = parent && size[S_TRACE_STATE]! >= 0 ? traceState(c.string(S_TRACE_STATE)!) : undefined;
   // The root span: trace id from the agent's context or fresh; its own id is reused as the children's parent.
   // A root span is about 250 bytes: two bytes of length.
   const root = w.begin(2, 2);
   const traceAt = w.pos + 2;
-  if (parent) w.hexBytes(1, src, from[S_TRACE_ID]!, size[S_TRACE_ID]!);
+  if (parent) w.hexBytes(1, src, from[S_PARENT]! + PARENT_TRACE_ID, 32);
   else w.randomId(1, 16);
   const rootIdAt = w.randomId(2, 8);
   if (state) w.string(3, state);
-  if (parent) w.hexBytes(4, src, from[S_SPAN_ID]!, size[S_SPAN_ID]!);
+  if (parent) w.hexBytes(4, src, from[S_PARENT]! + PARENT_SPAN_ID, 16);
   w.raw(ROOT_NAME);
   w.tag(6, 0);
   w.varint(KIND_SERVER);
@@ -357,6 +371,7 @@ function writeRequest(w: Writer, c: PackedRequest, traceState: (raw: string) => 
     if (failed) for (const b of PHASE_ERROR) buf[pos++] = b;
     w.pos = pos;
   }
+  return true;
 }
 
 /** The fields before the spans: ResourceSpans.resource (service.name) and ScopeSpans.scope (warden). */
@@ -396,6 +411,7 @@ const SPARES = 9;
 export class TraceBatch {
   readonly #pre: { resource: Buffer; scope: Buffer };
   readonly #traceState: (raw: string) => string | undefined;
+  readonly #sample: () => boolean;
   /** Room kept before the spans for the head: two tags, two lengths (5 bytes each at most), resource and scope. */
   readonly #headRoom: number;
   readonly #w: Writer;
@@ -408,27 +424,32 @@ export class TraceBatch {
     return this.#w.pos - this.#headRoom;
   }
 
-  constructor(serviceName: string, traceState = w3cTraceState) {
+  /** `sampleRatio`: the share of requests whose traceparent proves invalid that are traced. */
+  constructor(serviceName: string, traceState = w3cTraceState, sampleRatio = 1) {
     this.#pre = preamble(serviceName);
     this.#traceState = traceState;
+    this.#sample = () => Math.random() < sampleRatio;
     this.#headRoom = 12 + this.#pre.resource.length + this.#pre.scope.length;
     this.#w = new Writer(16 * 1024);
     this.#w.pos = this.#headRoom;
   }
 
   /**
-   * Encodes the spans of a packed request (with fresh random span, and trace, ids); throws,
-   * leaving nothing of it in the batch, when it cannot (a tracestate refused, a span over 2 MiB).
+   * Encodes the spans of a packed request (with fresh random span, and trace, ids); false when its
+   * traceparent proves invalid and the ratio does not sample it. Throws, leaving nothing of it in
+   * the batch, when it cannot (a tracestate refused, a span over 2 MiB).
    */
-  add(c: PackedRequest): void {
+  add(c: PackedRequest): boolean {
     const at = this.#w.pos;
+    let written: boolean;
     try {
-      writeRequest(this.#w, c, this.#traceState);
+      written = writeRequest(this.#w, c, this.#traceState, this.#sample);
     } catch (err) {
       this.#w.pos = at;
       throw err;
     }
-    this.count++;
+    if (written) this.count++;
+    return written;
   }
 
   /** The OTLP/protobuf body of the requests added so far; the batch is empty afterwards. */
@@ -463,8 +484,8 @@ export class TraceBatch {
 }
 
 /** The OTLP/protobuf body for traced requests, packed and encoded as the trace thread does (tests and benchmarks). */
-export function encodeTraces(serviceName: string, records: readonly TraceRecord[], traceState = w3cTraceState): Buffer {
-  const batch = new TraceBatch(serviceName, traceState);
+export function encodeTraces(serviceName: string, records: readonly TraceRecord[], traceState = w3cTraceState, sampleRatio = 1): Buffer {
+  const batch = new TraceBatch(serviceName, traceState, sampleRatio);
   const ring = createRing(1 << 20);
   const packer = new TracePacker(new RingWriter(ring));
   const reader = new RingReader(ring);

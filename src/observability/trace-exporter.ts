@@ -4,7 +4,7 @@
 // OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { TraceBatch } from './otlp-proto.js';
+import { TraceBatch, w3cTraceState } from './otlp-proto.js';
 import type { RingReader } from '../service/spsc-ring.js';
 import { PackedRequest } from './trace-pack.js';
 
@@ -15,6 +15,8 @@ export interface ExporterOptions {
   readonly headers?: Record<string, string>;
   /** Longest wait of a request's spans in the exporter before they are sent. */
   readonly exportDelayMs: number;
+  /** Share of new traces (no valid sampled parent) that are recorded. */
+  readonly sampleRatio: number;
 }
 
 /**
@@ -55,12 +57,13 @@ export class TraceExporter {
     const http = convertLegacyHttpOptions({ url: opts.url, ...(opts.headers && { headers: opts.headers }) }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
     this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'warden_otlp_http_span_exporter', { name: 'span', countItems: (e) => e.requests }, undefined);
     this.#delayMs = opts.exportDelayMs;
-    this.#batch = new TraceBatch(opts.serviceName);
+    this.#batch = new TraceBatch(opts.serviceName, w3cTraceState, opts.sampleRatio);
   }
 
   /**
-   * Encodes the spans of the requests in the ring. A request that cannot be encoded costs its
-   * trace, never the others; with MAX_INFLIGHT exports under way, requests go untraced.
+   * Encodes the spans of the requests in the ring (but one whose parent proves invalid and the
+   * ratio does not sample). A request that cannot be encoded costs its trace, never the others;
+   * with MAX_INFLIGHT exports under way, requests go untraced.
    */
   drain(): void {
     this.#ring.drain(this.#each);

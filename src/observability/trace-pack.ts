@@ -1,11 +1,11 @@
 // How a traced request crosses from the request path to the trace exporter's thread (tracing.ts):
 // one record of the ring they share (service/spsc-ring.ts) holds its numbers (times, status,
-// phases, and the byte length of each of its strings) and then its strings (ids, tracestate,
-// attributes) as UTF-8. Packing a request is a few dozen stores and a copy of about a hundred
-// characters; the thread encodes the spans straight from the ring (otlp-proto.ts), making no string
-// or object per request. As JS strings they cost twice: postMessage flattened the batch's one
-// concatenated string, and the thread sliced it into eight strings a request only to copy them out
-// again (bench/HISTORY.md, issue 14, fourteenth session).
+// phases, and the byte length of each of its strings) and then its strings (the agent's
+// traceparent, tracestate, attributes) as UTF-8. Packing a request is a few dozen stores and one
+// write of its strings; the thread encodes the spans straight from the ring (otlp-proto.ts),
+// making no string or object per request. As JS strings they cost twice: postMessage flattened the
+// batch's one concatenated string, and the thread sliced it into eight strings a request only to
+// copy them out again (bench/HISTORY.md, issue 14, fourteenth session).
 
 import type { Buffer } from 'node:buffer';
 import type { RingReader, RingWriter } from '../service/spsc-ring.js';
@@ -21,16 +21,15 @@ const PHASE_CODE: ReadonlyMap<PhaseName, number> = new Map(PHASES.map((p, i) => 
  */
 export const MAX_PHASES = 64;
 
-/** The strings of a request, by index: trace id, span id, tracestate, method, decision id, outcome, upstream, error. */
-export const S_TRACE_ID = 0;
-export const S_SPAN_ID = 1;
-export const S_TRACE_STATE = 2;
-export const S_METHOD = 3;
-export const S_DECISION_ID = 4;
-export const S_OUTCOME = 5;
-export const S_UPSTREAM = 6;
-export const S_ERROR = 7;
-const STRINGS = 8;
+/** The strings of a request, by index: the agent's traceparent, tracestate, method, decision id, outcome, upstream, error. */
+export const S_PARENT = 0;
+export const S_TRACE_STATE = 1;
+export const S_METHOD = 2;
+export const S_DECISION_ID = 3;
+export const S_OUTCOME = 4;
+export const S_UPSTREAM = 5;
+export const S_ERROR = 6;
+const STRINGS = 7;
 /**
  * Numbers per request: start, end, status, phase count, the byte length of each string (-1:
  * none), then code, start, end, failed per phase.
@@ -48,58 +47,26 @@ export interface RequestAttributes {
   readonly error: string | undefined;
 }
 
-/** What the request path knows of a traced request when it ends (the parent already parsed). */
+/** What the request path knows of a traced request when it ends. */
 export interface TraceRecord extends RequestAttributes {
   readonly startMs: number;
   readonly endMs: number;
   readonly phases: PhaseTimes;
-  readonly traceId: string | undefined;
-  readonly spanId: string | undefined;
+  /**
+   * The agent's W3C traceparent, when it sent one that says sampled (trace-parent.ts,
+   * `parentToPack`): the thread reads it in full, and takes its trace and span ids.
+   */
+  readonly parent: string | undefined;
   /** The agent's tracestate as sent; the thread keeps what the W3C rules keep. */
   readonly traceState: string | undefined;
 }
 
-const len = (s: string | undefined): number => (s === undefined ? 0 : s.length);
-
-/**
- * Called, not looked up on each string: the strings packed here come in many representations
- * (sliced trace and span ids, header values, the decision id, constants), enough for the lookup of
- * `s.charCodeAt` to go megamorphic in a running Warden, a generic property lookup for every
- * character (bench/HISTORY.md, issue 14, fifteenth session: callgrind).
- */
-const charCodeAt = String.prototype.charCodeAt;
-
 /** Writes traced requests into the ring that the trace thread drains. */
 export class TracePacker {
   readonly #ring: RingWriter;
-  #byte = 0;
 
   constructor(ring: RingWriter) {
     this.#ring = ring;
-  }
-
-  /** Writes `s` as UTF-8 at the byte cursor (room for 3 bytes a character is known) and its length at `at`. */
-  #string(nums: Float64Array, at: number, s: string | undefined): void {
-    if (s === undefined) {
-      nums[at] = -1;
-      return;
-    }
-    const buf = this.#ring.bytes;
-    const from = this.#byte;
-    const n = s.length;
-    let p = from;
-    // ASCII (all of Warden's strings but an odd upstream name or tracestate) char by char: cheaper
-    // than a call into Buffer's native UTF-8 writer.
-    for (let i = 0; i < n; i++) {
-      const c = charCodeAt.call(s, i);
-      if (c > 0x7f) {
-        p = from + buf.write(s, from, 'utf8');
-        break;
-      }
-      buf[p++] = c;
-    }
-    nums[at] = p - from;
-    this.#byte = p;
   }
 
   /** Packs one request; false when the ring has no room for it (the thread is behind, or the request is huge). */
@@ -107,32 +74,50 @@ export class TracePacker {
     const { names, times } = r.phases;
     const n = Math.min(names.length, MAX_PHASES);
     const numBytes = 8 * (HEAD + PER_PHASE * n);
-    const chars = len(r.traceId) + len(r.spanId) + len(r.traceState) + r.method.length + r.decisionId.length + r.outcome.length + len(r.upstream) + len(r.error);
+    const { parent, traceState, method, decisionId, outcome, upstream, error } = r;
+    // One write of all the strings: a call into Buffer's native UTF-8 writer per string, or a
+    // JavaScript loop over the characters (about a hundred), cost two to three times as much
+    // (bench/HISTORY.md, issue 14, sixteenth session). A string that is absent (-1) adds nothing.
+    const all = (parent ?? '') + (traceState ?? '') + method + decisionId + outcome + (upstream ?? '') + (error ?? '');
     const ring = this.#ring;
-    const start = ring.reserve(numBytes + 3 * chars);
+    // Room for 3 bytes a character: UTF-8 takes no more for any UTF-16 code unit.
+    const start = ring.reserve(numBytes + 3 * all.length);
     if (start < 0) return false;
     const nums = ring.f64;
+    const bytes = ring.bytes;
     let at = start >> 3;
-    this.#byte = start + numBytes;
+    const from = start + numBytes;
+    let end = from + bytes.write(all, from);
     nums[at++] = r.startMs;
     nums[at++] = r.endMs;
     nums[at++] = r.status;
     nums[at++] = n;
-    this.#string(nums, at++, r.traceId);
-    this.#string(nums, at++, r.spanId);
-    this.#string(nums, at++, r.traceState);
-    this.#string(nums, at++, r.method);
-    this.#string(nums, at++, r.decisionId);
-    this.#string(nums, at++, r.outcome);
-    this.#string(nums, at++, r.upstream);
-    this.#string(nums, at++, r.error);
+    if (end - from === all.length) {
+      // All ASCII (every string Warden packs but an odd upstream name or tracestate): a string's
+      // bytes are its characters.
+      nums[at++] = parent === undefined ? -1 : parent.length;
+      nums[at++] = traceState === undefined ? -1 : traceState.length;
+      nums[at++] = method.length;
+      nums[at++] = decisionId.length;
+      nums[at++] = outcome.length;
+      nums[at++] = upstream === undefined ? -1 : upstream.length;
+      nums[at++] = error === undefined ? -1 : error.length;
+    } else {
+      // Some character took more than one byte: each string again, measured as written.
+      end = from;
+      for (const s of [parent, traceState, method, decisionId, outcome, upstream, error]) {
+        const k = s === undefined ? -1 : bytes.write(s, end);
+        nums[at++] = k;
+        if (k > 0) end += k;
+      }
+    }
     for (let p = 0; p < n; p++) {
       nums[at++] = PHASE_CODE.get(names[p]!) ?? 0;
       nums[at++] = times[3 * p]!;
       nums[at++] = times[3 * p + 1]!;
       nums[at++] = times[3 * p + 2]!;
     }
-    ring.commit(this.#byte - start);
+    ring.commit(end - start);
     return true;
   }
 }

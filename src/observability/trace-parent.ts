@@ -3,6 +3,11 @@
 // the largest single cost of a traced request after the export (bench/HISTORY.md, issue 14).
 // Anything else (surrounding space, a future version's longer form, a malformed value) goes to that
 // parser, so what is accepted and refused is exactly what it accepts and refuses.
+//
+// A request's own thread does less still (`parentToPack`): it looks only at a value's length and
+// sampled flag, and leaves reading it in full to the trace thread (otlp-proto.ts), which samples
+// by the ratio a request whose parent proves invalid, as the request path did before: the
+// reading cost the request path a microsecond (bench/HISTORY.md, issue 14, sixteenth session).
 
 import { TraceFlags } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
@@ -43,4 +48,20 @@ export function readTraceParent(tp: string): TraceParent | null {
   }
   const p = parseTraceParent(tp);
   return p && { traceId: p.traceId, spanId: p.spanId, sampled: (p.traceFlags & TraceFlags.SAMPLED) !== 0 };
+}
+
+/**
+ * What the request path packs of the agent's `traceparent` `tp` for the trace thread:
+ * - `tp` itself when it has the length and the sampled flag of the common form (the thread reads it
+ *   with readTraceParent, and a value that proves invalid is sampled by the ratio there);
+ * - else, when it is valid and sampled, its ids in the common form;
+ * - null when it is valid and not sampled (no trace);
+ * - undefined when it is not valid (the ratio decides, as without one).
+ */
+export function parentToPack(tp: string): string | null | undefined {
+  const flags = hex(tp.charCodeAt(54));
+  if (tp.length === 55 && flags >= 0 && (flags & TraceFlags.SAMPLED) !== 0) return tp;
+  const p = readTraceParent(tp);
+  if (!p) return undefined;
+  return p.sampled ? `00-${p.traceId}-${p.spanId}-01` : null;
 }

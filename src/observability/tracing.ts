@@ -20,11 +20,9 @@ import { Phases } from './phases.js';
 import { TracePacker, type RequestAttributes } from './trace-pack.js';
 import type { ExporterOptions } from './trace-exporter.js';
 import type { ToTraceThread, TraceThreadData } from './trace-thread.js';
-import { readTraceParent } from './trace-parent.js';
+import { parentToPack } from './trace-parent.js';
 
 export interface TracingOptions extends ExporterOptions {
-  /** Share of new traces (no sampled parent) that are recorded. */
-  readonly sampleRatio: number;
   /** The trace thread failed: tracing stops (requests are served as before). */
   readonly onError?: (err: unknown) => void;
 }
@@ -61,7 +59,7 @@ export class Tracing {
     const ring = createRing(RING_BYTES);
     this.#ring = new RingWriter(ring);
     this.#packer = new TracePacker(this.#ring);
-    const exporter: ExporterOptions = { url: opts.url, serviceName: opts.serviceName, exportDelayMs: opts.exportDelayMs, ...(opts.headers && { headers: opts.headers }) };
+    const exporter: ExporterOptions = { url: opts.url, serviceName: opts.serviceName, exportDelayMs: opts.exportDelayMs, sampleRatio: opts.sampleRatio, ...(opts.headers && { headers: opts.headers }) };
     const data: TraceThreadData = { exporter, ring, drainMs: Math.min(DRAIN_MS, opts.exportDelayMs) };
     this.#thread = startThread(import.meta.url, './trace-thread', data);
     // Never what keeps the process alive: close() is what waits for the exports.
@@ -83,13 +81,14 @@ export class Tracing {
       if (this.#stopped) return;
       const meta = r.phases.meta;
       const tp = meta ? meta.traceparent : r.headers.traceparent;
-      const parent = typeof tp === 'string' ? readTraceParent(tp) : null;
-      // Parent-based sampling: a parent's sampled flag decides; without one, the ratio does.
-      if (parent ? !parent.sampled : !(Math.random() < this.#ratio)) return;
+      const parent = typeof tp === 'string' ? parentToPack(tp) : undefined;
+      // Parent-based sampling: a parent's sampled flag decides; without a valid one, the ratio
+      // does (here, or in the thread for a parent packed unread that proves invalid).
+      if (parent === null || (parent === undefined && !(Math.random() < this.#ratio))) return;
       const ts = meta ? meta.tracestate : r.headers.tracestate;
       const rec = {
         startMs: r.phases.startMs, endMs: Phases.epochMs(r.endAt), phases: r.phases,
-        traceId: parent?.traceId, spanId: parent?.spanId, traceState: parent && typeof ts === 'string' ? ts : undefined,
+        parent, traceState: parent !== undefined && typeof ts === 'string' ? ts : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
       };
       // A full ring (the thread is behind) costs this request its trace.

@@ -19,14 +19,16 @@ const phase = (name: PhaseName, startMs: number, endMs: number | undefined, fail
 const recorded = (list: Phase[]): PhaseTimes => ({ names: list.map((p) => p.name), times: list.flatMap((p) => [p.startMs, p.endMs ?? NaN, p.failed ? 1 : 0]) });
 const FIRST = [phase('route', T0 + 0.01, T0 + 0.02), phase('identify', T0 + 0.02, T0 + 0.5), phase('evaluate', T0 + 0.5, T0 + 0.51), phase('forward', T0 + 0.51, T0 + 3.2)];
 
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN_ID = '00f067aa0ba902b7';
 const BATCH: TraceRecord[] = [
   {
     startMs: T0, endMs: T0 + 3.25, method: 'GET', status: 200, decisionId: 'd-1', outcome: 'allow', upstream: 'github', error: undefined,
-    traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceState: 'vendor=a,other=b',
+    parent: `00-${TRACE_ID}-${SPAN_ID}-01`, traceState: 'vendor=a,other=b',
     phases: recorded(FIRST),
   },
   {
-    startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', traceId: undefined, spanId: undefined, traceState: undefined,
+    startMs: T0 + 999.9999996, endMs: T0 + 1001, method: 'POST', status: 401, decisionId: 'x'.repeat(200), outcome: 'error', upstream: 'äpi-ünicode', error: 'TOKEN_MISSING', parent: undefined, traceState: undefined,
     // identify never ended (it threw): not marked failed, and exported as an error all the same.
     phases: recorded([phase('route', T0 + 1000, T0 + 1000.1), phase('identify', T0 + 1000.1, undefined)]),
   },
@@ -68,7 +70,7 @@ describe('OTLP/protobuf encoding', () => {
     expect(mine.map((s) => s.name)).toEqual(['warden.request', 'route', 'identify', 'evaluate', 'forward', 'warden.request', 'route', 'identify']);
     const [root, ...kids] = mine.slice(0, 5);
     expect(root).toMatchObject({
-      traceId: BATCH[0]!.traceId, parentSpanId: BATCH[0]!.spanId, traceState: 'vendor=a,other=b', kind: 2, service: 'warden-test',
+      traceId: TRACE_ID, parentSpanId: SPAN_ID, traceState: 'vendor=a,other=b', kind: 2, service: 'warden-test',
       startTimeUnixNano: nanos(T0), endTimeUnixNano: nanos(T0 + 3.25),
       attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'warden.decision_id': 'd-1', 'warden.outcome': 'allow', 'warden.upstream': 'github' },
     });
@@ -83,7 +85,7 @@ describe('OTLP/protobuf encoding', () => {
     const [root, route, identify] = mine.slice(5);
     expect(root!.parentSpanId).toBeUndefined();
     expect(root!.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(root!.traceId).not.toBe(BATCH[0]!.traceId);
+    expect(root!.traceId).not.toBe(TRACE_ID);
     expect(root).toMatchObject({ startTimeUnixNano: nanos(T0 + 999.9999996), status: { code: 2, message: 'TOKEN_MISSING' }, attributes: { 'warden.decision_id': 'x'.repeat(200), 'warden.upstream': 'äpi-ünicode', 'error.type': 'TOKEN_MISSING' } });
     expect(route!.status.code).toBeUndefined();
     expect(identify).toMatchObject({ status: { code: 2 }, endTimeUnixNano: nanos(T0 + 1001) });
@@ -126,6 +128,23 @@ describe('OTLP/protobuf encoding', () => {
     const second = decodeTraceRequest(b.take());
     expect(second.map((s) => s.name)).toEqual(['warden.request', 'route', 'identify']);
     expect(second[0]!.attributes['warden.decision_id']).toBe('x'.repeat(200));
+  });
+
+  it('reads the traceparent packed unread: one that proves invalid is traced by the ratio, without it or its tracestate', () => {
+    // Of the common form's length and with the sampled flag, as the request path packs it unread;
+    // invalid for the W3C rules (uppercase, zero ids, version ff).
+    const invalid = [`00-${TRACE_ID.toUpperCase()}-${SPAN_ID}-01`, `00-${'0'.repeat(32)}-${SPAN_ID}-01`, `00-${TRACE_ID}-${'0'.repeat(16)}-01`, `ff-${TRACE_ID}-${SPAN_ID}-01`];
+    const requests = invalid.map((parent, i) => ({ ...BATCH[0]!, parent, decisionId: `bad-${i}` }));
+    expect(decodeTraceRequest(encodeTraces('warden-test', requests, undefined, 0))).toEqual([]);
+    const roots = decodeTraceRequest(encodeTraces('warden-test', requests, undefined, 1)).filter((s) => s.name === 'warden.request');
+    expect(roots.map((r) => r.attributes['warden.decision_id'])).toEqual(['bad-0', 'bad-1', 'bad-2', 'bad-3']);
+    for (const r of roots) {
+      expect(r.parentSpanId).toBeUndefined();
+      expect(r.traceState).toBeUndefined();
+      expect(r.traceId).toMatch(/^[0-9a-f]{32}$/);
+    }
+    // A valid parent that says not sampled is not traced, whatever the ratio.
+    expect(decodeTraceRequest(encodeTraces('warden-test', [{ ...BATCH[0]!, parent: `00-${TRACE_ID}-${SPAN_ID}-00` }], undefined, 1))).toEqual([]);
   });
 
   it('drops invalid tracestate members as the W3C rules do, and a tracestate left empty', () => {

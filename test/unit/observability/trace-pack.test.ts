@@ -5,13 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { PhaseName } from '../../../src/observability/phases.js';
 import { createRing, RingReader, RingWriter } from '../../../src/service/spsc-ring.js';
-import { MAX_PHASES, PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_SPAN_ID, S_TRACE_ID, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from '../../../src/observability/trace-pack.js';
+import { MAX_PHASES, PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_PARENT, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from '../../../src/observability/trace-pack.js';
 
 const T0 = 1_764_680_000_123.4567;
 const record = (i: number, over: Partial<TraceRecord> = {}): TraceRecord => ({
   startMs: T0 + i, endMs: T0 + i + 2.5,
   phases: { names: ['route', 'identify', 'evaluate', 'step_up', 'forward'], times: [T0 + i, T0 + i + 0.1, 0, T0 + i + 0.1, T0 + i + 0.4, 0, T0 + i + 0.4, T0 + i + 0.41, 1, T0 + i + 0.41, NaN, 0, T0 + i + 0.5, T0 + i + 2.4, 0] },
-  traceId: `${i}`.padStart(32, 'a'), spanId: 'b7ad6b7169203331', traceState: `k${i}=v`,
+  parent: `00-${`${i}`.padStart(32, 'a')}-b7ad6b7169203331-01`, traceState: `k${i}=v`,
   method: 'GET', status: 200 + (i % 3), decisionId: `d-${i}`, outcome: 'allow', upstream: i % 2 ? 'github' : undefined, error: i % 2 ? undefined : 'UPSTREAM_TIMEOUT',
   ...over,
 });
@@ -34,7 +34,7 @@ function ring(bytes = 1 << 20): { packer: TracePacker; read: () => TraceRecord[]
       }
       out.push({
         startMs: c.startMs, endMs: c.endMs, status: c.status, phases: { names, times },
-        traceId: c.string(S_TRACE_ID), spanId: c.string(S_SPAN_ID), traceState: c.string(S_TRACE_STATE),
+        parent: c.string(S_PARENT), traceState: c.string(S_TRACE_STATE),
         method: c.string(S_METHOD)!, decisionId: c.string(S_DECISION_ID)!, outcome: c.string(S_OUTCOME)!, upstream: c.string(S_UPSTREAM), error: c.string(S_ERROR),
       });
     });
@@ -46,7 +46,7 @@ function ring(bytes = 1 << 20): { packer: TracePacker; read: () => TraceRecord[]
 describe('TracePacker and PackedRequest', () => {
   it('gives back every field of every request packed, in order, non-ASCII strings included', () => {
     const { packer, read } = ring();
-    const sent = Array.from({ length: 20 }, (_, i) => record(i, i === 3 ? { traceId: undefined, spanId: undefined, traceState: undefined } : i === 4 ? { upstream: 'äpi-ünicode', error: '' } : {}));
+    const sent = Array.from({ length: 20 }, (_, i) => record(i, i === 3 ? { parent: undefined, traceState: undefined } : i === 4 ? { upstream: 'äpi-ünicode', error: '' } : i === 5 ? { traceState: 'ü=1', upstream: undefined, error: undefined } : {}));
     for (const r of sent) expect(packer.add(r)).toBe(true);
     expect(read()).toEqual(sent);
   });
