@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SecretTemplate, type SecretTemplateSource } from '../config/secrets.js';
 import type { ErrorCode } from '../errors.js';
 import { RingReader } from '../service/spsc-ring.js';
+import { runInBackground } from '../service/thread.js';
 import { LogShipper, type LogShipperOptions } from './log-shipper.js';
 
 /** What shipping.ts gives the thread: the options, and the bearer token as its template. */
@@ -40,6 +41,7 @@ export type ShipThreadReport =
 /** Counts and the buffer's size go to the main thread at most this long after they change. */
 const REPORT_EVERY_MS = 200;
 
+runInBackground();
 const port = parentPort!;
 const { options, token, ring, drainMs } = workerData as ShipThreadData;
 // Made again from its template, a `${file:}` token is re-read here when the file changes, as it

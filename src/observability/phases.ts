@@ -27,13 +27,20 @@ export interface PhaseTimes {
  * request took sixteen of them before (bench/HISTORY.md, issue 14, thirteenth session).
  */
 export class Phases implements PhaseTimes {
-  readonly startMs: number;
-  readonly names: PhaseName[] = [];
-  readonly times: number[] = [];
+  // Set in the constructor, not as class fields: a field initializer's define was a call into an
+  // IC on every request where a store is inlined (bench/HISTORY.md, issue 14, fifteenth session).
+  declare readonly startMs: number;
+  declare readonly names: PhaseName[];
+  declare readonly times: number[];
+  /** A W3C trace context found in the request body (MCP `params._meta`), which wins over the header. */
+  declare meta: { traceparent: string; tracestate?: string } | undefined;
 
   /** `at`: the request's start, a `performance.now()` reading. */
   constructor(at: number) {
     this.startMs = ORIGIN_MS + at;
+    this.names = [];
+    this.times = [];
+    this.meta = undefined;
   }
 
   /** Starts a phase at `at` (a `performance.now()` reading, now by default); returns its slot for `end`. */
@@ -51,9 +58,6 @@ export class Phases implements PhaseTimes {
     this.times[3 * slot + 1] = ORIGIN_MS + at;
     if (failed) this.times[3 * slot + 2] = 1;
   }
-
-  /** A W3C trace context found in the request body (MCP `params._meta`), which wins over the header. */
-  meta: { traceparent: string; tracestate?: string } | undefined;
 
   /** ms since the epoch of a `performance.now()` reading. */
   static epochMs(at: number): number {

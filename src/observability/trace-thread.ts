@@ -4,6 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingReader } from '../service/spsc-ring.js';
+import { runInBackground } from '../service/thread.js';
 import { TraceExporter, type ExporterOptions } from './trace-exporter.js';
 
 /** What tracing.ts gives the thread. */
@@ -17,6 +18,7 @@ export interface TraceThreadData {
 /** Messages to the thread. */
 export type ToTraceThread = { readonly type: 'drain' } | { readonly type: 'close' };
 
+runInBackground();
 const data = workerData as TraceThreadData;
 const exporter = new TraceExporter(data.exporter, new RingReader(data.ring));
 const timer = setInterval(() => exporter.drain(), data.drainMs);

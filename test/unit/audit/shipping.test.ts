@@ -12,7 +12,9 @@ import { loadConfigText, type LoadedConfig } from '../../../src/config/load.js';
 import { createLogShipper, lineSkip, type DecisionShipper } from '../../../src/audit/shipping.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { startCollector, type TestCollector } from '../../helpers/collector.js';
+import { threadNices } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
+import { BACKGROUND_NICE } from '../../../src/service/thread.js';
 
 process.env.UNIT_SHIP_ADMIN_TOKEN = 'unit-ship-admin-token-0123456789';
 
@@ -92,6 +94,14 @@ describe('decision-log shipping in its thread (against a real collector)', () =>
     push(shipper, 1000, 1001);
     expect(await value(metrics.logDropped)).toBe(1);
     expect(await value(metrics.errors, 'AUDIT_BUFFER_FULL')).toBe(1);
+  });
+
+  it('runs its thread at a lower priority than the request path', async () => {
+    const c = await collector();
+    const before = threadNices().filter((n) => n === BACKGROUND_NICE).length;
+    start(configure(c.url).loaded);
+    await until(() => threadNices().filter((n) => n === BACKGROUND_NICE).length === before + 1);
+    expect(threadNices()[0]).toBe(0);
   });
 
   it('delivers a line too large for the ring (over 1 MiB) once, with the lines around it', async () => {

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tracing } from '../../../src/observability/tracing.js';
 import { startOtlpReceiver, type TestOtlpReceiver } from '../../helpers/otlp-receiver.js';
+import { threadNices } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
+import { BACKGROUND_NICE } from '../../../src/service/thread.js';
 
 let receiver: TestOtlpReceiver | undefined;
 afterEach(async () => {
@@ -46,6 +48,15 @@ describe('Tracing export', () => {
     // Exports run concurrently, so they may arrive in any order: each request once is what counts.
     expect(roots.map((s) => s.traceId).sort()).toEqual(sent.sort());
     expect(receiver.spans).toHaveLength(10_000);
+  });
+
+  it('runs its thread at a lower priority than the request path', async () => {
+    receiver = await startOtlpReceiver();
+    const before = threadNices().filter((n) => n === BACKGROUND_NICE).length;
+    const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 60_000 });
+    await until(() => threadNices().filter((n) => n === BACKGROUND_NICE).length === before + 1);
+    expect(threadNices()[0]).toBe(0);
+    await t.close();
   });
 
   it('stops tracing, and never throws, when the trace thread fails', async () => {

@@ -1,0 +1,18 @@
+// This process's threads as the kernel sees them (Linux): a test of a thread's scheduling priority.
+
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** The nice value of each of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
+export function threadNices(): number[] {
+  const nices: number[] = [];
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // After the command name in parentheses (which may hold spaces), field 3 onwards.
+      nices.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return nices;
+}
