@@ -3,7 +3,7 @@
 
 import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -47,25 +47,27 @@ export async function closeThread(worker: Worker, message: unknown, limitMs?: nu
 }
 
 /**
- * The nice value of the trace and shipping threads: they yield a core to the request path (and to
- * the agent beside Warden) when both want one, and still get a tenth of a core or more against a
- * busy one, several times what they use (2-3 % of a core at 3600 requests a second).
+ * How much lower than the process the trace and shipping threads run (nice, Linux): they yield a
+ * core to the request path (and to the agent beside Warden) when both want one, and still get a
+ * tenth of a core or more against a busy one, several times what they use (2-3 % of a core at 3600
+ * requests a second).
  */
 export const BACKGROUND_NICE = 10;
 
 /**
- * Lowers the calling thread's scheduling priority to BACKGROUND_NICE; Linux only, where a thread
- * has a nice value of its own (elsewhere, and when refused, the thread keeps the process's).
- * Encoding and exporting a trace, and shipping a decision line, is work that can wait a few
- * milliseconds; at the same priority it ran on the cores the request path needed, which cost the
- * request path more than the work itself (bench/HISTORY.md, issue 14, sixteenth session).
+ * Lowers the calling thread's scheduling priority by BACKGROUND_NICE (at most to 19); Linux only,
+ * where a thread has a nice value of its own (elsewhere, and when refused, the thread keeps the
+ * process's). Encoding and exporting a trace, and shipping a decision line, is work that can wait a
+ * few milliseconds; at the request path's priority it took the cores the request path needed
+ * (bench/HISTORY.md, issue 14, sixteenth session).
  */
 export function runInBackground(): void {
   if (process.platform !== 'linux') return;
   try {
     // /proc/thread-self is this thread's /proc/<pid>/task/<tid>: setpriority() on a tid sets that thread alone.
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), BACKGROUND_NICE);
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, Math.min(19, getPriority(tid) + BACKGROUND_NICE));
   } catch {
-    // No /proc (a sandbox), or a priority the process may not lower: the thread keeps the process's.
+    // No /proc (a sandbox), or a priority the process may not set: the thread keeps the process's.
   }
 }
