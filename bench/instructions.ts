@@ -7,7 +7,7 @@
 // fifteenth session), and under valgrind the process runs 50-100× slower, so what a thread does on
 // a timer (the 100 ms drains) weighs on far fewer requests than natively. Compare the main threads;
 // read the other threads' counts as upper bounds.
-// Flags: --kinds plain,shipping,tracing  --warm N (3000 requests each)  --requests N (2500 each)
+// Flags: --kinds plain,shipping,tracing (kind@DIR: from another checkout's build)  --warm N (3000 requests each)  --requests N (2500 each)
 //        --connections N (4)  --node-args "..." (e.g. --perf-basic-prof, to name JIT code with
 //        callgrind_annotate and /tmp/perf-<pid>.map)  --keep DIR (keep callgrind's files there)
 // Needs valgrind (Debian's package). Takes about 8 minutes for the three Wardens.
@@ -22,7 +22,11 @@ import { opsConfig, sampledTraceparent, startSink, type OpsKind } from './ops-va
 import { table } from './report.js';
 import { startWarden } from './systems.js';
 
-const KINDS = (stringFlag('--kinds') ?? 'plain,shipping,tracing').split(',') as ('plain' | OpsKind)[];
+/** The Wardens counted: a kind, and (`kind@DIR`) another checkout's build to run it from (bench/ab.ts builds them). */
+const KINDS = (stringFlag('--kinds') ?? 'plain,shipping,tracing').split(',').map((spec) => {
+  const [kind, root] = spec.split('@') as ['plain' | OpsKind, string | undefined];
+  return { kind, root: root ? path.resolve(root) : undefined, label: root ? `${kind}@${path.basename(path.resolve(root))}` : kind };
+});
 const WARM = flag('--warm', 3000);
 const REQUESTS = flag('--requests', 2500);
 const CONNECTIONS = flag('--connections', 4);
@@ -46,21 +50,21 @@ async function main(): Promise<void> {
   const sink = await startSink();
   try {
     await withBench(async ({ procs, ws, upstream, loadProc }) => {
-      const wardens: { kind: string; pid: number; origin: string; token: string }[] = [];
-      for (const [i, kind] of KINDS.entries()) {
+      const wardens: { kind: string; label: string; pid: number; origin: string; token: string }[] = [];
+      for (const [i, { kind, root, label }] of KINDS.entries()) {
         const plain = await ws.configFor(upstream.origin, `cg-${i}`);
         // Uploads and exports by size, as at native rates: under valgrind a request takes 50-100
         // times as long, and the delays would send a batch every few requests.
         const delays = kind === 'shipping' ? { min_delay: '600s', max_delay: '600s' } : { export_delay: '600s' };
         const file = kind === 'plain' ? plain : await opsConfig(plain, path.join(ws.dir, `cg-${i}.yaml`), kind, sink.url, delays);
-        const w = await startWarden(file, ws, NODE_ARGS, undefined, {
+        const w = await startWarden(file, ws, NODE_ARGS, root, {
           wrap: ['valgrind', '--tool=callgrind', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/${kind}-${i}.%p`],
           startMs: 300_000,
         });
         procs.push(...w.procs);
         const pid = w.procs[0]!.child.pid!;
-        wardens.push({ kind: `${kind}-${i}`, pid, origin: w.origin, token: w.token });
-        log(`${kind} started under valgrind (pid ${pid})`);
+        wardens.push({ kind: `${kind}-${i}`, label: `${label}-${i}`, pid, origin: w.origin, token: w.token });
+        log(`${label} started under valgrind (pid ${pid})`);
       }
       const traceparent = sampledTraceparent();
       const serve = async (w: (typeof wardens)[number], count: number): Promise<number> => {
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
           per.set(r, (per.get(r) ?? 0) + ir / served[k]!);
         }
         const total = [...per.values()].reduce((a, b) => a + b, 0);
-        rows.push([w.kind, String(served[k]), (total / 1000).toFixed(1), ...roles.map((r) => ((per.get(r) ?? 0) / 1000).toFixed(1))]);
+        rows.push([w.label, String(served[k]), (total / 1000).toFixed(1), ...roles.map((r) => ((per.get(r) ?? 0) / 1000).toFixed(1))]);
       }
       process.stdout.write(`${table(['Warden', 'requests counted', 'K instructions a request', ...roles], rows)}\n\nCounted by callgrind after ${WARM} requests each (${CONNECTIONS} connections); ${KEEP ? `files kept in ${dir}` : 'files removed'}.\n`);
     });
