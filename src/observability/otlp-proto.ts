@@ -14,7 +14,7 @@ import { TraceState } from '@opentelemetry/core';
 import { withRoom } from '../grow-buffer.js';
 import { createRing, RingReader, RingWriter } from '../service/spsc-ring.js';
 import { PackedRequest, PHASES, S_DECISION_ID, S_ERROR, S_METHOD, S_OUTCOME, S_PARENT, S_TRACE_STATE, S_UPSTREAM, TracePacker, type TraceRecord } from './trace-pack.js';
-import { readTraceParent } from './trace-parent.js';
+import { COMMON_LENGTH, readTraceParent, SPAN_ID_AT, TRACE_ID_AT } from './trace-parent.js';
 
 // OTLP enums (opentelemetry/proto/trace/v1/trace.proto).
 const KIND_INTERNAL = 1;
@@ -293,10 +293,6 @@ function intAttribute(w: Writer, key: Key, value: number): void {
 
 const ids = Buffer.alloc(24);
 
-/** Where the trace id and the parent span id are in a traceparent of the common form (55 characters). */
-const PARENT_TRACE_ID = 3;
-const PARENT_SPAN_ID = 36;
-
 /**
  * The spans of a packed request: a root and a child per phase, as ScopeSpans.spans fields; false
  * (nothing written) when the agent's traceparent proves invalid and `sample()` (the ratio) says no.
@@ -309,7 +305,7 @@ function writeRequest(w: Writer, c: PackedRequest, traceState: (raw: string) => 
   // request to the ratio, as having none does.
   let parent = false;
   if (size[S_PARENT]! >= 0) {
-    const read = size[S_PARENT] === 55 ? readTraceParent(c.string(S_PARENT)!) : null;
+    const read = size[S_PARENT] === COMMON_LENGTH ? readTraceParent(c.string(S_PARENT)!) : null;
     if (read?.sampled) parent = true;
     else if (read || !sample()) return false;
   }
@@ -318,11 +314,11 @@ function writeRequest(w: Writer, c: PackedRequest, traceState: (raw: string) => 
   // A root span is about 250 bytes: two bytes of length.
   const root = w.begin(2, 2);
   const traceAt = w.pos + 2;
-  if (parent) w.hexBytes(1, src, from[S_PARENT]! + PARENT_TRACE_ID, 32);
+  if (parent) w.hexBytes(1, src, from[S_PARENT]! + TRACE_ID_AT, 32);
   else w.randomId(1, 16);
   const rootIdAt = w.randomId(2, 8);
   if (state) w.string(3, state);
-  if (parent) w.hexBytes(4, src, from[S_PARENT]! + PARENT_SPAN_ID, 16);
+  if (parent) w.hexBytes(4, src, from[S_PARENT]! + SPAN_ID_AT, 16);
   w.raw(ROOT_NAME);
   w.tag(6, 0);
   w.varint(KIND_SERVER);

@@ -36,15 +36,25 @@ function hexNonZero(s: string, from: number, to: number): boolean {
   return any !== 0;
 }
 
+/**
+ * The common form, `00-<32 hex>-<16 hex>-<2 hex>`: its length, and where its trace id, parent span
+ * id and flags start (each after a dash). The trace thread takes the ids from a packed value here.
+ */
+export const COMMON_LENGTH = 55;
+export const TRACE_ID_AT = 3;
+export const SPAN_ID_AT = 36;
+const FLAGS_AT = 53;
+const DASH = 0x2d;
+
 /** The trace context of a `traceparent` value, or null when it is not a valid one. */
 export function readTraceParent(tp: string): TraceParent | null {
   if (
-    tp.length === 55 && tp.charCodeAt(2) === 0x2d && tp.charCodeAt(35) === 0x2d && tp.charCodeAt(52) === 0x2d &&
+    tp.length === COMMON_LENGTH && tp.charCodeAt(TRACE_ID_AT - 1) === DASH && tp.charCodeAt(SPAN_ID_AT - 1) === DASH && tp.charCodeAt(FLAGS_AT - 1) === DASH &&
     hex(tp.charCodeAt(0)) >= 0 && hex(tp.charCodeAt(1)) >= 0 && !(tp.charCodeAt(0) === 0x66 && tp.charCodeAt(1) === 0x66) &&
-    hexNonZero(tp, 3, 35) && hexNonZero(tp, 36, 52) && hex(tp.charCodeAt(53)) >= 0
+    hexNonZero(tp, TRACE_ID_AT, SPAN_ID_AT - 1) && hexNonZero(tp, SPAN_ID_AT, FLAGS_AT - 1) && hex(tp.charCodeAt(FLAGS_AT)) >= 0
   ) {
-    const flags = hex(tp.charCodeAt(54));
-    if (flags >= 0) return { traceId: tp.slice(3, 35), spanId: tp.slice(36, 52), sampled: (flags & TraceFlags.SAMPLED) !== 0 };
+    const flags = hex(tp.charCodeAt(FLAGS_AT + 1));
+    if (flags >= 0) return { traceId: tp.slice(TRACE_ID_AT, SPAN_ID_AT - 1), spanId: tp.slice(SPAN_ID_AT, FLAGS_AT - 1), sampled: (flags & TraceFlags.SAMPLED) !== 0 };
   }
   const p = parseTraceParent(tp);
   return p && { traceId: p.traceId, spanId: p.spanId, sampled: (p.traceFlags & TraceFlags.SAMPLED) !== 0 };
@@ -59,8 +69,8 @@ export function readTraceParent(tp: string): TraceParent | null {
  * - undefined when it is not valid (the ratio decides, as without one).
  */
 export function parentToPack(tp: string): string | null | undefined {
-  const flags = hex(tp.charCodeAt(54));
-  if (tp.length === 55 && flags >= 0 && (flags & TraceFlags.SAMPLED) !== 0) return tp;
+  const flags = hex(tp.charCodeAt(FLAGS_AT + 1));
+  if (tp.length === COMMON_LENGTH && flags >= 0 && (flags & TraceFlags.SAMPLED) !== 0) return tp;
   const p = readTraceParent(tp);
   if (!p) return undefined;
   return p.sampled ? `00-${p.traceId}-${p.spanId}-01` : null;
