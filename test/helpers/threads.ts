@@ -1,6 +1,8 @@
 // This process's threads as the kernel sees them (Linux): a test of a thread's scheduling priority.
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { BACKGROUND_NICE } from '../../src/service/thread.js';
 
 /** The nice value of each of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
 export function threadNices(): number[] {
@@ -15,4 +17,10 @@ export function threadNices(): number[] {
     }
   }
   return nices;
+}
+
+/** How many of this process's threads run at the priority runInBackground() gives (service/thread.ts). */
+export function backgroundThreads(): number {
+  const lowered = Math.min(19, getPriority() + BACKGROUND_NICE);
+  return threadNices().filter((n) => n === lowered).length;
 }

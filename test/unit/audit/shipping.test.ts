@@ -4,7 +4,7 @@
 // the decisions it held (counted) and nothing else.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { getPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,9 +12,8 @@ import { loadConfigText, type LoadedConfig } from '../../../src/config/load.js';
 import { createLogShipper, lineSkip, type DecisionShipper } from '../../../src/audit/shipping.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { startCollector, type TestCollector } from '../../helpers/collector.js';
-import { threadNices } from '../../helpers/threads.js';
+import { backgroundThreads } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
-import { BACKGROUND_NICE } from '../../../src/service/thread.js';
 
 process.env.UNIT_SHIP_ADMIN_TOKEN = 'unit-ship-admin-token-0123456789';
 
@@ -98,10 +97,9 @@ describe('decision-log shipping in its thread (against a real collector)', () =>
 
   it('runs its thread at a lower priority than the request path', async () => {
     const c = await collector();
-    const lowered = Math.min(19, getPriority() + BACKGROUND_NICE);
-    const before = threadNices().filter((n) => n === lowered).length;
+    const before = backgroundThreads();
     start(configure(c.url).loaded);
-    await until(() => threadNices().filter((n) => n === lowered).length === before + 1);
+    await until(() => backgroundThreads() === before + 1);
   });
 
   it('delivers a line too large for the ring (over 1 MiB) once, with the lines around it', async () => {

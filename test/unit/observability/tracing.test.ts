@@ -4,13 +4,11 @@ import { performance } from 'node:perf_hooks';
 // failed trace thread stops tracing and nothing else.
 
 import { randomBytes } from 'node:crypto';
-import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tracing } from '../../../src/observability/tracing.js';
 import { startOtlpReceiver, type TestOtlpReceiver } from '../../helpers/otlp-receiver.js';
-import { threadNices } from '../../helpers/threads.js';
+import { backgroundThreads } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
-import { BACKGROUND_NICE } from '../../../src/service/thread.js';
 
 let receiver: TestOtlpReceiver | undefined;
 afterEach(async () => {
@@ -53,10 +51,9 @@ describe('Tracing export', () => {
 
   it('runs its thread at a lower priority than the request path', async () => {
     receiver = await startOtlpReceiver();
-    const lowered = Math.min(19, getPriority() + BACKGROUND_NICE);
-    const before = threadNices().filter((n) => n === lowered).length;
+    const before = backgroundThreads();
     const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 60_000 });
-    await until(() => threadNices().filter((n) => n === lowered).length === before + 1);
+    await until(() => backgroundThreads() === before + 1);
     await t.close();
   });
 
