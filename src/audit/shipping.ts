@@ -42,6 +42,9 @@ export function lineSkip(offset: number): number {
   return 1 + alikeMod8(offset, 1);
 }
 
+/** The most a line's record holds beyond the line: lineSkip's largest skip. */
+const MAX_SKIP = 8;
+
 /** The shipper as the sidecar uses it; `stats` are the thread's, as last reported. */
 export interface DecisionShipper {
   /** One decision line as its UTF-8 bytes, `src` from `from` to `to` (copied at once). */
@@ -115,14 +118,14 @@ class ShipperThread implements DecisionShipper {
     }
     const n = to - from;
     const ring = this.#ring;
-    const at = ring.reserve(n + 8);
+    const at = ring.reserve(n + MAX_SKIP);
     if (at >= 0) {
       const skip = lineSkip(src.byteOffset + from);
       ring.bytes[at] = skip;
       src.copy(ring.bytes, at + skip, from, to);
       ring.commit(skip + n);
       if (ring.shouldWake()) this.#send({ type: 'drain' });
-    } else if (n + 8 > ring.maxRecord) {
+    } else if (n + MAX_SKIP > ring.maxRecord) {
       const bytes = new Uint8Array(n);
       src.copy(bytes, 0, from, to);
       this.#send({ type: 'line', bytes: bytes.buffer }, [bytes.buffer]);
