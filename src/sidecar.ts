@@ -194,6 +194,7 @@ export async function createSidecar(loaded: LoadedConfig, opts: SidecarOptions):
   const tracing = tc && new (await import('./observability/tracing.js')).Tracing({
     url: tc.otlp_url, serviceName: tc.service_name, sampleRatio: tc.sample_ratio, exportDelayMs: tc.export_delay,
     onError: (err) => ops.error({ err }, 'the trace thread failed; requests are no longer traced'),
+    onDropped: () => metrics.tracesDropped.inc(),
   });
   const handler = createHandler({
     inflight, tracing,

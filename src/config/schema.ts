@@ -175,7 +175,7 @@ export const configSchema = Type.Object(
     tracing: OptionalSection('OpenTelemetry traces of the request path, exported with OTLP/HTTP: one trace per request (`warden.request`, with route, identify, evaluate, step_up and forward spans), continuing the agent\'s W3C `traceparent` (MCP `params._meta.traceparent` first, else the header). Off when absent.', {
       otlp_url: Type.String({ description: 'OTLP/HTTP traces endpoint (binary protobuf, `application/x-protobuf`), e.g. `http://collector:4318/v1/traces`.', pattern: HTTP_URL }),
       service_name: Type.String({ description: '`service.name` of the spans.', default: 'warden' }),
-      export_delay: Duration({ description: 'Longest wait of finished spans before they are exported (256 KiB of encoded spans, about 2000, go at once).', default: '5s', minMs: 10 }),
+      export_delay: Duration({ description: 'Longest wait of finished spans before they are exported (1 MiB of encoded spans, about 10 000, go at once).', default: '5s', minMs: 10 }),
       sample_ratio: Type.Number({ description: 'Share of requests without a sampled parent that are traced (a parent\'s sampled flag is followed).', default: 1, minimum: 0, maximum: 1 }),
     }),
     store: Section('Where tasks, revocations, usage counters, approvals and held-request wake-ups live.', {

@@ -53,6 +53,7 @@ export class Metrics {
   readonly bundleFetchFailure = new Gauge({ name: 'warden_bundle_fetch_failure_timestamp_seconds', help: 'Unix time of the last failed bundle server request (or refused bundle).', registers: [this.registry] });
   readonly logShipped = new Counter({ name: 'warden_decision_log_shipped_total', help: 'Decisions delivered to the decision-log collector.', registers: [this.registry] });
   readonly logDropped = new Counter({ name: 'warden_decision_log_dropped_total', help: 'Decisions not shipped because the collector buffer was full (the local log has them).', registers: [this.registry] });
+  readonly tracesDropped = new Counter({ name: 'warden_traces_dropped_total', help: 'Sampled requests left untraced: the trace thread was behind (its ring full), or a request too large for its ring.', registers: [this.registry] });
   readonly logUploadFailures = new Counter({ name: 'warden_decision_log_upload_failures_total', help: 'Failed uploads to the decision-log collector (retried).', registers: [this.registry] });
   /** Sampled at scrape time: the shipper's buffer is not tracked on the request path. */
   #logBuffer: () => number = () => 0;

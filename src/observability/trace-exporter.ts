@@ -1,6 +1,6 @@
 // The exporting half of tracing, run in the trace thread (trace-thread.ts): requests' spans are
 // encoded as OTLP/protobuf (otlp-proto.ts) into the batch's buffer as they arrive; batches of
-// 256 KiB (about 2000 spans), or what `export_delay` found, are sent by the OpenTelemetry SDK's
+// 1 MiB (about 10 000 spans), or what `export_delay` found, are sent by the OpenTelemetry SDK's
 // OTLP/HTTP transport (timeouts, retries, concurrency limit).
 
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
@@ -20,11 +20,14 @@ export interface ExporterOptions {
 }
 
 /**
- * Encoded spans per export, about 400 plain requests (2000 spans). Each export costs about 270 µs
- * of CPU however small (the transport, an HTTP request and its answer): at the SDK batch span
- * processor's 512 spans that was 2 µs per request (bench/HISTORY.md, issue 14).
+ * Encoded spans per export, about 2000 plain requests (10 000 spans). Each export costs the
+ * thread 270-400 µs of CPU however small (the transport, an HTTP request and its answer, in code
+ * that stays cold between exports), and the receiver its share: at the SDK batch span processor's
+ * 512 spans that was 2 µs per request; at 256 KiB the thread took 4.8-4.9 µs a request and the
+ * benchmark's receiver 2.4-2.8, at 1 MiB 3.6-3.7 and 1.8-1.9 (bench/HISTORY.md, issue 14,
+ * seventeenth session).
  */
-const EXPORT_BYTES = 256 * 1024;
+const EXPORT_BYTES = 1024 * 1024;
 /** Exports under way at most; beyond (a slow receiver), requests go untraced rather than queue up. */
 const MAX_INFLIGHT = 8;
 

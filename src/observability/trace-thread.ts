@@ -18,7 +18,7 @@ export interface TraceThreadData {
 /** Messages to the thread. */
 export type ToTraceThread = { readonly type: 'drain' } | { readonly type: 'close' };
 
-runInBackground();
+runInBackground({ idle: true });
 const data = workerData as TraceThreadData;
 const exporter = new TraceExporter(data.exporter, new RingReader(data.ring));
 const timer = setInterval(() => exporter.drain(), data.drainMs);

@@ -25,6 +25,8 @@ import { parentToPack } from './trace-parent.js';
 export interface TracingOptions extends ExporterOptions {
   /** The trace thread failed: tracing stops (requests are served as before). */
   readonly onError?: (err: unknown) => void;
+  /** A sampled request went untraced: the trace thread was behind (its ring full), or the request too large for the ring. */
+  readonly onDropped?: () => void;
 }
 
 export interface RequestSummary extends RequestAttributes {
@@ -50,6 +52,7 @@ export class Tracing {
   readonly #ratio: number;
   readonly #ring: RingWriter;
   readonly #packer: TracePacker;
+  readonly #onDropped: () => void;
   /** The thread failed or was closed: nothing more is recorded. */
   #stopped = false;
   #closing: Promise<void> | undefined;
@@ -59,6 +62,7 @@ export class Tracing {
     const ring = createRing(RING_BYTES);
     this.#ring = new RingWriter(ring);
     this.#packer = new TracePacker(this.#ring);
+    this.#onDropped = opts.onDropped ?? ((): void => undefined);
     const exporter: ExporterOptions = { url: opts.url, serviceName: opts.serviceName, exportDelayMs: opts.exportDelayMs, sampleRatio: opts.sampleRatio, ...(opts.headers && { headers: opts.headers }) };
     const data: TraceThreadData = { exporter, ring, drainMs: Math.min(DRAIN_MS, opts.exportDelayMs) };
     this.#thread = startThread(import.meta.url, './trace-thread', data);
@@ -91,8 +95,9 @@ export class Tracing {
         parent, traceState: parent !== undefined && typeof ts === 'string' ? ts : undefined,
         method: r.method, status: r.status, decisionId: r.decisionId, outcome: r.outcome, upstream: r.upstream, error: r.error,
       };
-      // A full ring (the thread is behind) costs this request its trace.
-      if (this.#packer.add(rec) && this.#ring.shouldWake()) this.#thread.postMessage({ type: 'drain' } satisfies ToTraceThread);
+      // A full ring (the thread is behind: it runs only on an idle core) costs this request its trace.
+      if (!this.#packer.add(rec)) this.#onDropped();
+      else if (this.#ring.shouldWake()) this.#thread.postMessage({ type: 'drain' } satisfies ToTraceThread);
     } catch {
       // A malformed trace context costs the trace, never the request.
     }

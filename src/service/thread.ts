@@ -1,6 +1,7 @@
 // Worker threads of Warden's own modules: the configuration loader (config/load-isolated.ts), the
 // trace exporter (observability/tracing.ts) and the decision-log shipper (audit/shipping.ts).
 
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getPriority, setPriority } from 'node:os';
@@ -54,20 +55,40 @@ export async function closeThread(worker: Worker, message: unknown, limitMs?: nu
  */
 export const BACKGROUND_NICE = 10;
 
+/** util-linux's `chrt`, where Debian and most distributions install it (not looked up in PATH). */
+export const CHRT: readonly string[] = ['/usr/bin/chrt', '/bin/chrt'];
+/** SCHED_IDLE, the policy number /proc/<pid>/task/<tid>/stat shows in field 41. */
+export const SCHED_IDLE = 5;
+
 /**
  * Lowers the calling thread's scheduling priority by BACKGROUND_NICE (at most to 19); Linux only,
  * where a thread has a nice value of its own (elsewhere, and when refused, the thread keeps the
  * process's). Encoding and exporting a trace, and shipping a decision line, is work that can wait a
  * few milliseconds; at the request path's priority it took the cores the request path needed
  * (bench/HISTORY.md, issue 14, sixteenth session).
+ *
+ * `idle`: the thread also takes the SCHED_IDLE policy (through `chrt`, which Node cannot do
+ * itself; where it is missing or refused, the nice value above stays). It then runs only on a core
+ * nothing else wants, and the kernel counts a core that runs nothing else as idle when it places a
+ * woken thread: at nice 10 the trace thread's work still sent the agent's and the upstream's
+ * threads onto the request path's core, which waited 3-4 µs a request longer for it (bench/HISTORY.md,
+ * issue 14, seventeenth session). Only for work that may be dropped when the cores stay busy (traces):
+ * such a thread gets next to nothing while every core is.
  */
-export function runInBackground(): void {
+export function runInBackground(opts: { readonly idle?: boolean } = {}): void {
   if (process.platform !== 'linux') return;
+  let tid: number;
   try {
     // /proc/thread-self is this thread's /proc/<pid>/task/<tid>: setpriority() on a tid sets that thread alone.
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     setPriority(tid, Math.min(19, getPriority(tid) + BACKGROUND_NICE));
   } catch {
     // No /proc (a sandbox), or a priority the process may not set: the thread keeps the process's.
+    return;
+  }
+  if (!opts.idle) return;
+  for (const chrt of CHRT) {
+    // sched_setscheduler() on a tid, as above, sets that thread alone; a missing chrt is an ENOENT here.
+    if (spawnSync(chrt, ['--idle', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5000 }).status === 0) return;
   }
 }

@@ -4,23 +4,36 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { BACKGROUND_NICE } from '../../src/service/thread.js';
 
-/** The nice value of each of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
-export function threadNices(): number[] {
-  const nices: number[] = [];
+/** The default policy (field 41 of a thread's stat). */
+export const SCHED_OTHER = 0;
+
+/** A thread's nice value and scheduling policy (fields 19 and 41 of /proc/self/task/<tid>/stat). */
+export interface ThreadSched {
+  readonly nice: number;
+  readonly policy: number;
+}
+
+/** The nice value and policy of each of this process's threads. */
+export function threadScheds(): ThreadSched[] {
+  const out: ThreadSched[] = [];
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       // After the command name in parentheses (which may hold spaces), field 3 onwards.
-      nices.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ nice: Number(fields[16]), policy: Number(fields[38]) });
     } catch {
       // The thread ended meanwhile.
     }
   }
-  return nices;
+  return out;
 }
 
-/** How many of this process's threads run at the priority runInBackground() gives (service/thread.ts). */
-export function backgroundThreads(): number {
+/**
+ * How many of this process's threads run at the priority runInBackground() gives (service/thread.ts):
+ * its nice value, and `policy` when given.
+ */
+export function backgroundThreads(policy?: number): number {
   const lowered = Math.min(19, getPriority() + BACKGROUND_NICE);
-  return threadNices().filter((n) => n === lowered).length;
+  return threadScheds().filter((t) => t.nice === lowered && (policy === undefined || t.policy === policy)).length;
 }

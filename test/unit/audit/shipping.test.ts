@@ -12,7 +12,7 @@ import { loadConfigText, type LoadedConfig } from '../../../src/config/load.js';
 import { createLogShipper, lineSkip, type DecisionShipper } from '../../../src/audit/shipping.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { startCollector, type TestCollector } from '../../helpers/collector.js';
-import { backgroundThreads } from '../../helpers/threads.js';
+import { backgroundThreads, SCHED_OTHER } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
 
 process.env.UNIT_SHIP_ADMIN_TOKEN = 'unit-ship-admin-token-0123456789';
@@ -95,11 +95,14 @@ describe('decision-log shipping in its thread (against a real collector)', () =>
     expect(await value(metrics.errors, 'AUDIT_BUFFER_FULL')).toBe(1);
   });
 
-  it('runs its thread at a lower priority than the request path', async () => {
+  it('runs its thread at a lower priority than the request path, yet not only on an idle core (a busy host must not starve it)', async () => {
     const c = await collector();
-    const before = backgroundThreads();
-    start(configure(c.url).loaded);
-    await until(() => backgroundThreads() === before + 1);
+    const before = backgroundThreads(SCHED_OTHER);
+    const { shipper } = start(configure(c.url, { min_delay: '20ms', max_delay: '50ms' }).loaded);
+    // A shipped line: the thread has set its priority (its first step) and works.
+    push(shipper, 0, 1);
+    await c.waitFor(1);
+    expect(backgroundThreads(SCHED_OTHER)).toBe(before + 1);
   });
 
   it('delivers a line too large for the ring (over 1 MiB) once, with the lines around it', async () => {
