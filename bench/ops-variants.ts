@@ -83,9 +83,9 @@ export interface InterleavedCost {
  * slices of every system back to back, the order rotated each cycle. On a host whose speed drifts
  * by ±15 % from one 10 s round to the next, a 2 s slice of each system right beside the others'
  * compares them under nearly the same conditions, and the median over many cycles drops the
- * cycles a hiccup fell into. Two processes of the same code also differ, by up to 10 % here
- * (bench/HISTORY.md, thirteenth and fourteenth sessions): each side of a comparison is the mean of
- * two processes, and each cycle compares the slices of its own.
+ * cycles a hiccup fell into. Processes of the same code also differ, by 2-8 % here, whatever the
+ * number of cycles (bench/HISTORY.md, thirteenth, fourteenth and seventeenth sessions): each side
+ * of a comparison is the mean of several processes, and each cycle compares the slices of its own.
  */
 export async function interleavedCost(systems: number, cycles: number, slice: Slice, comparisons: readonly Comparison[]): Promise<InterleavedCost> {
   const perCycle: number[][] = comparisons.map(() => []);

@@ -7,9 +7,9 @@
 //
 // Flags: --reps N (3)  --sat MS (5000)  --fixed MS (4000)  --rate R (500)  --connections N (32)
 //        --settle MS (3000: saturation per system once before the first repetition)
-//        --ops-cycles N (20) --ops-slice MS (2000): issue 14's cost, from N cycles of slices of
-//        two plain, two shipping and two tracing Wardens side by side, and of two more plain ones
-//        (the A/A control: the noise of that measurement)
+//        --ops-cycles N (12) --ops-slice MS (2000) --ops-procs P (4): issue 14's cost, from N
+//        cycles of slices of P plain, P shipping and P tracing Wardens side by side, and of P more
+//        plain ones (the A/A control: the noise of that measurement)
 //        --soak SECONDS (60; the 10-minute check is --soak 600)  --no-profile  --out FILE
 //        --profile-only (just the CPU profile of Warden, printed)  --keep-profile FILE (.cpuprofile copy)
 //        --profile-request get|post|mcp (the request profiled; GET unless told)
@@ -48,10 +48,17 @@ const WARMUP_MS = 1000;
 const SETTLE_MS = flag('--settle', 3000);
 const PROFILE = !process.argv.includes('--no-profile');
 /** Issue 14's cost: cycles of short saturation slices of the plain, shipping and tracing Wardens (ops-variants.ts). */
-const OPS_CYCLES = flag('--ops-cycles', 20);
+const OPS_CYCLES = flag('--ops-cycles', 12);
 const OPS_SLICE_MS = flag('--ops-slice', 2000);
+/**
+ * Wardens a side in the slices. Processes of the same code differ by 2-8 % on this host, a
+ * difference no number of cycles averages out: with two a side, the A/A control read from -2.5 to
+ * +4.2 % in one session's runs (bench/HISTORY.md, issue 14, seventeenth session).
+ */
+const OPS_PROCS = flag('--ops-procs', 4);
+const inWords = (n: number): string => ['one', 'two', 'three', 'four', 'five', 'six'][n - 1] ?? String(n);
 /** The comparisons of the interleaved slices, as reported. */
-const OPS_SIDES = ['decision-log shipping (two Wardens)', 'tracing every request (two Wardens)', 'plain again (two Wardens, A/A control)'];
+const OPS_SIDES = [`decision-log shipping (${inWords(OPS_PROCS)} Wardens)`, `tracing every request (${inWords(OPS_PROCS)} Wardens)`, `plain again (${inWords(OPS_PROCS)} Wardens, A/A control)`];
 /** Node options for Warden's process, e.g. `--warden-node-args "--max-semi-space-size=2"`. */
 const WARDEN_NODE_ARGS = ((i) => (i >= 0 ? (process.argv[i + 1] ?? '').split(' ').filter(Boolean) : []))(process.argv.indexOf('--warden-node-args'));
 /** `--profile-request get|post|mcp`: the request the profile run sends (GET unless told). */
@@ -242,20 +249,20 @@ async function main(): Promise<void> {
     // Issue 14's cost is measured on Wardens that have served nothing but the slices' request, the
     // GET with the agent's traceparent: not (5), which also serves the POST, MCP and hot-reload
     // rounds, and not the two above, which serve the rounds' GET without one (code that has seen
-    // more kinds of request runs slower; bench/HISTORY.md, fourteenth and fifteenth sessions). Two
-    // processes of the same code differ too, so each kind is two processes: two shipping, two
-    // tracing and two plain Wardens, and two more plain ones whose "cost" against the first two is
-    // the measurement's noise (an A/A control).
+    // more kinds of request runs slower; bench/HISTORY.md, fourteenth and fifteenth sessions).
+    // Processes of the same code differ too, so each kind is OPS_PROCS processes: shipping,
+    // tracing and plain Wardens, and as many more plain ones whose "cost" against the first is the
+    // measurement's noise (an A/A control).
     const twins: Record<OpsKind, StartedWarden[]> = { shipping: [], tracing: [] };
     for (const kind of ['shipping', 'tracing'] as const) {
-      for (const n of [2, 3]) {
+      for (let n = 2; n < 2 + OPS_PROCS; n++) {
         const file = await opsConfig(await ws.configFor(upstream.origin, `${kind}-${n}`), path.join(ws.dir, `warden-${kind}-${n}-on.yaml`), kind, sinks[kind].url);
         twins[kind].push(await startWarden(file, ws, WARDEN_NODE_ARGS));
         procs.push(...twins[kind].at(-1)!.procs);
       }
     }
     const plains: StartedWarden[] = [];
-    for (const name of ['plain-a', 'plain-b', 'control-a', 'control-b']) {
+    for (const name of [...Array.from({ length: OPS_PROCS }, (_, i) => `plain-${i + 1}`), ...Array.from({ length: OPS_PROCS }, (_, i) => `control-${i + 1}`)]) {
       plains.push(await startWarden(await ws.configFor(upstream.origin, name), ws, WARDEN_NODE_ARGS));
       procs.push(...plains.at(-1)!.procs);
     }
@@ -291,12 +298,13 @@ async function main(): Promise<void> {
       mk('warden-tracing', OPS_LABELS.tracing, traced(ops.tracing, ops.tracing.token), ops.tracing),
     ];
     // Only in the interleaved slices, all sent the tracing Warden's request so that what differs is
-    // the feature, not the traffic: the plain pair, the shipping pair, the tracing pair, the control pair.
-    const sliceOnly = [
-      ...plains.slice(0, 2).map((p, i) => mk(`warden-plain-${i + 1}`, `Warden, plain (${i + 1})`, traced(p, p.token), p)),
-      ...(['shipping', 'tracing'] as const).flatMap((kind) => twins[kind].map((w, i) => mk(`warden-${kind}-${i + 2}`, `${OPS_LABELS[kind]} (${i + 2})`, traced(w, w.token), w))),
-      ...plains.slice(2).map((p, i) => mk(`warden-control-${i + 1}`, `Warden, plain again (A/A control ${i + 1})`, traced(p, p.token), p)),
+    // the feature, not the traffic: per side (plain, shipping, tracing, control) OPS_PROCS Wardens.
+    const sides = [
+      plains.slice(0, OPS_PROCS).map((p, i) => mk(`warden-plain-${i + 1}`, `Warden, plain (${i + 1})`, traced(p, p.token), p)),
+      ...(['shipping', 'tracing'] as const).map((kind) => twins[kind].map((w, i) => mk(`warden-${kind}-${i + 2}`, `${OPS_LABELS[kind]} (${i + 2})`, traced(w, w.token), w))),
+      plains.slice(OPS_PROCS).map((p, i) => mk(`warden-control-${i + 1}`, `Warden, plain again (A/A control ${i + 1})`, traced(p, p.token), p)),
     ];
+    const sliceOnly = sides.flat();
     const all = [...main5, ...postVariants, ...mcpVariants, ...opsVariants];
     const started = [...all, ...sliceOnly];
     // The order rotates each repetition; the shipping and tracing Wardens stay right behind the
@@ -321,14 +329,14 @@ async function main(): Promise<void> {
     }
 
     // Issue 14: what shipping and tracing cost, from short slices of the plain, shipping, tracing
-    // and control Wardens side by side, two processes of each.
-    // Slice systems: plain, shipping, tracing, control, then the second of each: the two processes
-    // of a side are half a cycle apart, so that the host's drift within a cycle weighs on every
-    // side alike (with the pairs back to back, it moved whole cycles by ±20 %).
-    const [plain1, plain2, shipping2, shipping3, tracing2, tracing3, control1, control2] = sliceOnly as [Variant, Variant, Variant, Variant, Variant, Variant, Variant, Variant];
-    const opsSystems = [plain1, shipping2, tracing2, control1, plain2, shipping3, tracing3, control2];
-    const comparisons = [{ of: [1, 5], against: [0, 4] }, { of: [2, 6], against: [0, 4] }, { of: [3, 7], against: [0, 4] }];
-    log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of two plain, two shipping, two tracing and two control Wardens`);
+    // and control Wardens side by side, OPS_PROCS processes of each.
+    // Slice systems: plain, shipping, tracing, control, then the second of each, and so on: a side's
+    // processes are spread over the cycle, so that the host's drift within a cycle weighs on every
+    // side alike (with a side's slices back to back, it moved whole cycles by ±20 %).
+    const opsSystems = Array.from({ length: OPS_PROCS }, (_, i) => sides.map((side) => side[i]!)).flat();
+    const sideOf = (k: number): number[] => Array.from({ length: OPS_PROCS }, (_, i) => 4 * i + k);
+    const comparisons = [1, 2, 3].map((k) => ({ of: sideOf(k), against: sideOf(0) }));
+    log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of ${OPS_PROCS} plain, shipping, tracing and control Wardens each`);
     // They ran no rounds: each gets as long at saturation as one repetition's GET rounds and the settling.
     for (const v of sliceOnly) await load(v.req, 'closed', SETTLE_MS + WARMUP_MS + SAT_MS);
     const sliceCpu: number[][] = opsSystems.map(() => []);
@@ -426,7 +434,7 @@ async function main(): Promise<void> {
         const o = m[`warden-${kind}`]!;
         const k = kind === 'shipping' ? 0 : 1;
         const cost = opsCost.median[k]!;
-        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (median of ${OPS_CYCLES} interleaved cycles, two processes a side; two more plain Wardens, measured alike: ${controlCost}; CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req; the 10 s rounds above: ${num(o.rps)} vs ${num(w.rps)} req/s)` };
+        return { name: `${kind === 'shipping' ? 'decision-log shipping' : 'tracing every request'} costs ≤ 5 % throughput (issue 14)`, met: cost <= 0.05, figure: `${(cost * 100).toFixed(1)} % (median of ${OPS_CYCLES} interleaved cycles, ${inWords(OPS_PROCS)} processes a side; ${inWords(OPS_PROCS)} more plain Wardens, measured alike: ${controlCost}; CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req; the 10 s rounds above: ${num(o.rps)} vs ${num(w.rps)} req/s)` };
       }),
       { name: 'zero failed requests across a hot reload under load', met: reloadFailed === 0 && reloads >= 5, figure: `${reloadFailed} failed of ${reload.requests}; ${reloads} bundle loads seen` },
     );
@@ -458,7 +466,7 @@ async function main(): Promise<void> {
         `- Warden MCP vs Warden GET: ${mcpCost('warden-mcp', 'warden')}.\n- bare undici MCP vs GET: ${mcpCost('undici-mcp', 'undici')}.\n- nginx + OPA MCP vs Warden MCP: ${mcpCost('opa-mcp', 'warden-mcp')}.\n`,
       `## Decision-log shipping and tracing (issue 14)\n\nThe Warden of (5) twice more, each with its own state and decision log: one also ships every decision line to a collector (\`decision_log.service\`, gzip'd JSON arrays every 1–5 s), one traces every request (a sampled \`traceparent\` on each, spans exported with OTLP/HTTP). The collector and the OTLP receiver run in the benchmark's process and only count what they get (${sinks.shipping.posts()} uploads, ${sinks.tracing.posts()} exports).\n\n${systemsTable(summary([main5[4]!, ...opsVariants]), RATE)}\n\n` +
         opsVariants.map((v) => `- ${v.label} vs Warden: ${mcpCost(v.key, 'warden')}.`).join('\n') + '\n\n' +
-        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs: per cycle, 1 − variant req/s ÷ plain req/s, then the median. The slices' Wardens have served nothing but that request: not the Wardens above (in the rounds, (5) also serves the POST, MCP and hot-reload rounds, and (5) and the shipping Warden the GET without a \`traceparent\`; code that has seen more kinds of request runs slower). Two processes of the same code differ by up to 10 % on this host, so each side is two processes, their req/s averaged in each cycle: two shipping, two tracing and two plain Wardens. Two more plain Wardens are measured the same way: their figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
+        `The rounds above are 10 s apart, and this host's speed drifts by ±15 % between them, more than the cost measured. The cost in the targets is therefore taken from ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s saturation slices of the Wardens back to back (order rotated each cycle; \`interleavedCost\` in bench/ops-variants.ts), all sent the same GET with the agent's sampled \`traceparent\` so that only the feature differs: per cycle, 1 − variant req/s ÷ plain req/s, then the median. The slices' Wardens have served nothing but that request: not the Wardens above (in the rounds, (5) also serves the POST, MCP and hot-reload rounds, and (5) and the shipping Warden the GET without a \`traceparent\`; code that has seen more kinds of request runs slower). Processes of the same code differ by 2–8 % on this host, so each side is ${inWords(OPS_PROCS)} processes, their req/s averaged in each cycle: ${inWords(OPS_PROCS)} shipping, ${inWords(OPS_PROCS)} tracing and ${inWords(OPS_PROCS)} plain Wardens. ${inWords(OPS_PROCS)[0]!.toUpperCase() + inWords(OPS_PROCS).slice(1)} more plain Wardens are measured the same way: their figure, which would be 0 on a quiet machine, is how far this run's measurement can be trusted.\n\n` +
         table(['cycle', ...OPS_SIDES.map((l) => `${l}: throughput cost`)], opsCost.perCycle[0]!.map((_, c) => [String(c + 1), ...opsCost.perCycle.map((xs) => `${(xs[c]! * 100).toFixed(1)} %`)])) + '\n\n' +
         `Medians: ${OPS_SIDES.map((l, k) => `${l} ${(opsCost.median[k]! * 100).toFixed(1)} % throughput, CPU ${num(sideCpu(comparisons[k]!.of))} vs ${num(sideCpu(comparisons[k]!.against))} µs/req`).join('; ')}.\n\n` +
         `Median req/s of each of the slices' Wardens: ${opsSystems.map((v, i) => `${v.label} ${num(median(sliceRps[i]!))}`).join(', ')}.\n`,
