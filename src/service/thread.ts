@@ -69,11 +69,12 @@ export const SCHED_IDLE = 5;
  *
  * `idle`: the thread also takes the SCHED_IDLE policy (through `chrt`, which Node cannot do
  * itself; where it is missing or refused, the nice value above stays). It then runs only on a core
- * nothing else wants, and the kernel counts a core that runs nothing else as idle when it places a
- * woken thread: at nice 10 the trace thread's work still sent the agent's and the upstream's
- * threads onto the request path's core, which waited 3-4 µs a request longer for it (bench/HISTORY.md,
- * issue 14, seventeenth session). Only for work that may be dropped when the cores stay busy (traces):
- * such a thread gets next to nothing while every core is.
+ * nothing else wants, and the kernel counts a core that runs nothing but such work as idle when it
+ * places a woken thread. At nice 10 the trace thread's work still sent the agent's and the
+ * upstream's threads onto the request path's core, which waited 3.7 µs a request longer for it on
+ * average, against 1.1 at SCHED_IDLE (bench/HISTORY.md, issue 14, seventeenth session). Only for
+ * work that may be dropped when the cores stay busy (traces): such a thread gets next to nothing
+ * while every core is.
  */
 export function runInBackground(opts: { readonly idle?: boolean } = {}): void {
   if (process.platform !== 'linux') return;
