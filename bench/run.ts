@@ -334,7 +334,7 @@ async function main(): Promise<void> {
     // processes are spread over the cycle, so that the host's drift within a cycle weighs on every
     // side alike (with a side's slices back to back, it moved whole cycles by ±20 %).
     const opsSystems = Array.from({ length: OPS_PROCS }, (_, i) => sides.map((side) => side[i]!)).flat();
-    const sideOf = (k: number): number[] => Array.from({ length: OPS_PROCS }, (_, i) => 4 * i + k);
+    const sideOf = (k: number): number[] => Array.from({ length: OPS_PROCS }, (_, i) => sides.length * i + k);
     const comparisons = [1, 2, 3].map((k) => ({ of: sideOf(k), against: sideOf(0) }));
     log(`shipping and tracing: ${OPS_CYCLES} cycles of ${OPS_SLICE_MS / 1000} s slices of ${OPS_PROCS} plain, shipping, tracing and control Wardens each`);
     // They ran no rounds: each gets as long at saturation as one repetition's GET rounds and the settling.
