@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tracing } from '../../../src/observability/tracing.js';
+import { Tracing, type RequestSummary } from '../../../src/observability/tracing.js';
 import { CHRT, SCHED_IDLE } from '../../../src/service/thread.js';
 import { startOtlpReceiver, type TestOtlpReceiver } from '../../helpers/otlp-receiver.js';
 import { backgroundThreads } from '../../helpers/threads.js';
@@ -19,6 +19,13 @@ afterEach(async () => {
 });
 
 const traceparent = (): string => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+
+/** Records one traced request with a `route` phase, a fresh sampled parent, and `more` over its summary's fields. */
+function recordOne(t: Tracing, more: Partial<RequestSummary> = {}): void {
+  const phases = t.begin(performance.now());
+  phases.end(phases.start('route'));
+  t.record({ phases, endAt: performance.now(), headers: { traceparent: traceparent() }, decisionId: 'd', method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined, ...more });
+}
 
 describe('Tracing export', () => {
   it('sends a batch once its spans reach 1 MiB, and what is left at close, each request once', async () => {
@@ -62,9 +69,7 @@ describe('Tracing export', () => {
     const before = backgroundThreads(policy);
     const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 10 });
     // An exported trace: the thread has set its priority (its first step) and works.
-    const phases = t.begin(performance.now());
-    phases.end(phases.start('route'));
-    t.record({ phases, endAt: performance.now(), headers: { traceparent: traceparent() }, decisionId: 'd', method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined });
+    recordOne(t);
     const r = receiver;
     await r.waitFor(() => r.spans.length > 0);
     expect(backgroundThreads(policy)).toBe(before + 1);
@@ -75,11 +80,7 @@ describe('Tracing export', () => {
     receiver = await startOtlpReceiver();
     let dropped = 0;
     const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 60_000, onDropped: () => dropped++ });
-    const record = (error: string | undefined): void => {
-      const phases = t.begin(performance.now());
-      phases.end(phases.start('route'));
-      t.record({ phases, endAt: performance.now(), headers: { traceparent: traceparent() }, decisionId: 'd', method: 'GET', status: 502, outcome: 'allow', upstream: 'github', error });
-    };
+    const record = (error: string | undefined): void => recordOne(t, { status: 502, error });
     record('upstream_timeout');
     expect(dropped).toBe(0);
     // Over a quarter of the 1 MiB ring: never packed.
@@ -98,9 +99,7 @@ describe('Tracing export', () => {
     await until(() => errors.length > 0);
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('export URL');
-    const phases = t.begin(performance.now());
-    phases.end(phases.start('route'));
-    expect(() => t.record({ phases, endAt: performance.now(), headers: { traceparent: traceparent() }, decisionId: 'd', method: 'GET', status: 200, outcome: 'allow', upstream: 'github', error: undefined })).not.toThrow();
+    expect(() => recordOne(t)).not.toThrow();
     await t.close();
   });
 });
