@@ -14,7 +14,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
 import { alikeMod8, createRing, RingWriter } from '../service/spsc-ring.js';
-import { closeThread, startThread } from '../service/thread.js';
+import { closeThread, leaveIdle, startThread } from '../service/thread.js';
 import type { LogShipperStats } from './log-shipper.js';
 import type { ShipThreadCommand, ShipThreadData, ShipThreadReport } from './ship-thread.js';
 
@@ -54,7 +54,8 @@ export interface DecisionShipper {
   readonly stats: LogShipperStats;
 }
 
-export function createLogShipper(loaded: LoadedConfig, metrics: Metrics, ops: Logger): DecisionShipper | undefined {
+/** `lowerAfterMs`: ShipThreadData's, for tests. */
+export function createLogShipper(loaded: LoadedConfig, metrics: Metrics, ops: Logger, tuning: { readonly lowerAfterMs?: number } = {}): DecisionShipper | undefined {
   const svc = loaded.config.decision_log.service;
   if (!svc) return undefined;
   const data: ShipThreadData = {
@@ -69,6 +70,7 @@ export function createLogShipper(loaded: LoadedConfig, metrics: Metrics, ops: Lo
     token: loaded.services.logToken?.source,
     ring: createRing(RING_BYTES),
     drainMs: Math.min(DRAIN_MS, svc.min_delay),
+    ...tuning,
   };
   const worker = startThread(import.meta.url, './ship-thread', data);
   // A shipper never closed must not hold the process; close() holds it while the thread drains.
@@ -91,6 +93,9 @@ class ShipperThread implements DecisionShipper {
   #closed: Promise<void> | undefined;
   #lastFailureLog = 0;
   #droppedSinceLog = 0;
+  /** The thread, when it runs at SCHED_IDLE (its report), and whether it has been raised since. */
+  #idle: { readonly tid: number; readonly chrt: string } | undefined;
+  #raised = false;
 
   constructor(worker: Worker, ring: RingWriter, metrics: Metrics, ops: Logger) {
     this.#worker = worker;
@@ -100,6 +105,8 @@ class ShipperThread implements DecisionShipper {
     metrics.sampleLogBuffer(() => this.#stats.bufferedBytes);
     worker.on('message', (m: ShipThreadReport) => {
       if (m.type === 'report') this.#report(m);
+      else if (m.type === 'idle') this.#idle = { tid: m.tid, chrt: m.chrt };
+      else if (m.type === 'lowered') this.#raised = false;
     });
     worker.on('error', (err) => this.#died(err));
     worker.once('exit', (code) => {
@@ -124,7 +131,7 @@ class ShipperThread implements DecisionShipper {
       ring.bytes[at] = skip;
       src.copy(ring.bytes, at + skip, from, to);
       ring.commit(skip + n);
-      if (ring.shouldWake()) this.#send({ type: 'drain' });
+      if (ring.shouldWake()) this.#behind();
     } else if (n + MAX_SKIP > ring.maxRecord) {
       const bytes = new Uint8Array(n);
       src.copy(bytes, 0, from, to);
@@ -153,6 +160,19 @@ class ShipperThread implements DecisionShipper {
     this.#dropped(this.#posted - this.#settled);
     this.#settled = this.#posted;
     this.#stats = { bufferedBytes: 0, bufferedEvents: 0 };
+  }
+
+  /**
+   * The ring is half full: the thread's timer was not soon enough. It is woken, and when it runs at
+   * SCHED_IDLE, raised to SCHED_OTHER: at SCHED_IDLE on a host whose cores are busy it would get
+   * next to nothing, and the decisions would be dropped once the ring is full.
+   */
+  #behind(): void {
+    this.#send({ type: 'drain' });
+    if (this.#idle === undefined || this.#raised) return;
+    this.#raised = true;
+    leaveIdle(this.#idle);
+    this.#send({ type: 'raised' });
   }
 
   #send(m: ShipThreadCommand, transfer: ArrayBuffer[] = []): void {

@@ -3,7 +3,7 @@
 // drive the counters, a rotated token file applies in the thread, and a thread that dies costs
 // the decisions it held (counted) and nothing else.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,6 +12,7 @@ import { loadConfigText, type LoadedConfig } from '../../../src/config/load.js';
 import { createLogShipper, lineSkip, type DecisionShipper } from '../../../src/audit/shipping.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { startCollector, type TestCollector } from '../../helpers/collector.js';
+import { CHRT, SCHED_IDLE } from '../../../src/service/thread.js';
 import { backgroundThreads, SCHED_OTHER } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
 
@@ -38,11 +39,11 @@ function configure(url: string, service: Record<string, unknown> = {}): { loaded
   return { loaded, tokenFile };
 }
 
-function start(loaded: LoadedConfig) {
+function start(loaded: LoadedConfig, tuning: { lowerAfterMs?: number } = {}) {
   const metrics = new Metrics();
   const logged: Record<string, any>[] = [];
   const ops = pino({ level: 'info' }, { write: (s: string) => void logged.push(JSON.parse(s)) });
-  const shipper = createLogShipper(loaded, metrics, ops)!;
+  const shipper = createLogShipper(loaded, metrics, ops, tuning)!;
   cleanups.push(() => shipper.close(0));
   shipper.start();
   return { shipper, metrics, logged };
@@ -95,14 +96,36 @@ describe('decision-log shipping in its thread (against a real collector)', () =>
     expect(await value(metrics.errors, 'AUDIT_BUFFER_FULL')).toBe(1);
   });
 
-  it('runs its thread at a lower priority than the request path, yet not only on an idle core (a busy host must not starve it)', async () => {
+  it('runs its thread at nice 10 and only on an idle core; raises it to SCHED_OTHER when it falls behind, and lowers it again once it keeps up', async () => {
     const c = await collector();
-    const before = backgroundThreads(SCHED_OTHER);
-    const { shipper } = start(configure(c.url, { min_delay: '20ms', max_delay: '50ms' }).loaded);
+    // Debian's util-linux installs chrt: on such a machine the thread must be SCHED_IDLE at first.
+    const chrt = CHRT.some((p) => existsSync(p));
+    const before = { idle: backgroundThreads(SCHED_IDLE), other: backgroundThreads(SCHED_OTHER) };
+    const { shipper, metrics } = start(configure(c.url, { min_delay: '200ms', max_delay: '300ms' }).loaded, { lowerAfterMs: 300 });
     // A shipped line: the thread has set its priority (its first step) and works.
     push(shipper, 0, 1);
     await c.waitFor(1);
-    expect(backgroundThreads(SCHED_OTHER)).toBe(before + 1);
+    if (!chrt) {
+      expect(backgroundThreads(SCHED_OTHER)).toBe(before.other + 1);
+      return;
+    }
+    expect(backgroundThreads(SCHED_IDLE)).toBe(before.idle + 1);
+    expect(backgroundThreads(SCHED_OTHER)).toBe(before.other);
+    // Lines faster than the thread's timer drains them (every 100 ms): over half its 4 MiB ring
+    // at once, until the main thread has found it behind and raised it.
+    const line = Buffer.from(`{"decision_id":"burst","pad":"${'z'.repeat(2000)}"}`);
+    let sent = 1;
+    await until(() => {
+      for (let i = 0; i < 1200; i++, sent++) shipper.push(line, 0, line.length);
+      return backgroundThreads(SCHED_OTHER) === before.other + 1;
+    });
+    expect(backgroundThreads(SCHED_IDLE)).toBe(before.idle);
+    // Raised, it ships the bursts (a line that found the ring full is dropped and counted), keeps
+    // up for lowerAfterMs, and takes SCHED_IDLE again.
+    await until(async () => (await value(metrics.logShipped)) + (await value(metrics.logDropped)) === sent);
+    expect(c.events.length).toBe(await value(metrics.logShipped));
+    await until(() => backgroundThreads(SCHED_IDLE) === before.idle + 1);
+    expect(backgroundThreads(SCHED_OTHER)).toBe(before.other);
   });
 
   it('delivers a line too large for the ring (over 1 MiB) once, with the lines around it', async () => {
