@@ -1,8 +1,8 @@
 // This process's threads as the kernel sees them (Linux): a test of a thread's scheduling priority.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import { BACKGROUND_NICE } from '../../src/service/thread.js';
+import { BACKGROUND_NICE, CHRT } from '../../src/service/thread.js';
 
 /** The default policy (field 41 of a thread's stat). */
 export const SCHED_OTHER = 0;
@@ -36,4 +36,12 @@ export function threadScheds(): ThreadSched[] {
 export function backgroundThreads(policy?: number): number {
   const lowered = Math.min(19, getPriority() + BACKGROUND_NICE);
   return threadScheds().filter((t) => t.nice === lowered && (policy === undefined || t.policy === policy)).length;
+}
+
+/**
+ * Whether util-linux's `chrt` is where runInBackground() looks for it (Debian installs it there):
+ * a thread asked to be SCHED_IDLE then must be.
+ */
+export function chrtInstalled(): boolean {
+  return CHRT.some((p) => existsSync(p));
 }

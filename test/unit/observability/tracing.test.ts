@@ -4,12 +4,11 @@ import { performance } from 'node:perf_hooks';
 // failed trace thread stops tracing and nothing else.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tracing, type RequestSummary } from '../../../src/observability/tracing.js';
-import { CHRT, SCHED_IDLE } from '../../../src/service/thread.js';
+import { SCHED_IDLE } from '../../../src/service/thread.js';
 import { startOtlpReceiver, type TestOtlpReceiver } from '../../helpers/otlp-receiver.js';
-import { backgroundThreads } from '../../helpers/threads.js';
+import { backgroundThreads, chrtInstalled } from '../../helpers/threads.js';
 import { until } from '../../helpers/wait.js';
 
 let receiver: TestOtlpReceiver | undefined;
@@ -64,8 +63,8 @@ describe('Tracing export', () => {
 
   it('runs its thread below the request path: nice 10 lower, and only on an idle core where chrt can set that', async () => {
     receiver = await startOtlpReceiver();
-    // Debian's util-linux installs chrt: on such a machine the thread must be SCHED_IDLE.
-    const policy = CHRT.some((p) => existsSync(p)) ? SCHED_IDLE : undefined;
+    // Where chrt is installed (Debian, CI), the thread must be SCHED_IDLE.
+    const policy = chrtInstalled() ? SCHED_IDLE : undefined;
     const before = backgroundThreads(policy);
     const t = new Tracing({ url: `${receiver.url}/v1/traces`, serviceName: 'warden-test', sampleRatio: 1, exportDelayMs: 10 });
     // An exported trace: the thread has set its priority (its first step) and works.
