@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SecretTemplate, type SecretTemplateSource } from '../config/secrets.js';
 import type { ErrorCode } from '../errors.js';
 import { RingReader } from '../service/spsc-ring.js';
-import { enterIdle, runInBackground } from '../service/thread.js';
+import { enterIdle, runInBackground, type Background } from '../service/thread.js';
 import { LogShipper, type LogShipperOptions } from './log-shipper.js';
 
 /** What shipping.ts gives the thread: the options, and the bearer token as its template. */
@@ -43,7 +43,7 @@ export type ShipThreadCommand =
 export type ShipThreadReport =
   | { readonly type: 'report'; readonly shipped: number; readonly dropped: number; readonly bufferedBytes: number; readonly bufferedEvents: number; readonly failed?: { readonly code: ErrorCode; readonly detail: string } }
   /** The thread runs at SCHED_IDLE, set by `chrt`: the main thread raises it when it falls behind. */
-  | { readonly type: 'idle'; readonly tid: number; readonly chrt: string }
+  | ({ readonly type: 'idle' } & Required<Background>)
   /** The thread, raised, has kept up and taken SCHED_IDLE again. */
   | { readonly type: 'lowered' }
   | { readonly type: 'closed' };
@@ -66,7 +66,7 @@ const { options, token, ring, drainMs, lowerAfterMs = LOWER_AFTER_MS } = workerD
 // nice 10 it still drew the agent's and the upstream's threads onto the request path's core
 // (bench/HISTORY.md, issue 14, eighteenth session).
 const background = runInBackground({ idle: true });
-const idle = background?.chrt === undefined ? undefined : { tid: background.tid, chrt: background.chrt };
+const idle: Required<Background> | undefined = background?.chrt === undefined ? undefined : { tid: background.tid, chrt: background.chrt };
 if (idle) port.postMessage({ type: 'idle', ...idle } satisfies ShipThreadReport);
 // Made again from its template, a `${file:}` token is re-read here when the file changes, as it
 // was in the main thread. `${env:}` reads this thread's environment, the process's at its start.

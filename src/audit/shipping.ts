@@ -14,7 +14,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Metrics } from '../observability/metrics.js';
 import type { LoadedConfig } from '../config/load.js';
 import { alikeMod8, createRing, RingWriter } from '../service/spsc-ring.js';
-import { closeThread, leaveIdle, startThread } from '../service/thread.js';
+import { closeThread, leaveIdle, startThread, type Background } from '../service/thread.js';
 import type { LogShipperStats } from './log-shipper.js';
 import type { ShipThreadCommand, ShipThreadData, ShipThreadReport } from './ship-thread.js';
 
@@ -94,7 +94,7 @@ class ShipperThread implements DecisionShipper {
   #lastFailureLog = 0;
   #droppedSinceLog = 0;
   /** The thread, when it runs at SCHED_IDLE (its report), and whether it has been raised since. */
-  #idle: { readonly tid: number; readonly chrt: string } | undefined;
+  #idle: Required<Background> | undefined;
   #raised = false;
 
   constructor(worker: Worker, ring: RingWriter, metrics: Metrics, ops: Logger) {
